@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Benchmarks the API from outside the process: builds openrunner, starts it
+# on a fresh data dir, and loads it with wrk (throughput) and bench/loadgen
+# (latency at a fixed rate). Prints the figures the README's table quotes.
+# Usage: bench/api.sh [seconds]     (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
+tmp=$(mktemp -d)
+go build -o "$tmp/openrunner" ./cmd/openrunner
+go build -o "$tmp/loadgen" ./bench/loadgen
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port
+"$tmp/openrunner" serve --listen 127.0.0.1:$port --data-dir "$tmp/data" --max-connections 10000000 ${OPENRUNNER_BENCH_FLAGS:-} 2>"$tmp/server.log" &
+server=$!
+trap 'kill $server; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
+until curl -fsS "$url/_openrunner/health" >/dev/null 2>&1; do sleep 0.1; done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+# Ten connections to list, like a small account.
+for i in $(seq 10); do
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws apprunner create-connection --region us-east-1 \
+		--endpoint-url "$url" --connection-name "seed-$i" --provider-type GITHUB >/dev/null
+done
+
+python3 bench/presign.py "$url" ListConnections 'fixed:{}' >"$tmp/list.lua"
+echo "== ListConnections, signed, 10 connections: wrk -t2 -c64 -d${secs}s"
+wrk -t2 -c64 -d"${secs}s" --latency -s "$tmp/list.lua" "$url/" | sed -n '/Latency Distribution/,$p'
+rps=$(wrk -t2 -c64 -d"${secs}s" -s "$tmp/list.lua" "$url/" | awk '/Requests\/sec/ {print int($2)}')
+half=$((rps / 2))
+echo "== ListConnections at half that rate ($half/s), open loop"
+"$tmp/loadgen" -url "$url" -target ListConnections -rate "$half" -duration "${secs}s"
+
+{ python3 bench/presign.py "$url" CreateConnection unsigned; cat bench/create.lua; } >"$tmp/create.lua"
+echo "== CreateConnection, durable (synchronous=FULL), unique names: wrk -t2 -c16 -d${secs}s"
+wrk -t2 -c16 -d"${secs}s" --latency -s "$tmp/create.lua" "$url/" | sed -n '/Latency Distribution/,$p'
+if grep -q 'level=ERROR' "$tmp/server.log"; then echo "server logged errors:"; grep 'level=ERROR' "$tmp/server.log" | head; exit 1; fi

@@ -1,0 +1,53 @@
+// Command openrunner is OpenRunner: an open-source, self-hostable AWS App
+// Runner. "openrunner serve" runs the server; other subcommands are clients
+// and tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "openrunner:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `OpenRunner: an open-source AWS App Runner.
+
+Usage:
+  openrunner serve [flags]    run the server (API on --listen)
+  openrunner version          print the version
+
+Run "openrunner serve -h" for the server's flags.
+`
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:])
+	case "version", "--version", "-version":
+		return runVersion(args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

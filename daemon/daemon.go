@@ -1,0 +1,236 @@
+// Package daemon assembles a running OpenRunner server from its parts: the
+// store, the API (awsjson + sigv4 + api) and the health endpoint. It lives
+// outside cmd/openrunner so that tests anywhere can run the whole server
+// in-process; the binary only turns flags into a Config.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/api"
+	"github.com/openrunner/openrunner/awsjson"
+	"github.com/openrunner/openrunner/sigv4"
+	"github.com/openrunner/openrunner/sqlite"
+	"github.com/openrunner/openrunner/vault"
+	"github.com/openrunner/openrunner/wire"
+)
+
+// Version is OpenRunner's version, set at build time with
+// -ldflags "-X github.com/openrunner/openrunner/daemon.Version=...".
+var Version = "dev"
+
+// Config configures a Daemon. Zero values are defaults.
+type Config struct {
+	// Listen is the API's address; default DefaultListen.
+	Listen string
+	// DataDir holds all state (database, secret key); required.
+	DataDir string
+	// CredentialsFile lists the access keys accepted by SigV4 (see
+	// LoadCredentials). Empty: only the default test/test key.
+	CredentialsFile string
+	// SecretKey overrides the data directory's master key (hex or base64).
+	SecretKey string
+	// Quotas per account and Region; zero fields take App Runner's defaults.
+	Quotas openrunner.Quotas
+	// MaxBodyBytes limits API request bodies; 0 means awsjson's default.
+	MaxBodyBytes int64
+	// Logger receives logs; nil discards them.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultListen is the API's default address: loopback only.
+const DefaultListen = "127.0.0.1:4590"
+
+// Daemon is a running OpenRunner server.
+type Daemon struct {
+	cfg    Config
+	logger *slog.Logger
+
+	db     *sqlite.DB
+	ln     net.Listener
+	server *http.Server
+	ready  atomic.Bool
+	served chan error
+}
+
+// New returns a Daemon for cfg; Open starts it.
+func New(cfg Config) *Daemon {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Quotas.Connections <= 0 {
+		cfg.Quotas.Connections = openrunner.DefaultQuotas().Connections
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Daemon{cfg: cfg, logger: logger}
+}
+
+// Open starts the daemon: it checks the configuration, opens the store and
+// starts serving. It returns once the listener is bound, so a port-0 address
+// is known (Addr) and listen errors are reported synchronously.
+func (d *Daemon) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	creds, defaults, err := d.credentials()
+	if err != nil {
+		return err
+	}
+	if defaults && !isLoopback(d.cfg.Listen) {
+		return fmt.Errorf("refusing to listen on %s with the default test/test credentials: anyone who can reach this address could use it. "+
+			"Give real credentials with --credentials-file (OPENRUNNER_CREDENTIALS_FILE), or listen on a loopback address such as 127.0.0.1:4590", d.cfg.Listen)
+	}
+	if d.cfg.DataDir == "" {
+		return errors.New("a data directory is required (--data-dir, OPENRUNNER_DATA_DIR)")
+	}
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	master, err := vault.LoadOrCreateKey(d.cfg.DataDir, d.cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+
+	d.db = sqlite.NewDB(filepath.Join(d.cfg.DataDir, "openrunner.db"))
+	d.db.Now = d.cfg.Now
+	d.db.Quotas = d.cfg.Quotas
+	if err := d.db.Open(); err != nil {
+		return err
+	}
+
+	svc := &api.Server{
+		Connections: sqlite.NewConnectionService(d.db),
+		Tags:        sqlite.NewTagService(d.db),
+		Pages:       api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
+	}
+	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
+	apiHandler := &awsjson.Server{
+		TargetPrefix: "AppRunner",
+		Namespace:    "com.amazonaws.apprunner",
+		Authenticate: func(r *http.Request, body []byte) (context.Context, error) {
+			id, err := verifier.Verify(r, body)
+			if err != nil {
+				var se *sigv4.Error
+				if errors.As(err, &se) {
+					return nil, &awsjson.Error{Type: se.Type, Message: se.Message, Status: se.Status}
+				}
+				return nil, err
+			}
+			return openrunner.NewContextWithScope(r.Context(), openrunner.Scope{AccountID: id.AccountID, Region: id.Region}), nil
+		},
+		Dispatch: func(ctx context.Context, op string, body []byte) (any, error) {
+			return wire.Dispatch(ctx, svc, op, body)
+		},
+		MapError:     api.MapError,
+		MaxBodyBytes: d.cfg.MaxBodyBytes,
+		Logger:       d.logger,
+		Now:          d.cfg.Now,
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
+	mux.Handle("/", apiHandler)
+
+	if d.ln, err = net.Listen("tcp", d.cfg.Listen); err != nil {
+		return err
+	}
+	d.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
+	}
+	d.served = make(chan error, 1)
+	go func() { d.served <- d.server.Serve(d.ln) }()
+	d.ready.Store(true)
+	if defaults {
+		d.logger.Warn("using the default credentials (access key test, account 000000000000); configure --credentials-file for real use")
+	}
+	d.logger.Info("openrunner serving", "api", d.URL(), "data_dir", d.cfg.DataDir, "version", Version)
+	return nil
+}
+
+func (d *Daemon) credentials() (creds sigv4.StaticCredentials, defaults bool, err error) {
+	if d.cfg.CredentialsFile == "" {
+		return sigv4.StaticCredentials{DefaultAccessKeyID: {
+			AccessKeyID: DefaultAccessKeyID, SecretAccessKey: DefaultSecretAccessKey, AccountID: DefaultAccountID,
+		}}, true, nil
+	}
+	creds, err = LoadCredentials(d.cfg.CredentialsFile)
+	return creds, false, err
+}
+
+// Addr returns the API's bound address.
+func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
+
+// URL returns the API's base URL, e.g. http://127.0.0.1:4590.
+func (d *Daemon) URL() string { return "http://" + d.ln.Addr().String() }
+
+// Close stops accepting requests, waits up to 10 s for those in flight, and
+// closes the store.
+func (d *Daemon) Close() error {
+	d.ready.Store(false)
+	var errs []error
+	if d.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.server.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := <-d.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		d.server = nil
+	}
+	if d.db != nil {
+		errs = append(errs, d.db.Close())
+		d.db = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
+	status, code := "ok", http.StatusOK
+	if !d.ready.Load() {
+		status, code = "starting", http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": "sqlite"})
+}
+
+// isLoopback reports whether addr (host:port) binds only loopback
+// interfaces. An empty host binds every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

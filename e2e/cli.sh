@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# End-to-end check of the Connections and tagging API through the AWS CLI,
+# against a running OpenRunner at $OPENRUNNER_URL (default
+# http://127.0.0.1:4590) with the default test/test credentials. It runs every
+# step twice: once with --endpoint-url, once with AWS_ENDPOINT_URL_APPRUNNER.
+set -euo pipefail
+
+url=${OPENRUNNER_URL:-http://127.0.0.1:4590}
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} AWS_PAGER=""
+unset AWS_PROFILE
+passed=0 failed=0
+
+ok()   { passed=$((passed + 1)); echo "ok   - $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
+# expect_error EXCEPTION CMD...: the CLI must fail and name EXCEPTION.
+expect_error() {
+	local want=$1; shift
+	local out
+	if out=$("$@" 2>&1); then fail "$want expected, command succeeded: $*"; return; fi
+	if grep -q "($want)" <<<"$out"; then ok "$want: ${*:3:2}"; else fail "$want expected, got: $out"; fi
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+suite() {
+	local mode=$1 name="cli-$mode-$$"
+	local ar=(aws apprunner)
+	if [[ $mode == flag ]]; then ar+=(--endpoint-url "$url"); fi
+
+	out=$("${ar[@]}" create-connection --connection-name "$name" --provider-type BITBUCKET --tags Key=team,Value=web)
+	arn=$(json 'd["Connection"]["ConnectionArn"]' <<<"$out")
+	status=$(json 'd["Connection"]["Status"]' <<<"$out")
+	[[ $status == PENDING_HANDSHAKE ]] && ok "$mode: create-connection is PENDING_HANDSHAKE" || fail "$mode: status $status"
+	[[ $arn =~ ^arn:aws:apprunner:us-east-1:000000000000:connection/$name/[0-9a-f]{32}$ ]] && ok "$mode: ARN $arn" || fail "$mode: ARN $arn"
+
+	n=$("${ar[@]}" list-connections --connection-name "$name" | json 'len(d["ConnectionSummaryList"])')
+	[[ $n == 1 ]] && ok "$mode: list-connections --connection-name finds it" || fail "$mode: found $n"
+	provider=$("${ar[@]}" list-connections --connection-name "$name" | json 'd["ConnectionSummaryList"][0]["ProviderType"]')
+	[[ $provider == BITBUCKET ]] && ok "$mode: provider BITBUCKET" || fail "$mode: provider $provider"
+
+	"${ar[@]}" tag-resource --resource-arn "$arn" --tags Key=env,Value=prod Key=team,Value=api >/dev/null
+	tags=$("${ar[@]}" list-tags-for-resource --resource-arn "$arn" | json '",".join(t["Key"]+"="+t["Value"] for t in d["Tags"])')
+	[[ $tags == env=prod,team=api ]] && ok "$mode: tags $tags" || fail "$mode: tags $tags"
+	"${ar[@]}" untag-resource --resource-arn "$arn" --tag-keys env absent >/dev/null
+	tags=$("${ar[@]}" list-tags-for-resource --resource-arn "$arn" | json '",".join(t["Key"]+"="+t["Value"] for t in d["Tags"])')
+	[[ $tags == team=api ]] && ok "$mode: untag" || fail "$mode: tags after untag $tags"
+
+	expect_error InvalidRequestException "${ar[@]}" create-connection --connection-name "$name" --provider-type GITHUB
+	expect_error InvalidRequestException "${ar[@]}" create-connection --connection-name "x" --provider-type GITHUB
+	expect_error InvalidRequestException "${ar[@]}" tag-resource --resource-arn "$arn" --tags Key=aws:reserved,Value=v
+	expect_error InvalidRequestException "${ar[@]}" delete-connection --connection-arn "not-an-arn"
+
+	status=$("${ar[@]}" delete-connection --connection-arn "$arn" | json 'd["Connection"]["Status"]')
+	[[ $status == DELETED ]] && ok "$mode: delete-connection returns DELETED" || fail "$mode: delete status $status"
+	expect_error ResourceNotFoundException "${ar[@]}" delete-connection --connection-arn "$arn"
+	expect_error ResourceNotFoundException "${ar[@]}" list-tags-for-resource --resource-arn "$arn"
+	n=$("${ar[@]}" list-connections --connection-name "$name" | json 'len(d["ConnectionSummaryList"])')
+	[[ $n == 0 ]] && ok "$mode: gone from list-connections" || fail "$mode: still listed ($n)"
+
+	AWS_SECRET_ACCESS_KEY=wrong expect_error InvalidSignatureException "${ar[@]}" list-connections
+	AWS_ACCESS_KEY_ID=nobody expect_error UnrecognizedClientException "${ar[@]}" list-connections
+}
+
+suite flag
+AWS_ENDPOINT_URL_APPRUNNER=$url suite env
+
+echo "cli: $passed passed, $failed failed"
+[[ $failed == 0 ]]
