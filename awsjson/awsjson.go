@@ -174,6 +174,10 @@ func tooLarge(limit int64) *Error {
 // Both __type forms are accepted by every SDK; the body carries the
 // shape id and the header the short name, as Smithy recommends.
 func (s *Server) writeError(w http.ResponseWriter, err error) int {
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads this response.
+		return 499
+	}
 	e := asError(err, s.MapError)
 	if e.Status >= 500 && s.Logger != nil {
 		s.Logger.Error("internal error", "error", err.Error())

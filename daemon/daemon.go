@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/openrunner/openrunner"
@@ -60,6 +61,7 @@ type Daemon struct {
 	cfg    Config
 	logger *slog.Logger
 
+	lock   *os.File
 	db     *sqlite.DB
 	ln     net.Listener
 	server *http.Server
@@ -107,6 +109,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
+	}
+	if d.lock, err = lockDataDir(d.cfg.DataDir); err != nil {
+		return err
 	}
 	master, err := vault.LoadOrCreateKey(d.cfg.DataDir, d.cfg.SecretKey)
 	if err != nil {
@@ -208,6 +213,10 @@ func (d *Daemon) Close() error {
 		errs = append(errs, d.db.Close())
 		d.db = nil
 	}
+	if d.lock != nil {
+		errs = append(errs, d.lock.Close()) // releases the flock
+		d.lock = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -233,4 +242,19 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// lockDataDir takes an exclusive lock on dir for this process's lifetime.
+// One server owns a data directory: the store caches what it writes, and two
+// writers on one SQLite file would only wait on each other.
+func lockDataDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the data directory %s is in use by another openrunner process (%v); stop it or give another --data-dir", dir, err)
+	}
+	return f, nil
 }

@@ -184,3 +184,17 @@ func TestRefuseDefaultCredentialsOffLoopback(t *testing.T) {
 	}
 	d.Close()
 }
+
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	testutil.MustRunDaemon(t, daemon.Config{DataDir: dir})
+	d := daemon.New(daemon.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	err := d.Open(ctx)
+	if err == nil {
+		d.Close()
+		t.Fatal("a second server on the same data directory must be refused")
+	}
+	if !strings.Contains(err.Error(), "in use by another openrunner process") {
+		t.Fatalf("unclear refusal: %v", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openrunner/openrunner"
@@ -33,11 +35,9 @@ func (s *ConnectionService) CreateConnection(ctx context.Context, c *openrunner.
 	}
 	defer tx.Rollback()
 
-	var n int
-	if err := tx.QueryRowContext(ctx, qCountConnections, scope.AccountID, scope.Region).Scan(&n); err != nil {
+	if n, err := addUsage(ctx, tx, scope, openrunner.ResourceConnection, 1); err != nil {
 		return err
-	}
-	if max := s.db.Quotas.Connections; n >= max {
+	} else if max := s.db.Quotas.Connections; n > max {
 		return openrunner.Errorf(openrunner.EQUOTA,
 			"You have reached the maximum number of connections (%d) for this account in this Region. Delete a connection you no longer need, or raise the quota.", max)
 	}
@@ -60,46 +60,76 @@ func (s *ConnectionService) CreateConnection(ctx context.Context, c *openrunner.
 	if c.Seq, err = res.LastInsertId(); err != nil {
 		return err
 	}
+	defer s.db.conns.invalidate()
 	return tx.Commit()
 }
 
-// FindConnections implements openrunner.ConnectionService.
+// FindConnections implements openrunner.ConnectionService. Listings are
+// served from a cache of each Scope's connections (see connCache).
 func (s *ConnectionService) FindConnections(ctx context.Context, f openrunner.ConnectionFilter) (openrunner.ConnectionPage, error) {
 	scope, err := openrunner.MustScope(ctx)
 	if err != nil {
 		return openrunner.ConnectionPage{}, err
 	}
-	limit := -1
-	if f.Limit > 0 {
-		limit = f.Limit + 1 // one more tells whether another page exists
-	}
-	var rows *sql.Rows
-	if f.Name != nil {
-		rows, err = s.db.query(ctx, qListConnectionsByName, scope.AccountID, scope.Region, f.After, *f.Name, limit)
-	} else {
-		rows, err = s.db.query(ctx, qListConnections, scope.AccountID, scope.Region, f.After, limit)
-	}
+	all, err := s.scopeConnections(ctx, scope)
 	if err != nil {
 		return openrunner.ConnectionPage{}, err
 	}
-	defer rows.Close()
-
 	var page openrunner.ConnectionPage
+	for _, c := range all {
+		if c.Seq <= f.After || (f.Name != nil && c.Name != *f.Name) {
+			continue
+		}
+		if f.Limit > 0 && len(page.Connections) == f.Limit {
+			page.Next = page.Connections[f.Limit-1].Seq
+			break
+		}
+		cp := *c
+		page.Connections = append(page.Connections, &cp)
+	}
+	return page, nil
+}
+
+// scopeConnections returns every connection of scope in creation order,
+// from the cache when it is current. The slice and its elements are shared:
+// callers copy before handing them out.
+func (s *ConnectionService) scopeConnections(ctx context.Context, scope openrunner.Scope) ([]*openrunner.Connection, error) {
+	c := &s.db.conns
+	gen := c.gen.Load()
+	c.mu.RLock()
+	e, ok := c.m[scope]
+	c.mu.RUnlock()
+	if ok && e.gen == gen {
+		return e.list, nil
+	}
+
+	rows, err := s.db.query(ctx, qListConnections, scope.AccountID, scope.Region, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*openrunner.Connection
 	for rows.Next() {
 		c, err := scanConnection(rows, scope)
 		if err != nil {
-			return openrunner.ConnectionPage{}, err
+			return nil, err
 		}
-		page.Connections = append(page.Connections, c)
+		list = append(list, c)
 	}
 	if err := rows.Err(); err != nil {
-		return openrunner.ConnectionPage{}, err
+		return nil, err
 	}
-	if f.Limit > 0 && len(page.Connections) > f.Limit {
-		page.Connections = page.Connections[:f.Limit]
-		page.Next = page.Connections[f.Limit-1].Seq
+	// Cache only what was read entirely after the generation observed
+	// above: a write that committed meanwhile has bumped it.
+	if len(list) <= maxCachedConnections && c.gen.Load() == gen {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[openrunner.Scope]connCacheEntry{}
+		}
+		c.m[scope] = connCacheEntry{gen: gen, list: list}
+		c.mu.Unlock()
 	}
-	return page, nil
+	return list, nil
 }
 
 // FindConnectionByARN implements openrunner.ConnectionService.
@@ -165,6 +195,7 @@ func (s *ConnectionService) UpdateConnection(ctx context.Context, arn string, up
 			return nil, err
 		}
 	}
+	defer s.db.conns.invalidate()
 	return c, tx.Commit()
 }
 
@@ -209,6 +240,10 @@ func (s *ConnectionService) DeleteConnection(ctx context.Context, arn string) (*
 	if err := deleteResource(ctx, tx, arn); err != nil {
 		return nil, err
 	}
+	if _, err := addUsage(ctx, tx, scope, openrunner.ResourceConnection, -1); err != nil {
+		return nil, err
+	}
+	defer s.db.conns.invalidate()
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
@@ -228,17 +263,37 @@ func scanConnection(row scanner, scope openrunner.Scope) (*openrunner.Connection
 	return c, nil
 }
 
+// maxCachedConnections bounds the listings connCache keeps per Scope.
+const maxCachedConnections = 1000
+
+// connCache keeps each Scope's connections in memory: ListConnections is the
+// hottest call and SQLite would spend most of its time decoding rows. The
+// process is the database's only writer (Open locks the data directory), so
+// bumping gen after every connection write keeps the cache exact: an entry
+// is used only while gen still has the value it was read under.
+type connCache struct {
+	gen atomic.Uint64
+	mu  sync.RWMutex
+	m   map[openrunner.Scope]connCacheEntry
+}
+
+type connCacheEntry struct {
+	gen  uint64
+	list []*openrunner.Connection
+}
+
+// invalidate runs after every write to connections, committed or not
+// (a rolled-back write costs one cache miss, never a stale read).
+func (c *connCache) invalidate() { c.gen.Add(1) }
+
 const (
 	connectionColumns = `seq, id, name, provider_type, status, status_message, provider_account, created_at`
 
-	qCountConnections = `SELECT COUNT(*) FROM connections WHERE account_id = ? AND region = ?`
 	qInsertConnection = `
 		INSERT INTO connections (id, arn, account_id, region, name, provider_type, status, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qListConnections = `SELECT ` + connectionColumns + ` FROM connections
 		WHERE account_id = ? AND region = ? AND seq > ? ORDER BY seq LIMIT ?`
-	qListConnectionsByName = `SELECT ` + connectionColumns + ` FROM connections
-		WHERE account_id = ? AND region = ? AND seq > ? AND name = ? ORDER BY seq LIMIT ?`
 	qFindConnection   = `SELECT ` + connectionColumns + ` FROM connections WHERE arn = ? AND account_id = ? AND region = ?`
 	qUpdateConnection = `UPDATE connections SET status = ?, status_message = ?, provider_account = ? WHERE seq = ?`
 )

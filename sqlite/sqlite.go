@@ -43,6 +43,8 @@ type DB struct {
 	// prepared in Open because preparing later would need a free connection
 	// while a transaction may hold the only one.
 	stmts sync.Map // stmtKey -> *sql.Stmt
+
+	conns connCache
 }
 
 type stmtKey struct {
@@ -110,7 +112,7 @@ func (db *DB) Open() (err error) {
 // prepared lists the statements on hot paths; Tx runs them as prepared
 // statements and any other SQL unprepared.
 var prepared = []string{
-	qCountConnections, qInsertResource, qInsertConnection, qListConnections, qListConnectionsByName,
+	qAddUsage, qInsertResource, qInsertConnection, qListConnections,
 	qFindConnection, qUpdateConnection, qCheckResource, qUpsertTag, qCountTags, qListTags,
 }
 

@@ -149,3 +149,4 @@ const (
 	qCountTags = `SELECT COUNT(*) FROM tags WHERE resource_arn = ?`
 	qListTags  = `SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key`
 )
+

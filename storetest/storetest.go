@@ -226,6 +226,50 @@ func testConnections(t *testing.T, open Opener) {
 		wantCode(t, err, openrunner.ENOTFOUND)
 	})
 
+	t.Run("ListSeesEveryWrite", func(t *testing.T) {
+		s := open(t, openrunner.DefaultQuotas())
+		ctx := Ctx(ScopeA)
+		list := func() string {
+			t.Helper()
+			p, err := s.Connections.FindConnections(ctx, openrunner.ConnectionFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, c := range p.Connections {
+				out = append(out, c.Name+":"+c.Status)
+			}
+			return fmt.Sprint(out)
+		}
+		if got := list(); got != "[]" {
+			t.Fatalf("empty scope lists %s", got)
+		}
+		a := mustCreate(t, s, ScopeA, "first")
+		if got := list(); got != "[first:PENDING_HANDSHAKE]" {
+			t.Fatalf("after create: %s", got)
+		}
+		avail := openrunner.ConnectionAvailable
+		if _, err := s.Connections.UpdateConnection(ctx, a.ARN(), openrunner.ConnectionUpdate{Status: &avail}); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, s, ScopeA, "second")
+		if got := list(); got != "[first:AVAILABLE second:PENDING_HANDSHAKE]" {
+			t.Fatalf("after update and create: %s", got)
+		}
+		// A listing must not be changed by what the caller does with it.
+		p, _ := s.Connections.FindConnections(ctx, openrunner.ConnectionFilter{})
+		p.Connections[0].Name = "mutated"
+		if got := list(); got != "[first:AVAILABLE second:PENDING_HANDSHAKE]" {
+			t.Fatalf("a caller's change leaked into the store: %s", got)
+		}
+		if _, err := s.Connections.DeleteConnection(ctx, a.ARN()); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(); got != "[second:PENDING_HANDSHAKE]" {
+			t.Fatalf("after delete: %s", got)
+		}
+	})
+
 	t.Run("DeleteAndReuseName", func(t *testing.T) {
 		s := open(t, openrunner.DefaultQuotas())
 		c := mustCreate(t, s, ScopeA, "reuse", openrunner.Tag{Key: "k", Value: "v"})

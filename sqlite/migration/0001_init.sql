@@ -37,3 +37,13 @@ CREATE TABLE connection_secrets (
 	connection_seq INTEGER PRIMARY KEY REFERENCES connections (seq) ON DELETE CASCADE,
 	sealed         BLOB NOT NULL
 );
+
+-- usage counts live resources per account, Region and kind, so quota checks
+-- cost one row however many resources there are.
+CREATE TABLE usage (
+	account_id TEXT NOT NULL,
+	region     TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	n          INTEGER NOT NULL CHECK (n >= 0),
+	PRIMARY KEY (account_id, region, kind)
+) WITHOUT ROWID;
