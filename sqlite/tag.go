@@ -149,4 +149,3 @@ const (
 	qCountTags = `SELECT COUNT(*) FROM tags WHERE resource_arn = ?`
 	qListTags  = `SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key`
 )
-
