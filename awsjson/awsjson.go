@@ -41,6 +41,8 @@ func (e *Error) Error() string { return e.Type + ": " + e.Message }
 type Server struct {
 	// TargetPrefix is the part of X-Amz-Target before the dot, e.g. "AppRunner".
 	TargetPrefix string
+	// Path is the path requests are POSTed to; "" means "/".
+	Path string
 	// Namespace qualifies error types in the body's __type, e.g.
 	// "com.amazonaws.apprunner".
 	Namespace string
@@ -102,9 +104,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve handles one request, returning the operation name and either the
 // status written or an error still to be written.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, status int, err error) {
-	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
+	path := s.Path
+	if path == "" {
+		path = "/"
+	}
+	if r.Method != http.MethodPost || (r.URL.Path != path && !(path == "/" && r.URL.Path == "")) {
 		return "", 0, &Error{Type: "UnknownOperationException", Status: http.StatusNotFound,
-			Message: "AWS JSON 1.0 requests are POST / with an X-Amz-Target header."}
+			Message: "AWS JSON 1.0 requests are POST " + path + " with an X-Amz-Target header."}
 	}
 	limit := s.MaxBodyBytes
 	if limit <= 0 {

@@ -8,6 +8,7 @@ import sys
 import unittest
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 URL = os.environ.get("OPENRUNNER_URL", "http://127.0.0.1:4590")
@@ -47,9 +48,12 @@ class Connections(unittest.TestCase):
             self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
             self.assertTrue(cm.exception.response["ResponseMetadata"]["RequestId"])
 
-            # Modeled exceptions are raised as their own classes.
-            with self.assertRaises(self.ar.exceptions.InvalidRequestException):
-                self.ar.list_connections(MaxResults=0)
+            # Modeled exceptions are raised as their own classes; the
+            # server validates what boto3's own checks would have caught.
+            raw = client(config=botocore.config.Config(parameter_validation=False))
+            with self.assertRaises(raw.exceptions.InvalidRequestException) as cm:
+                raw.list_connections(MaxResults=0)
+            self.assertIn("maxResults", cm.exception.response["Error"]["Message"])
         finally:
             d = self.ar.delete_connection(ConnectionArn=arn)["Connection"]
         self.assertEqual(d["Status"], "DELETED")

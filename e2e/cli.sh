@@ -23,7 +23,8 @@ expect_error() {
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 suite() {
-	local mode=$1 name="cli-$mode-$$"
+	local mode=$1
+	local name="cli-$mode-$$"
 	local ar=(aws apprunner)
 	if [[ $mode == flag ]]; then ar+=(--endpoint-url "$url"); fi
 
@@ -46,7 +47,7 @@ suite() {
 	[[ $tags == team=api ]] && ok "$mode: untag" || fail "$mode: tags after untag $tags"
 
 	expect_error InvalidRequestException "${ar[@]}" create-connection --connection-name "$name" --provider-type GITHUB
-	expect_error InvalidRequestException "${ar[@]}" create-connection --connection-name "x" --provider-type GITHUB
+	expect_error InvalidRequestException "${ar[@]}" create-connection --connection-name "bad name!" --provider-type GITHUB
 	expect_error InvalidRequestException "${ar[@]}" tag-resource --resource-arn "$arn" --tags Key=aws:reserved,Value=v
 	expect_error InvalidRequestException "${ar[@]}" delete-connection --connection-arn "not-an-arn"
 

@@ -28,6 +28,8 @@ const usage = `OpenRunner: an open-source AWS App Runner.
 
 Usage:
   openrunner serve [flags]    run the server (API on --listen)
+  openrunner connection handshake --endpoint-url URL --connection-arn ARN --token-file FILE
+                              complete a connection's handshake with a token
   openrunner version          print the version
 
 Run "openrunner serve -h" for the server's flags.
@@ -41,6 +43,8 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:])
+	case "connection":
+		return runConnection(ctx, args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-version":
 		return runVersion(args[1:])
 	case "help", "-h", "--help":
