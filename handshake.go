@@ -1,6 +1,9 @@
 package openrunner
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // HandshakeService approves connections with their provider (GitHub or
 // Bitbucket): a person through the provider's OAuth consent in a browser, or
@@ -51,3 +54,14 @@ type ProviderCredential struct {
 	Token    string
 	Username string
 }
+
+// String hides the credential, so printing one by mistake leaks nothing.
+func (c ProviderCredential) String() string {
+	return "ProviderCredential{" + c.Provider + " [redacted]}"
+}
+
+// GoString hides the credential from %#v as well.
+func (c ProviderCredential) GoString() string { return c.String() }
+
+// LogValue hides the credential from slog.
+func (c ProviderCredential) LogValue() slog.Value { return slog.StringValue(c.String()) }

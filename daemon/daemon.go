@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,6 +24,8 @@ import (
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/awsjson"
+	"github.com/openrunner/openrunner/console"
+	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/sigv4"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
@@ -47,6 +51,16 @@ type Config struct {
 	Quotas openrunner.Quotas
 	// MaxBodyBytes limits API request bodies; 0 means awsjson's default.
 	MaxBodyBytes int64
+
+	// PublicURL is how browsers reach this server (scheme, host and port):
+	// the console's OAuth callback is PublicURL + /console/oauth/callback.
+	// Empty: http://<Listen address>.
+	PublicURL string
+	// GitHub and Bitbucket configure the connection handshakes.
+	GitHub    handshake.GitHubConfig
+	Bitbucket handshake.BitbucketConfig
+	// HTTPClient reaches the providers; nil: a client with a 30 s timeout.
+	HTTPClient *http.Client
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -67,6 +81,9 @@ type Daemon struct {
 	server *http.Server
 	ready  atomic.Bool
 	served chan error
+	// keyMismatch is set when the secret key cannot open what the database
+	// sealed: the data directory was copied without its key.
+	keyMismatch atomic.Bool
 }
 
 // New returns a Daemon for cfg; Open starts it.
@@ -125,26 +142,57 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	if d.ln, err = net.Listen("tcp", d.cfg.Listen); err != nil {
+		return err
+	}
+	publicURL := strings.TrimRight(d.cfg.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = d.URL()
+	}
+
+	connections := sqlite.NewConnectionService(d.db)
+	v, err := vault.New(master)
+	if err != nil {
+		return err
+	}
+	if err := d.checkVaultKey(ctx, v); err != nil {
+		return err
+	}
+	handshakes, err := handshake.New(handshake.Config{
+		Connections: connections,
+		Vault:       v,
+		CallbackURL: publicURL + "/console/oauth/callback",
+		GitHub:      d.cfg.GitHub,
+		Bitbucket:   d.cfg.Bitbucket,
+		HTTPClient:  d.cfg.HTTPClient,
+		Now:         d.cfg.Now,
+		Logger:      d.logger,
+	})
+	if err != nil {
+		return err
+	}
 	svc := &api.Server{
-		Connections: sqlite.NewConnectionService(d.db),
+		Connections: connections,
 		Tags:        sqlite.NewTagService(d.db),
 		Pages:       api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
 	}
+	ext := &api.Extensions{Handshakes: handshakes}
 	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
+	authenticate := func(r *http.Request, body []byte) (context.Context, error) {
+		id, err := verifier.Verify(r, body)
+		if err != nil {
+			var se *sigv4.Error
+			if errors.As(err, &se) {
+				return nil, &awsjson.Error{Type: se.Type, Message: se.Message, Status: se.Status}
+			}
+			return nil, err
+		}
+		return openrunner.NewContextWithScope(r.Context(), openrunner.Scope{AccountID: id.AccountID, Region: id.Region}), nil
+	}
 	apiHandler := &awsjson.Server{
 		TargetPrefix: "AppRunner",
 		Namespace:    "com.amazonaws.apprunner",
-		Authenticate: func(r *http.Request, body []byte) (context.Context, error) {
-			id, err := verifier.Verify(r, body)
-			if err != nil {
-				var se *sigv4.Error
-				if errors.As(err, &se) {
-					return nil, &awsjson.Error{Type: se.Type, Message: se.Message, Status: se.Status}
-				}
-				return nil, err
-			}
-			return openrunner.NewContextWithScope(r.Context(), openrunner.Scope{AccountID: id.AccountID, Region: id.Region}), nil
-		},
+		Authenticate: authenticate,
 		Dispatch: func(ctx context.Context, op string, body []byte) (any, error) {
 			return wire.Dispatch(ctx, svc, op, body)
 		},
@@ -154,13 +202,38 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Now:          d.cfg.Now,
 	}
 
+	extHandler := &awsjson.Server{
+		TargetPrefix: api.ExtensionTargetPrefix,
+		Namespace:    "com.amazonaws.apprunner",
+		Path:         "/_openrunner/",
+		Authenticate: authenticate,
+		Dispatch:     ext.Dispatch,
+		MapError:     api.MapError,
+		MaxBodyBytes: d.cfg.MaxBodyBytes,
+		Logger:       d.logger,
+		Now:          d.cfg.Now,
+	}
+	consoleHandler := console.New(console.Config{
+		Connections: connections,
+		Handshakes:  handshakes,
+		SignIn: func(ctx context.Context, accessKeyID, secret string) (string, bool, error) {
+			c, ok, err := creds.LookupCredential(ctx, accessKeyID)
+			if err != nil || !ok {
+				return "", false, err
+			}
+			return c.AccountID, subtle.ConstantTimeCompare([]byte(c.SecretAccessKey), []byte(secret)) == 1, nil
+		},
+		Secure: strings.HasPrefix(publicURL, "https://"),
+		Now:    d.cfg.Now,
+		Logger: d.logger,
+	})
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
+	mux.Handle("/_openrunner/", extHandler)
+	mux.Handle("/console/", consoleHandler)
+	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusFound))
 	mux.Handle("/", apiHandler)
-
-	if d.ln, err = net.Listen("tcp", d.cfg.Listen); err != nil {
-		return err
-	}
 	d.server = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -173,7 +246,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if defaults {
 		d.logger.Warn("using the default credentials (access key test, account 000000000000); configure --credentials-file for real use")
 	}
-	d.logger.Info("openrunner serving", "api", d.URL(), "data_dir", d.cfg.DataDir, "version", Version)
+	d.logger.Info("openrunner serving", "api", d.URL(), "console", publicURL+"/console/", "data_dir", d.cfg.DataDir, "version", Version)
 	return nil
 }
 
@@ -225,9 +298,38 @@ func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if !d.ready.Load() {
 		status, code = "starting", http.StatusServiceUnavailable
 	}
+	secrets := "ok"
+	if d.keyMismatch.Load() {
+		secrets = "unreadable: the secret key does not match this data directory"
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": "sqlite"})
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": "sqlite", "secrets": secrets})
+}
+
+// vaultCheckKey names the meta entry that proves which key sealed the
+// database's secrets.
+const vaultCheckKey = "vault-check"
+
+// checkVaultKey seals a known value on first start and opens it on later
+// ones. A data directory copied without secret.key (or run with another
+// OPENRUNNER_SECRET_KEY) still starts, but its stored provider tokens are
+// unreadable: say so loudly instead of failing later and obscurely.
+func (d *Daemon) checkVaultKey(ctx context.Context, v *vault.Vault) error {
+	sealed, err := d.db.Meta(ctx, vaultCheckKey)
+	if err != nil {
+		return err
+	}
+	if sealed == nil {
+		return d.db.SetMeta(ctx, vaultCheckKey, v.Seal([]byte("openrunner"), vaultCheckKey))
+	}
+	if _, err := v.Open(sealed, vaultCheckKey); err != nil {
+		d.keyMismatch.Store(true)
+		d.logger.Error("the secret key does not match the one this data directory's secrets were sealed with: " +
+			"connection tokens cannot be decrypted and those connections need a new handshake. " +
+			"Restore the data directory's original secret.key (or OPENRUNNER_SECRET_KEY) to keep them.")
+	}
+	return nil
 }
 
 // isLoopback reports whether addr (host:port) binds only loopback

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -196,5 +197,32 @@ func TestDataDirLocked(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "in use by another openrunner process") {
 		t.Fatalf("unclear refusal: %v", err)
+	}
+}
+
+func TestDataDirCopiedWithoutKey(t *testing.T) {
+	dir := t.TempDir()
+	d := daemon.New(daemon.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if err := os.Remove(filepath.Join(dir, "secret.key")); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	d2 := testutil.MustRunDaemon(t, daemon.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "secret key does not match") {
+		t.Fatalf("no clear warning in the logs: %s", logs.String())
+	}
+	resp, err := http.Get(d2.URL() + "/_openrunner/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if !strings.Contains(b.String(), "unreadable") {
+		t.Fatalf("health does not say the secrets are unreadable: %s", b.String())
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/handshake"
 )
 
 // serveConfig is the server's configuration from flags, each with an
@@ -21,6 +23,12 @@ type serveConfig struct {
 	MaxConnections  int
 	LogLevel        string
 	LogFormat       string
+	PublicURL       string
+
+	GitHub    handshake.GitHubConfig
+	Bitbucket handshake.BitbucketConfig
+	// GitHubAppPrivateKeyFile is read into GitHub.AppPrivateKeyPEM.
+	GitHubAppPrivateKeyFile string
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -47,8 +55,36 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&c.MaxConnections, "max-connections", maxConn, "connections quota per account and Region (env OPENRUNNER_MAX_CONNECTIONS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("OPENRUNNER_LOG_LEVEL", "info"), "debug, info, warn or error (env OPENRUNNER_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("OPENRUNNER_LOG_FORMAT", "text"), "text or json (env OPENRUNNER_LOG_FORMAT)")
+	fs.StringVar(&c.PublicURL, "public-url", env("OPENRUNNER_PUBLIC_URL", ""),
+		"how browsers reach this server, e.g. https://runner.example.com; the OAuth callback is <public-url>/console/oauth/callback (env OPENRUNNER_PUBLIC_URL; default http://<listen>)")
+
+	fs.StringVar(&c.GitHub.ClientID, "github-client-id", env("OPENRUNNER_GITHUB_CLIENT_ID", ""), "GitHub OAuth App or GitHub App client id (env OPENRUNNER_GITHUB_CLIENT_ID)")
+	fs.StringVar(&c.GitHub.ClientSecret, "github-client-secret", env("OPENRUNNER_GITHUB_CLIENT_SECRET", ""), "its client secret (env OPENRUNNER_GITHUB_CLIENT_SECRET; prefer the environment: flags show in ps)")
+	fs.StringVar(&c.GitHub.URL, "github-url", env("OPENRUNNER_GITHUB_URL", "https://github.com"), "GitHub web URL; a GitHub Enterprise Server's own (env OPENRUNNER_GITHUB_URL)")
+	fs.StringVar(&c.GitHub.APIURL, "github-api-url", env("OPENRUNNER_GITHUB_API_URL", "https://api.github.com"), "GitHub API URL (env OPENRUNNER_GITHUB_API_URL)")
+	appID, err := strconv.ParseInt(env("OPENRUNNER_GITHUB_APP_ID", "0"), 10, 64)
+	if err != nil {
+		return c, fmt.Errorf("OPENRUNNER_GITHUB_APP_ID: %w", err)
+	}
+	fs.Int64Var(&c.GitHub.AppID, "github-app-id", appID, "GitHub App id: repository access then uses installation tokens (env OPENRUNNER_GITHUB_APP_ID)")
+	fs.StringVar(&c.GitHubAppPrivateKeyFile, "github-app-private-key-file", env("OPENRUNNER_GITHUB_APP_PRIVATE_KEY_FILE", ""), "the GitHub App's private key, PEM (env OPENRUNNER_GITHUB_APP_PRIVATE_KEY_FILE)")
+	fs.StringVar(&c.Bitbucket.ClientID, "bitbucket-client-id", env("OPENRUNNER_BITBUCKET_CLIENT_ID", ""), "Bitbucket OAuth consumer key (env OPENRUNNER_BITBUCKET_CLIENT_ID)")
+	fs.StringVar(&c.Bitbucket.ClientSecret, "bitbucket-client-secret", env("OPENRUNNER_BITBUCKET_CLIENT_SECRET", ""), "its secret (env OPENRUNNER_BITBUCKET_CLIENT_SECRET; prefer the environment)")
+	fs.StringVar(&c.Bitbucket.URL, "bitbucket-url", env("OPENRUNNER_BITBUCKET_URL", "https://bitbucket.org"), "Bitbucket web URL (env OPENRUNNER_BITBUCKET_URL)")
+	fs.StringVar(&c.Bitbucket.APIURL, "bitbucket-api-url", env("OPENRUNNER_BITBUCKET_API_URL", "https://api.bitbucket.org/2.0"), "Bitbucket API URL (env OPENRUNNER_BITBUCKET_API_URL)")
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.GitHubAppPrivateKeyFile != "" {
+		pem, err := os.ReadFile(c.GitHubAppPrivateKeyFile)
+		if err != nil {
+			return c, fmt.Errorf("--github-app-private-key-file: %w", err)
+		}
+		c.GitHub.AppPrivateKeyPEM = pem
+	}
+	if (c.GitHub.AppID != 0) != (len(c.GitHub.AppPrivateKeyPEM) != 0) {
+		return c, fmt.Errorf("a GitHub App needs both --github-app-id and --github-app-private-key-file")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())

@@ -23,6 +23,9 @@ func runServe(ctx context.Context, args []string) error {
 		CredentialsFile: c.CredentialsFile,
 		SecretKey:       os.Getenv("OPENRUNNER_SECRET_KEY"),
 		Quotas:          openrunner.Quotas{Connections: c.MaxConnections},
+		PublicURL:       c.PublicURL,
+		GitHub:          c.GitHub,
+		Bitbucket:       c.Bitbucket,
 		Logger:          logger,
 	})
 	if err := d.Open(ctx); err != nil {

@@ -47,3 +47,9 @@ CREATE TABLE usage (
 	n          INTEGER NOT NULL CHECK (n >= 0),
 	PRIMARY KEY (account_id, region, kind)
 ) WITHOUT ROWID;
+
+-- meta holds small facts about the database itself (e.g. the vault's key check).
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) WITHOUT ROWID;

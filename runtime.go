@@ -1,0 +1,102 @@
+package openrunner
+
+import (
+	"context"
+	"time"
+)
+
+// Runtime runs the instances of service revisions: containers on a Docker
+// engine, child processes on the host, or pods on Kubernetes. It knows
+// nothing of App Runner's API; the deployer tells it what to run, checks
+// health itself and routes traffic.
+//
+// Every instance a Runtime starts carries the labels of its InstanceSpec, so
+// that a restarted server can find what is running (ListInstances), adopt
+// what it still wants and stop the rest.
+type Runtime interface {
+	// Name is the runtime's name as --runtime takes it: "docker", "process".
+	Name() string
+
+	// EnsureImage makes the image available to StartInstance and returns
+	// its identity. An image already present under exactly ref is used as it
+	// is unless pull is true; otherwise it is pulled. Progress lines go to
+	// log. Returns EINVALID with a message a user can act on (unknown image,
+	// denied, registry unreachable) when the image cannot be had.
+	EnsureImage(ctx context.Context, ref string, pull bool, log func(line string)) (Image, error)
+
+	// StartInstance starts one instance of spec and returns once the
+	// runtime has started it (not once it is healthy). Returns EINVALID if
+	// it cannot start (bad command, image without a usable entrypoint).
+	StartInstance(ctx context.Context, spec InstanceSpec) (*Instance, error)
+
+	// InstanceState reports whether the instance is still running and, if
+	// it exited, how. Returns ENOTFOUND if the runtime has no such instance.
+	InstanceState(ctx context.Context, id string) (InstanceState, error)
+
+	// StopInstance stops the instance (SIGTERM, then SIGKILL after grace)
+	// and removes it. Stopping an instance that is gone is not an error.
+	StopInstance(ctx context.Context, id string, grace time.Duration) error
+
+	// ListInstances returns every instance this runtime started for this
+	// OpenRunner (found by label), running or not.
+	ListInstances(ctx context.Context) ([]*Instance, error)
+
+	// FollowLogs sends the instance's output to sink, one line at a time,
+	// from since on, until ctx ends or the instance is gone.
+	FollowLogs(ctx context.Context, id string, since time.Time, sink func(LogLine)) error
+}
+
+// Image identifies a resolved image.
+type Image struct {
+	Ref string // as the service names it
+	ID  string // content identity (image id or digest): equal ids run the same bits
+}
+
+// InstanceSpec is what a Runtime needs to start an instance.
+type InstanceSpec struct {
+	ServiceARN string
+	RevisionID string
+	Image      string            // an image reference EnsureImage resolved
+	Port       int               // the port the application listens on; PORT is set to it
+	Env        map[string]string // RuntimeEnvironmentVariables (and secrets, resolved)
+	// StartCommand replaces the image's command when set; it is run with
+	// "/bin/sh -c" when the image has a shell, and split on white space
+	// otherwise.
+	StartCommand string
+	CPU          int // in App Runner units: 1024 = 1 vCPU
+	MemoryMB     int
+	Labels       map[string]string // added to the runtime's own labels
+}
+
+// Instance is a started instance.
+type Instance struct {
+	ID         string
+	ServiceARN string
+	RevisionID string
+	// Addr is host:port where the application answers, reachable from this
+	// OpenRunner process (health checks and the router use it).
+	Addr      string
+	StartedAt time.Time
+	Labels    map[string]string
+}
+
+// InstanceState is an instance's run state.
+type InstanceState struct {
+	Running  bool
+	ExitCode int    // when not running
+	Reason   string // e.g. "OOMKilled", "exited"
+}
+
+// LogLine is one line of an instance's output.
+type LogLine struct {
+	Time   time.Time
+	Stream string // "stdout" or "stderr"
+	Text   string
+}
+
+// Instance labels that every Runtime sets.
+const (
+	LabelManagedBy  = "dev.openrunner.managed-by" // value: "openrunner"
+	LabelServiceARN = "dev.openrunner.service-arn"
+	LabelRevision   = "dev.openrunner.revision"
+)

@@ -1,0 +1,24 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// Meta returns the value stored under key, or nil if there is none.
+func (db *DB) Meta(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := db.read.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// SetMeta stores value under key.
+func (db *DB) SetMeta(ctx context.Context, key string, value []byte) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
