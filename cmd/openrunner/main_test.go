@@ -140,6 +140,8 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 	close(acked)
 
 	startServer(t, bin, addr, dir, "--max-connections", "100000")
+	// A new client: the old one's keep-alive connections died with the server.
+	c = testutil.Client("http://"+addr, testutil.ClientOptions{})
 	present := map[string]bool{}
 	p := apprunner.NewListConnectionsPaginator(c, &apprunner.ListConnectionsInput{MaxResults: aws.Int32(100)})
 	for p.HasMorePages() {
