@@ -4,9 +4,10 @@ package openrunner
 // defaults are in DefaultQuotas; operators may raise or lower them.
 type Quotas struct {
 	Connections int // live connections
+	Services    int // services that are not DELETED
 }
 
 // DefaultQuotas returns App Runner's default quotas.
 func DefaultQuotas() Quotas {
-	return Quotas{Connections: DefaultMaxConnections}
+	return Quotas{Connections: DefaultMaxConnections, Services: DefaultMaxServices}
 }

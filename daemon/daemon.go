@@ -97,6 +97,9 @@ func New(cfg Config) *Daemon {
 	if cfg.Quotas.Connections <= 0 {
 		cfg.Quotas.Connections = openrunner.DefaultQuotas().Connections
 	}
+	if cfg.Quotas.Services <= 0 {
+		cfg.Quotas.Services = openrunner.DefaultQuotas().Services
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
