@@ -1,0 +1,133 @@
+// Command testapp is the application the runtime conformance suite runs: a
+// small HTTP server with no dependencies, built as a static binary so that
+// a host-process runtime can run it as it is and the Docker runtime's tests
+// can put it alone in a FROM-scratch image.
+//
+// It listens on $PORT (8080 when unset) and answers:
+//
+//	GET /                      the greeting (--greeting, default "hello")
+//	GET /env?name=X            the value of environment variable X (404 if unset)
+//	GET /log?stream=S&text=T   writes T as one line to stdout or stderr
+//
+// At start it writes "testapp: stdout ready" to stdout and "testapp: stderr
+// ready" to stderr. SIGTERM makes it exit 0 unless TESTAPP_IGNORE_SIGTERM=1.
+// TESTAPP_EXIT_CODE=N (or --exit-code N) makes it exit with code N at once.
+//
+// Invoked under the name "sh" as "sh -c COMMAND", it stands in for a shell
+// in images that have none: it splits COMMAND on white space and executes
+// it with TESTAPP_SHELL=1 added to the environment, so the suite can tell
+// whether a runtime ran a StartCommand through /bin/sh.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if filepath.Base(os.Args[0]) == "sh" {
+		os.Exit(shell(os.Args[1:]))
+	}
+	greeting := flag.String("greeting", "hello", "what GET / answers")
+	exitCode := flag.Int("exit-code", -1, "exit at once with this code (-1: serve)")
+	flag.Parse()
+
+	if s := os.Getenv("TESTAPP_EXIT_CODE"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "testapp: bad TESTAPP_EXIT_CODE %q\n", s)
+			os.Exit(2)
+		}
+		*exitCode = n
+	}
+	if *exitCode >= 0 {
+		fmt.Printf("testapp: exiting with code %d\n", *exitCode)
+		os.Exit(*exitCode)
+	}
+
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testapp: %v\n", err)
+		os.Exit(1)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, *greeting)
+	})
+	mux.HandleFunc("GET /env", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := os.LookupEnv(r.URL.Query().Get("name"))
+		if !ok {
+			http.Error(w, "unset", http.StatusNotFound)
+			return
+		}
+		fmt.Fprint(w, v)
+	})
+	mux.HandleFunc("GET /log", func(w http.ResponseWriter, r *http.Request) {
+		out := os.Stdout
+		if r.URL.Query().Get("stream") == "stderr" {
+			out = os.Stderr
+		}
+		fmt.Fprintln(out, r.URL.Query().Get("text"))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	sigs := make(chan os.Signal, 1)
+	if os.Getenv("TESTAPP_IGNORE_SIGTERM") == "1" {
+		// Tests that a runtime kills an instance once the grace period ends.
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	}
+	go func() {
+		<-sigs
+		fmt.Println("testapp: SIGTERM, shutting down")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+
+	fmt.Printf("testapp: stdout ready on port %s\n", port)
+	fmt.Fprintln(os.Stderr, "testapp: stderr ready")
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(os.Stderr, "testapp: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// shell runs "sh -c COMMAND" for images without a shell: it executes
+// COMMAND's words with TESTAPP_SHELL=1 set and returns only on failure.
+func shell(args []string) int {
+	if len(args) != 2 || args[0] != "-c" {
+		fmt.Fprintln(os.Stderr, "testapp sh: usage: sh -c COMMAND")
+		return 2
+	}
+	words := strings.Fields(args[1])
+	if len(words) == 0 {
+		return 0
+	}
+	path, err := exec.LookPath(words[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testapp sh: %v\n", err)
+		return 127
+	}
+	err = syscall.Exec(path, words, append(os.Environ(), "TESTAPP_SHELL=1"))
+	fmt.Fprintf(os.Stderr, "testapp sh: %v\n", err)
+	return 126
+}
