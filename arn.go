@@ -27,10 +27,25 @@ type ARN struct {
 	Path      []string // the parts after the type, e.g. [name, id]
 }
 
-var (
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-)
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+// ValidRegion reports whether r can name a Region: 1 to 63 lower-case
+// letters, digits and dashes. AWS's own names (us-east-1) qualify, and so
+// do the names local set-ups like (local, dev-1). SigV4 verification and
+// ParseARN share this rule, so every Region a caller can act in yields ARNs
+// that parse.
+func ValidRegion(r string) bool {
+	if len(r) == 0 || len(r) > 63 {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseARN parses an App Runner ARN. It returns EINVALID, with a message
 // that quotes the ARN, when s is not one.
@@ -42,7 +57,7 @@ func ParseARN(s string) (ARN, error) {
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "apprunner" {
 		return bad()
 	}
-	if !strings.HasPrefix(parts[1], "aws") || !regionRE.MatchString(parts[3]) || !accountRE.MatchString(parts[4]) {
+	if !strings.HasPrefix(parts[1], "aws") || !ValidRegion(parts[3]) || !accountRE.MatchString(parts[4]) {
 		return bad()
 	}
 	res := strings.Split(parts[5], "/")

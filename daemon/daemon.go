@@ -190,7 +190,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			}
 			return nil, err
 		}
-		return openrunner.NewContextWithScope(r.Context(), openrunner.Scope{AccountID: id.AccountID, Region: id.Region}), nil
+		// Clone: the region is a substring of the Authorization header, and
+		// the Scope may outlive the request (caches key on it).
+		scope := openrunner.Scope{AccountID: strings.Clone(id.AccountID), Region: strings.Clone(id.Region)}
+		return openrunner.NewContextWithScope(r.Context(), scope), nil
 	}
 	apiHandler := &awsjson.Server{
 		TargetPrefix: "AppRunner",
@@ -274,6 +277,9 @@ func (d *Daemon) URL() string { return "http://" + d.ln.Addr().String() }
 func (d *Daemon) Close() error {
 	d.ready.Store(false)
 	var errs []error
+	if d.server == nil && d.ln != nil {
+		d.ln.Close() // Open failed after binding
+	}
 	if d.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -293,3 +293,20 @@ func TestRestartKeepsConnections(t *testing.T) {
 		t.Fatalf("tags after restart: %+v, %v", tags, err)
 	}
 }
+
+// TestLocalRegionName: local set-ups often name their Region "local"; every
+// call must work there, including the ones that parse ARNs.
+func TestLocalRegionName(t *testing.T) {
+	d := testutil.MustRunDaemon(t, daemon.Config{})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{Region: "local"})
+	conn := createConn(t, c, "in-local", types.ProviderTypeGithub)
+	if !strings.HasPrefix(aws.ToString(conn.ConnectionArn), "arn:aws:apprunner:local:000000000000:connection/in-local/") {
+		t.Fatalf("ARN %s", aws.ToString(conn.ConnectionArn))
+	}
+	if _, err := c.TagResource(ctx, &apprunner.TagResourceInput{ResourceArn: conn.ConnectionArn, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteConnection(ctx, &apprunner.DeleteConnectionInput{ConnectionArn: conn.ConnectionArn}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -172,7 +172,13 @@ func New(cfg Config) (*Service, error) {
 		instToks: map[string]installationToken{},
 	}
 	if s.client == nil {
-		s.client = &http.Client{Timeout: 30 * time.Second}
+		s.client = &http.Client{
+			Timeout: 30 * time.Second,
+			// Never follow a redirect: a POST to the token endpoint
+			// carries the client secret, and Go would re-send it to
+			// wherever a 307 points.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if s.now == nil {
 		s.now = time.Now

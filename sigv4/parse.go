@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+
+	"github.com/openrunner/openrunner"
 )
 
 const (
@@ -152,21 +154,9 @@ func (a *authorization) checkScope(service, amzDate string) *Error {
 	return nil
 }
 
-// validRegion accepts region names made of lower-case letters, digits and
-// dashes, such as us-east-1, so that a region is always safe to put into an
-// ARN.
-func validRegion(r string) bool {
-	if len(r) > 64 {
-		return false
-	}
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validRegion is openrunner.ValidRegion: the ARN parser accepts exactly
+// the Regions a signature may name.
+func validRegion(r string) bool { return openrunner.ValidRegion(r) }
 
 // signsHost reports whether the SignedHeaders list includes host.
 func signsHost(signed string) bool {

@@ -123,7 +123,9 @@ func (s *ConnectionService) scopeConnections(ctx context.Context, scope openrunn
 	// above: a write that committed meanwhile has bumped it.
 	if len(list) <= maxCachedConnections && c.gen.Load() == gen {
 		c.mu.Lock()
-		if c.m == nil {
+		if c.m == nil || len(c.m) >= maxCachedScopes {
+			// Start over rather than grow without bound: Scopes are
+			// chosen by callers (any Region name).
 			c.m = map[openrunner.Scope]connCacheEntry{}
 		}
 		c.m[scope] = connCacheEntry{gen: gen, list: list}
@@ -263,8 +265,12 @@ func scanConnection(row scanner, scope openrunner.Scope) (*openrunner.Connection
 	return c, nil
 }
 
-// maxCachedConnections bounds the listings connCache keeps per Scope.
-const maxCachedConnections = 1000
+// maxCachedConnections bounds the listings connCache keeps per Scope, and
+// maxCachedScopes the number of Scopes it keeps.
+const (
+	maxCachedConnections = 1000
+	maxCachedScopes      = 4096
+)
 
 // connCache keeps each Scope's connections in memory: ListConnections is the
 // hottest call and SQLite would spend most of its time decoding rows. The

@@ -3,13 +3,19 @@ package testutil
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
 	"log/slog"
 	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/openrunner/openrunner/daemon"
 )
 
@@ -45,7 +51,9 @@ type ClientOptions struct {
 }
 
 // Client returns an App Runner client of the real AWS SDK aimed at url. It
-// does not retry, so a test sees every error at once.
+// retries only transport failures (a keep-alive connection the client closed
+// under itself, aws/aws-sdk-go-v2#1825, or a server that is restarting), so
+// a test sees every API error at once.
 func Client(url string, o ClientOptions) *apprunner.Client {
 	if o.AccessKeyID == "" {
 		o.AccessKeyID, o.SecretAccessKey = daemon.DefaultAccessKeyID, daemon.DefaultSecretAccessKey
@@ -57,6 +65,22 @@ func Client(url string, o ClientOptions) *apprunner.Client {
 		Region:           o.Region,
 		BaseEndpoint:     aws.String(url),
 		Credentials:      credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, ""),
-		RetryMaxAttempts: 1,
+		Retryer: retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(transportError)}
+		}),
 	})
+}
+
+// transportError reports whether err happened below HTTP: no response was
+// read, so the server never answered this attempt.
+func transportError(err error) aws.Ternary {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 && !errors.Is(err, net.ErrClosed) {
+		return aws.FalseTernary // the server answered: an API error
+	}
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return aws.TrueTernary
+	}
+	return aws.UnknownTernary
 }
