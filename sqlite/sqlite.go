@@ -114,6 +114,8 @@ func (db *DB) Open() (err error) {
 var prepared = []string{
 	qAddUsage, qInsertResource, qInsertConnection, qListConnections,
 	qFindConnection, qUpdateConnection, qCheckResource, qUpsertTag, qCountTags, qListTags,
+	qInsertService, qFindService, qFindServiceBySeq, qListServices, qUpdateService, qFindServiceForOperation,
+	qInsertOperation, qFindOperation, qListOperations, qUnfinishedOperations, qUpdateOperation, qFinishOperation,
 }
 
 // Close closes the database.

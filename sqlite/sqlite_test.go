@@ -24,7 +24,11 @@ func MustOpenDB(tb testing.TB, q openrunner.Quotas) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB, q openrunner.Quotas) storetest.Stores {
 		db := MustOpenDB(tb, q)
-		return storetest.Stores{Connections: sqlite.NewConnectionService(db), Tags: sqlite.NewTagService(db)}
+		return storetest.Stores{
+			Connections: sqlite.NewConnectionService(db),
+			Tags:        sqlite.NewTagService(db),
+			Services:    sqlite.NewServiceService(db),
+		}
 	})
 }
 

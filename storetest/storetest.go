@@ -17,6 +17,7 @@ import (
 type Stores struct {
 	Connections openrunner.ConnectionService
 	Tags        openrunner.TagService
+	Services    openrunner.ServiceService
 }
 
 // Opener opens a fresh, empty store with the given quotas. It registers its
@@ -39,6 +40,7 @@ func Ctx(s openrunner.Scope) context.Context {
 func Run(t *testing.T, open Opener) {
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open) })
 	t.Run("Tags", func(t *testing.T) { testTags(t, open) })
+	t.Run("Services", func(t *testing.T) { testServices(t, open) })
 }
 
 func mustCreate(tb testing.TB, s Stores, scope openrunner.Scope, name string, tags ...openrunner.Tag) *openrunner.Connection {
