@@ -21,6 +21,13 @@ type Server struct {
 	Connections openrunner.ConnectionService
 	Tags        openrunner.TagService
 	Pages       *PageTokens
+	// Services and Deployer run services; when Services is nil the service
+	// operations answer NotImplementedException.
+	Services openrunner.ServiceService
+	Deployer Deployer
+	// RuntimeError, when set, says why this server cannot run services;
+	// CreateService answers it as InvalidRequestException.
+	RuntimeError string
 }
 
 var _ wire.AppRunner = (*Server)(nil)

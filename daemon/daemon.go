@@ -25,7 +25,11 @@ import (
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/awsjson"
 	"github.com/openrunner/openrunner/console"
+	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
+	"github.com/openrunner/openrunner/health"
+	"github.com/openrunner/openrunner/reconcile"
+	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/sigv4"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
@@ -61,26 +65,51 @@ type Config struct {
 	Bitbucket handshake.BitbucketConfig
 	// HTTPClient reaches the providers; nil: a client with a 30 s timeout.
 	HTTPClient *http.Client
+
+	// Runtime selects where services run: "docker", "none", or "" for
+	// Docker when its engine answers and none otherwise.
+	Runtime string
+	// DockerHost is the Docker engine's address; "" means DOCKER_HOST or the
+	// default socket.
+	DockerHost string
+	// RouterListen is the data plane's address; default DefaultRouterListen.
+	RouterListen string
+	// BaseDomain ends every ServiceUrl; default DefaultBaseDomain.
+	BaseDomain string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
 
-// DefaultListen is the API's default address: loopback only.
-const DefaultListen = "127.0.0.1:4590"
+// Default addresses and names.
+const (
+	// DefaultListen is the API's default address: loopback only.
+	DefaultListen = "127.0.0.1:4590"
+	// DefaultRouterListen is where services answer by default.
+	DefaultRouterListen = "127.0.0.1:4591"
+	// DefaultBaseDomain sits under localhost, which resolves to the
+	// loopback address without any DNS set-up (RFC 6761).
+	DefaultBaseDomain = "apprunner.localhost"
+)
 
 // Daemon is a running OpenRunner server.
 type Daemon struct {
 	cfg    Config
 	logger *slog.Logger
 
-	lock   *os.File
-	db     *sqlite.DB
-	ln     net.Listener
-	server *http.Server
-	ready  atomic.Bool
-	served chan error
+	lock *os.File
+	db   *sqlite.DB
+	ln   net.Listener
+
+	runtime      openrunner.Runtime
+	engine       *reconcile.Engine
+	routerLn     net.Listener
+	routerServer *http.Server
+	routerServed chan error
+	server       *http.Server
+	ready        atomic.Bool
+	served       chan error
 	// keyMismatch is set when the secret key cannot open what the database
 	// sealed: the data directory was copied without its key.
 	keyMismatch atomic.Bool
@@ -90,6 +119,12 @@ type Daemon struct {
 func New(cfg Config) *Daemon {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	if cfg.RouterListen == "" {
+		cfg.RouterListen = DefaultRouterListen
+	}
+	if cfg.BaseDomain == "" {
+		cfg.BaseDomain = DefaultBaseDomain
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -178,6 +213,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Connections: connections,
 		Tags:        sqlite.NewTagService(d.db),
 		Pages:       api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
+	}
+	if err := d.openServices(ctx, svc); err != nil {
+		return err
 	}
 	ext := &api.Extensions{Handshakes: handshakes}
 	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
@@ -280,6 +318,23 @@ func (d *Daemon) Close() error {
 	if d.server == nil && d.ln != nil {
 		d.ln.Close() // Open failed after binding
 	}
+	if d.routerServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = d.routerServer.Shutdown(ctx)
+		cancel()
+		<-d.routerServed
+		d.routerServer = nil
+	} else if d.routerLn != nil {
+		d.routerLn.Close()
+	}
+	if d.engine != nil {
+		errs = append(errs, d.engine.Close())
+		d.engine = nil
+	}
+	if c, ok := d.runtime.(interface{ Close() error }); ok {
+		errs = append(errs, c.Close())
+		d.runtime = nil
+	}
 	if d.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -368,4 +423,67 @@ func lockDataDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("the data directory %s is in use by another openrunner process (%v); stop it or give another --data-dir", dir, err)
 	}
 	return f, nil
+}
+
+// openServices chooses the runtime, starts the operations engine and the
+// router, and gives the API the service store and the deployer. Without a
+// runtime the service operations explain what is missing.
+func (d *Daemon) openServices(ctx context.Context, svc *api.Server) error {
+	switch d.cfg.Runtime {
+	case "", "docker":
+		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: "openrunner", Logger: d.logger, Now: d.cfg.Now})
+		if err == nil {
+			err = rt.Open(ctx)
+		}
+		if err != nil {
+			if d.cfg.Runtime == "docker" {
+				return err
+			}
+			svc.RuntimeError = fmt.Sprintf("No container runtime is available to run services: %v", err)
+			d.logger.Warn("services cannot run", "reason", err)
+			return nil
+		}
+		d.runtime = rt
+	case "none":
+		svc.RuntimeError = "This OpenRunner runs no services (--runtime none)."
+		return nil
+	default:
+		return fmt.Errorf("--runtime must be docker or none, got %q", d.cfg.Runtime)
+	}
+
+	services := sqlite.NewServiceService(d.db)
+	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now})
+	d.engine = &reconcile.Engine{
+		Services:       services,
+		Runtime:        d.runtime,
+		Router:         rtr,
+		Prober:         &health.Prober{},
+		BaseDomain:     d.cfg.BaseDomain,
+		Instances:      1,
+		MaxConcurrency: 100,
+		Logger:         d.logger,
+		Now:            d.cfg.Now,
+	}
+	if err := d.engine.Open(ctx); err != nil {
+		return err
+	}
+	var err error
+	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	d.routerServer = &http.Server{Handler: rtr, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
+	d.routerServed = make(chan error, 1)
+	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
+	svc.Services, svc.Deployer = services, d.engine
+	return nil
+}
+
+// RouterURL returns the data plane's base URL, e.g. http://127.0.0.1:4591;
+// "" when no services run.
+func (d *Daemon) RouterURL() string {
+	if d.routerLn == nil {
+		return ""
+	}
+	return "http://" + d.routerLn.Addr().String()
 }

@@ -62,8 +62,46 @@ suite() {
 	AWS_ACCESS_KEY_ID=nobody expect_error UnrecognizedClientException "${ar[@]}" list-connections
 }
 
+# services: create, describe, list, list-operations, pause, resume, delete,
+# with the test image the Go tests build into the local Docker engine.
+services() {
+	local ar=(aws apprunner --endpoint-url "$url") image=123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner-e2e:1
+	if ! docker image inspect "$image" >/dev/null 2>&1; then
+		if [[ ${CI:-} == true ]]; then fail "services: test image $image missing"; else echo "skip - services: no Docker test image"; fi
+		return
+	fi
+	local src="{\"ImageRepository\":{\"ImageIdentifier\":\"$image\",\"ImageRepositoryType\":\"ECR\",\"ImageConfiguration\":{\"Port\":\"8080\"}},\"AutoDeploymentsEnabled\":false}"
+	local out arn status
+	out=$("${ar[@]}" create-service --service-name "cli-svc-$$" --source-configuration "$src")
+	arn=$(json 'd["Service"]["ServiceArn"]' <<<"$out")
+	[[ $(json 'd["Service"]["Status"]' <<<"$out") == OPERATION_IN_PROGRESS ]] && ok "create-service" || fail "create-service: $out"
+	wait_status() {
+		for _ in $(seq 300); do
+			status=$("${ar[@]}" describe-service --service-arn "$arn" | json 'd["Service"]["Status"]')
+			[[ $status != OPERATION_IN_PROGRESS ]] && return
+			sleep 0.2
+		done
+	}
+	wait_status
+	[[ $status == RUNNING ]] && ok "describe-service: RUNNING" || fail "describe-service: $status"
+	n=$("${ar[@]}" list-services | json 'len([s for s in d["ServiceSummaryList"] if s["ServiceArn"] == "'"$arn"'"])')
+	[[ $n == 1 ]] && ok "list-services" || fail "list-services: $n"
+	"${ar[@]}" pause-service --service-arn "$arn" >/dev/null
+	wait_status
+	[[ $status == PAUSED ]] && ok "pause-service: PAUSED" || fail "pause-service: $status"
+	"${ar[@]}" resume-service --service-arn "$arn" >/dev/null
+	wait_status
+	[[ $status == RUNNING ]] && ok "resume-service: RUNNING" || fail "resume-service: $status"
+	types=$("${ar[@]}" list-operations --service-arn "$arn" | json '",".join(o["Type"] + ":" + o["Status"] for o in d["OperationSummaryList"])')
+	[[ $types == RESUME_SERVICE:SUCCEEDED,PAUSE_SERVICE:SUCCEEDED,CREATE_SERVICE:SUCCEEDED ]] && ok "list-operations: newest first" || fail "list-operations: $types"
+	"${ar[@]}" delete-service --service-arn "$arn" >/dev/null
+	wait_status
+	[[ $status == DELETED ]] && ok "delete-service: DELETED" || fail "delete-service: $status"
+}
+
 suite flag
 AWS_ENDPOINT_URL_APPRUNNER=$url suite env
+services
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed == 0 ]]

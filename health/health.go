@@ -41,12 +41,7 @@ func (p *Prober) Probe(ctx context.Context, cfg openrunner.HealthCheckConfig, ad
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if cfg.Protocol != "HTTP" {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return fmt.Errorf("TCP connect failed: %w", unwrapNet(err))
-		}
-		return c.Close()
+		return probeTCP(ctx, addr)
 	}
 	path := cfg.Path
 	if path == "" || path[0] != '/' {
@@ -65,6 +60,33 @@ func (p *Prober) Probe(ctx context.Context, cfg openrunner.HealthCheckConfig, ad
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("HTTP GET %s answered %d", path, resp.StatusCode)
+	}
+	return nil
+}
+
+// tcpSettle is how long a TCP check waits, after connecting, for the peer
+// to hang up.
+const tcpSettle = 50 * time.Millisecond
+
+// probeTCP connects to addr. A connection that the peer closes at once
+// fails the check: that is how a port forwarder (Docker's docker-proxy)
+// answers when nothing listens behind it, and a bare connect would pass.
+// A peer that stays silent or speaks first passes.
+func probeTCP(ctx context.Context, addr string) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("TCP connect failed: %w", unwrapNet(err))
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(tcpSettle))
+	var b [1]byte
+	if _, err := c.Read(b[:]); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil
+		}
+		return fmt.Errorf("TCP connection closed at once: nothing answers on the port")
 	}
 	return nil
 }

@@ -100,3 +100,26 @@ func TestWaitGivesUp(t *testing.T) {
 		t.Fatalf("exited instance: %v", err)
 	}
 }
+
+// TestProbeBehindForwarder: a port forwarder (docker-proxy) accepts and at
+// once closes when nothing listens behind it; that is not healthy.
+func TestProbeBehindForwarder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var p health.Prober
+	if err := p.Probe(context.Background(), tcp, ln.Addr().String()); err == nil || !strings.Contains(err.Error(), "closed at once") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -24,6 +24,10 @@ type serveConfig struct {
 	LogLevel        string
 	LogFormat       string
 	PublicURL       string
+	Runtime         string
+	DockerHost      string
+	RouterListen    string
+	BaseDomain      string
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
@@ -58,6 +62,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.PublicURL, "public-url", env("OPENRUNNER_PUBLIC_URL", ""),
 		"how browsers reach this server, e.g. https://runner.example.com; the OAuth callback is <public-url>/console/oauth/callback (env OPENRUNNER_PUBLIC_URL; default http://<listen>)")
 
+	fs.StringVar(&c.Runtime, "runtime", env("OPENRUNNER_RUNTIME", ""), "where services run: docker, or none; default: docker when its engine answers (env OPENRUNNER_RUNTIME)")
+	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
+	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
+	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
 	fs.StringVar(&c.GitHub.ClientID, "github-client-id", env("OPENRUNNER_GITHUB_CLIENT_ID", ""), "GitHub OAuth App or GitHub App client id (env OPENRUNNER_GITHUB_CLIENT_ID)")
 	fs.StringVar(&c.GitHub.ClientSecret, "github-client-secret", env("OPENRUNNER_GITHUB_CLIENT_SECRET", ""), "its client secret (env OPENRUNNER_GITHUB_CLIENT_SECRET; prefer the environment: flags show in ps)")
 	fs.StringVar(&c.GitHub.URL, "github-url", env("OPENRUNNER_GITHUB_URL", "https://github.com"), "GitHub web URL; a GitHub Enterprise Server's own (env OPENRUNNER_GITHUB_URL)")

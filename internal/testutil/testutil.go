@@ -26,6 +26,9 @@ func MustRunDaemon(tb testing.TB, cfg daemon.Config) *daemon.Daemon {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
+	if cfg.RouterListen == "" {
+		cfg.RouterListen = "127.0.0.1:0"
+	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = tb.TempDir()
 	}

@@ -1,0 +1,289 @@
+package api
+
+import (
+	"context"
+
+	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/wire"
+)
+
+// Deployer runs the operations the service calls store (package reconcile).
+type Deployer interface {
+	// Kick tells the deployer the service has a new operation to run.
+	Kick(serviceARN string)
+	// ServiceURL is the service's ServiceUrl: a host name, no scheme.
+	ServiceURL(svc *openrunner.Service) string
+}
+
+// DefaultAutoScalingConfigurationARN returns the ARN of the AWS-provided
+// default auto scaling configuration, the same in every account and Region.
+func DefaultAutoScalingConfigurationARN(s openrunner.Scope) string {
+	return openrunner.NewARN(s, openrunner.ResourceAutoScalingConfiguration, "DefaultConfiguration", "1", "00000000000000000000000000000001")
+}
+
+// CreateService implements wire.AppRunner.
+func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput) (*wire.CreateServiceOutput, error) {
+	if s.RuntimeError != "" {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "%s", s.RuntimeError)
+	}
+	if s.Services == nil {
+		return s.Unimplemented.CreateService(ctx, in)
+	}
+	scope, err := openrunner.MustScope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cfg openrunner.ServiceConfig
+	if cfg.Source, err = applySource(cfg.Source, in.SourceConfiguration, true); err != nil {
+		return nil, err
+	}
+	if cfg.Source.Code != nil {
+		return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED, "OpenRunner does not build services from source code repositories yet; use an ImageRepository.")
+	}
+	if cfg.Instance, err = applyInstance(cfg.Instance, in.InstanceConfiguration); err != nil {
+		return nil, err
+	}
+	cfg.HealthCheck = applyHealthCheck(cfg.HealthCheck, in.HealthCheckConfiguration)
+	if cfg.Network, err = applyNetwork(cfg.Network, in.NetworkConfiguration); err != nil {
+		return nil, err
+	}
+	cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+	asc := DefaultAutoScalingConfigurationARN(scope)
+	if in.AutoScalingConfigurationArn != nil && *in.AutoScalingConfigurationArn != asc {
+		return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED,
+			"OpenRunner supports only the default auto scaling configuration (%s) until the auto scaling configuration API is built.", asc)
+	}
+	tags, err := domainTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	svc := &openrunner.Service{Name: *in.ServiceName, Config: cfg, AutoScalingConfigurationARN: asc}
+	if in.EncryptionConfiguration != nil {
+		svc.KMSKey = wire.Deref(in.EncryptionConfiguration.KmsKey)
+	}
+	op := &openrunner.Operation{Type: openrunner.OperationCreateService, Desired: &cfg}
+	if err := s.Services.CreateService(ctx, svc, op, tags); err != nil {
+		return nil, err
+	}
+	s.Deployer.Kick(svc.ARN())
+	return &wire.CreateServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+}
+
+// DescribeService implements wire.AppRunner.
+func (s *Server) DescribeService(ctx context.Context, in *wire.DescribeServiceInput) (*wire.DescribeServiceOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.DescribeService(ctx, in)
+	}
+	if _, err := ownedARN(ctx, *in.ServiceArn, openrunner.ResourceService); err != nil {
+		return nil, err
+	}
+	svc, err := s.Services.FindServiceByARN(ctx, *in.ServiceArn)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.DescribeServiceOutput{Service: s.wireService(svc)}, nil
+}
+
+// ListServices implements wire.AppRunner.
+func (s *Server) ListServices(ctx context.Context, in *wire.ListServicesInput) (*wire.ListServicesOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.ListServices(ctx, in)
+	}
+	scope, err := openrunner.MustScope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := openrunner.ServiceFilter{Limit: maxResults(in.MaxResults)}
+	if in.NextToken != nil {
+		if f.After, err = s.Pages.Parse(scope, "ListServices", nil, *in.NextToken); err != nil {
+			return nil, err
+		}
+	}
+	page, err := s.Services.FindServices(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &wire.ListServicesOutput{ServiceSummaryList: make([]wire.ServiceSummary, 0, len(page.Services))}
+	for _, svc := range page.Services {
+		w := s.wireService(svc)
+		out.ServiceSummaryList = append(out.ServiceSummaryList, wire.ServiceSummary{
+			ServiceName: w.ServiceName, ServiceId: w.ServiceId, ServiceArn: w.ServiceArn, ServiceUrl: w.ServiceUrl,
+			CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, Status: w.Status,
+		})
+	}
+	if page.Next != 0 {
+		out.NextToken = wire.Ptr(s.Pages.Make(scope, "ListServices", nil, page.Next))
+	}
+	return out, nil
+}
+
+// DeleteService implements wire.AppRunner.
+func (s *Server) DeleteService(ctx context.Context, in *wire.DeleteServiceInput) (*wire.DeleteServiceOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.DeleteService(ctx, in)
+	}
+	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationDeleteService, func(svc *openrunner.Service) error {
+		return noOperationInProgress(svc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &wire.DeleteServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+}
+
+// PauseService implements wire.AppRunner. Pausing a paused service is a
+// no-op answered without an OperationId, as App Runner does.
+func (s *Server) PauseService(ctx context.Context, in *wire.PauseServiceInput) (*wire.PauseServiceOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.PauseService(ctx, in)
+	}
+	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationPauseService, func(svc *openrunner.Service) error {
+		if svc.Status == openrunner.ServicePaused {
+			return errNoop
+		}
+		if err := noOperationInProgress(svc); err != nil {
+			return err
+		}
+		if svc.Status != openrunner.ServiceRunning {
+			return openrunner.Errorf(openrunner.EINVALIDSTATE, "You can pause a service only when it's RUNNING. Current status: %s", svc.Status)
+		}
+		return nil
+	})
+	if err == errNoop {
+		return &wire.PauseServiceOutput{Service: s.wireService(svc)}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &wire.PauseServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+}
+
+// ResumeService implements wire.AppRunner. Resuming a running service is a
+// no-op answered without an OperationId.
+func (s *Server) ResumeService(ctx context.Context, in *wire.ResumeServiceInput) (*wire.ResumeServiceOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.ResumeService(ctx, in)
+	}
+	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationResumeService, func(svc *openrunner.Service) error {
+		if svc.Status == openrunner.ServiceRunning {
+			return errNoop
+		}
+		if err := noOperationInProgress(svc); err != nil {
+			return err
+		}
+		if svc.Status != openrunner.ServicePaused {
+			return openrunner.Errorf(openrunner.EINVALIDSTATE, "You can resume a service only when it's PAUSED. Current status: %s", svc.Status)
+		}
+		return nil
+	})
+	if err == errNoop {
+		return &wire.ResumeServiceOutput{Service: s.wireService(svc)}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &wire.ResumeServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+}
+
+// ListOperations implements wire.AppRunner: newest first.
+func (s *Server) ListOperations(ctx context.Context, in *wire.ListOperationsInput) (*wire.ListOperationsOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.ListOperations(ctx, in)
+	}
+	scope, err := openrunner.MustScope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ownedARN(ctx, *in.ServiceArn, openrunner.ResourceService); err != nil {
+		return nil, err
+	}
+	query := []string{*in.ServiceArn}
+	f := openrunner.OperationFilter{Limit: maxResults(in.MaxResults)}
+	if in.NextToken != nil {
+		if f.Before, err = s.Pages.Parse(scope, "ListOperations", query, *in.NextToken); err != nil {
+			return nil, err
+		}
+	}
+	page, err := s.Services.FindOperations(ctx, *in.ServiceArn, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &wire.ListOperationsOutput{OperationSummaryList: make([]wire.OperationSummary, 0, len(page.Operations))}
+	for _, op := range page.Operations {
+		sum := wire.OperationSummary{
+			Id: wire.Ptr(op.ID), Type: wire.Ptr(wire.OperationType(op.Type)), Status: wire.Ptr(wire.OperationStatus(op.Status)),
+			TargetArn: wire.Ptr(op.ServiceARN), StartedAt: wire.NewTimestamp(op.StartedAt), UpdatedAt: wire.NewTimestamp(op.UpdatedAt),
+		}
+		if !op.EndedAt.IsZero() {
+			sum.EndedAt = wire.NewTimestamp(op.EndedAt)
+		}
+		out.OperationSummaryList = append(out.OperationSummaryList, sum)
+	}
+	if page.Next != 0 {
+		out.NextToken = wire.Ptr(s.Pages.Make(scope, "ListOperations", query, page.Next))
+	}
+	return out, nil
+}
+
+// errNoop makes StartOperation write nothing for an idempotent call.
+var errNoop = openrunner.Errorf(openrunner.EINVALIDSTATE, "no operation needed")
+
+// startOperation stores a new operation of type typ for the service once
+// check accepts the service, and kicks the deployer. With errNoop it
+// returns the unchanged service.
+func (s *Server) startOperation(ctx context.Context, arn, typ string, check func(*openrunner.Service) error) (*openrunner.Service, *openrunner.Operation, error) {
+	if _, err := ownedARN(ctx, arn, openrunner.ResourceService); err != nil {
+		return nil, nil, err
+	}
+	var current *openrunner.Service
+	op := &openrunner.Operation{Type: typ}
+	svc, err := s.Services.StartOperation(ctx, arn, op, func(svc *openrunner.Service) error {
+		current = svc
+		return check(svc)
+	})
+	if err == errNoop {
+		return current, nil, errNoop
+	} else if err != nil {
+		return nil, nil, err
+	}
+	s.Deployer.Kick(arn)
+	return svc, op, nil
+}
+
+// noOperationInProgress refuses a second operation while one runs.
+func noOperationInProgress(svc *openrunner.Service) error {
+	if svc.Status == openrunner.ServiceOperationInProgress {
+		return openrunner.Errorf(openrunner.EINVALIDSTATE,
+			"The service %s has an operation in progress. Wait until it ends (ListOperations shows it), then try again.", svc.Name)
+	}
+	return nil
+}
+
+// wireService renders a service as the API returns it.
+func (s *Server) wireService(svc *openrunner.Service) *wire.Service {
+	out := &wire.Service{
+		ServiceName: wire.Ptr(svc.Name),
+		ServiceId:   wire.Ptr(svc.ID),
+		ServiceArn:  wire.Ptr(svc.ARN()),
+		Status:      wire.Ptr(wire.ServiceStatus(svc.Status)),
+		CreatedAt:   wire.NewTimestamp(svc.CreatedAt),
+		UpdatedAt:   wire.NewTimestamp(svc.UpdatedAt),
+		AutoScalingConfigurationSummary: &wire.AutoScalingConfigurationSummary{
+			AutoScalingConfigurationArn:      wire.Ptr(svc.AutoScalingConfigurationARN),
+			AutoScalingConfigurationName:     wire.Ptr("DefaultConfiguration"),
+			AutoScalingConfigurationRevision: wire.Ptr(int32(1)),
+			IsDefault:                        wire.Ptr(true),
+			HasAssociatedService:             wire.Ptr(true),
+			Status:                           wire.Ptr(wire.AutoScalingConfigurationStatus("active")),
+		},
+	}
+	if svc.Config.Network.IsPubliclyAccessible {
+		out.ServiceUrl = wire.Ptr(s.Deployer.ServiceURL(svc))
+	}
+	if !svc.DeletedAt.IsZero() {
+		out.DeletedAt = wire.NewTimestamp(svc.DeletedAt)
+	}
+	if svc.KMSKey != "" {
+		out.EncryptionConfiguration = &wire.EncryptionConfiguration{KmsKey: wire.Ptr(svc.KMSKey)}
+	}
+	wireServiceConfig(out, svc.Config)
+	return out
+}

@@ -1,0 +1,262 @@
+package e2e_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
+	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
+	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/internal/testutil"
+	"github.com/openrunner/openrunner/runtimetest"
+)
+
+// testImage is an ECR-shaped reference of a FROM-scratch image holding the
+// conformance suite's test app. It is built once into the local engine, so
+// CreateService uses it without any registry, as a user's docker build does.
+const testImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner-e2e:1"
+
+var buildImage sync.Once
+
+// needDocker builds the test image, or skips (fails under CI=true) when no
+// Docker engine answers.
+func needDocker(t *testing.T) {
+	t.Helper()
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no Docker engine answers (run scripts/start-docker): %v", err)
+		}
+		t.Skipf("no Docker engine: %v", err)
+	}
+	var err error
+	buildImage.Do(func() {
+		dir := t.TempDir()
+		bin := runtimetest.BuildApp(t, "linux", "amd64")
+		data, rerr := os.ReadFile(bin)
+		if rerr != nil {
+			err = rerr
+			return
+		}
+		if err = os.WriteFile(filepath.Join(dir, "testapp"), data, 0o755); err != nil {
+			return
+		}
+		if err = os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY testapp /testapp\nENTRYPOINT [\"/testapp\"]\n"), 0o644); err != nil {
+			return
+		}
+		cmd := exec.Command("docker", "build", "-q", "-t", testImage, dir)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, berr := cmd.CombinedOutput(); berr != nil {
+			err = &buildError{string(out)}
+		}
+	})
+	if err != nil {
+		t.Fatalf("building the test image: %v", err)
+	}
+}
+
+type buildError struct{ out string }
+
+func (e *buildError) Error() string { return e.out }
+
+// waitStatus polls DescribeService until the service leaves
+// OPERATION_IN_PROGRESS and returns it.
+func waitStatus(t *testing.T, c *apprunner.Client, arn *string) *types.Service {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Service.Status != types.ServiceStatusOperationInProgress {
+			return out.Service
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the service stayed OPERATION_IN_PROGRESS")
+	return nil
+}
+
+// get sends GET path to the router with the service's host.
+func get(t *testing.T, routerURL, host, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, routerURL+path, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func imageSource(ref string, env map[string]string, start string) *types.SourceConfiguration {
+	ic := &types.ImageConfiguration{Port: aws.String("8080"), RuntimeEnvironmentVariables: env}
+	if start != "" {
+		ic.StartCommand = aws.String(start)
+	}
+	return &types.SourceConfiguration{
+		AutoDeploymentsEnabled: aws.Bool(false),
+		ImageRepository:        &types.ImageRepository{ImageIdentifier: aws.String(ref), ImageRepositoryType: types.ImageRepositoryTypeEcr, ImageConfiguration: ic},
+	}
+}
+
+func containersOf(t *testing.T, serviceARN string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=dev.openrunner.service-arn="+serviceARN).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestImageServiceLifecycle(t *testing.T) {
+	needDocker(t)
+	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker"})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+
+	created, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
+		ServiceName:         aws.String("hello-image"),
+		SourceConfiguration: imageSource(testImage, map[string]string{"GREETING_SOURCE": "e2e"}, "/testapp --greeting hi-from-openrunner"),
+		InstanceConfiguration: &types.InstanceConfiguration{Cpu: aws.String("0.25 vCPU"), Memory: aws.String("0.5 GB")},
+		HealthCheckConfiguration: &types.HealthCheckConfiguration{
+			Protocol: types.HealthCheckProtocolHttp, Path: aws.String("/"), Interval: aws.Int32(1), Timeout: aws.Int32(1),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := created.Service
+	if svc.Status != types.ServiceStatusOperationInProgress || aws.ToString(created.OperationId) == "" || len(aws.ToString(svc.ServiceId)) != 32 {
+		t.Fatalf("CreateService: %+v", svc)
+	}
+	if aws.ToString(svc.InstanceConfiguration.Cpu) != "256" || aws.ToString(svc.InstanceConfiguration.Memory) != "512" {
+		t.Fatalf("Cpu/Memory not normalized: %+v", svc.InstanceConfiguration)
+	}
+	host := aws.ToString(svc.ServiceUrl)
+	if !strings.HasSuffix(host, ".us-east-1.apprunner.localhost") || len(strings.SplitN(host, ".", 2)[0]) != 10 || strings.Contains(host, "://") {
+		t.Fatalf("ServiceUrl %q", host)
+	}
+	if got := aws.ToString(svc.AutoScalingConfigurationSummary.AutoScalingConfigurationArn); !strings.HasSuffix(got, ":autoscalingconfiguration/DefaultConfiguration/1/00000000000000000000000000000001") {
+		t.Fatalf("ASC %s", got)
+	}
+
+	if s := waitStatus(t, c, svc.ServiceArn); s.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s, want RUNNING", s.Status)
+	}
+	// Start command and port honored; environment visible.
+	if code, body := get(t, d.RouterURL(), host, "/"); code != 200 || !strings.Contains(body, "hi-from-openrunner") {
+		t.Fatalf("GET /: %d %q", code, body)
+	}
+	if code, body := get(t, d.RouterURL(), host, "/env?name=GREETING_SOURCE"); code != 200 || !strings.Contains(body, "e2e") {
+		t.Fatalf("GET /env: %d %q", code, body)
+	}
+	if code, _ := get(t, d.RouterURL(), "nothing.us-east-1.apprunner.localhost", "/"); code != 404 {
+		t.Fatalf("unknown host: %d, want 404", code)
+	}
+
+	list, err := c.ListServices(ctx, &apprunner.ListServicesInput{})
+	if err != nil || len(list.ServiceSummaryList) != 1 || list.ServiceSummaryList[0].Status != types.ServiceStatusRunning {
+		t.Fatalf("ListServices: %+v, %v", list, err)
+	}
+
+	// Pause → 503; pausing again is a no-op without an OperationId.
+	p, err := c.PauseService(ctx, &apprunner.PauseServiceInput{ServiceArn: svc.ServiceArn})
+	if err != nil || aws.ToString(p.OperationId) == "" {
+		t.Fatalf("PauseService: %+v, %v", p, err)
+	}
+	if s := waitStatus(t, c, svc.ServiceArn); s.Status != types.ServiceStatusPaused {
+		t.Fatalf("status %s, want PAUSED", s.Status)
+	}
+	if code, body := get(t, d.RouterURL(), host, "/"); code != 503 || !strings.Contains(body, "paused") {
+		t.Fatalf("paused: %d %q", code, body)
+	}
+	if again, err := c.PauseService(ctx, &apprunner.PauseServiceInput{ServiceArn: svc.ServiceArn}); err != nil || again.OperationId != nil || again.Service.Status != types.ServiceStatusPaused {
+		t.Fatalf("second PauseService: %+v, %v", again, err)
+	}
+	if containersOf(t, aws.ToString(svc.ServiceArn)) != "" {
+		t.Fatal("a paused service still has containers")
+	}
+
+	// Resume → 200 again.
+	if _, err := c.ResumeService(ctx, &apprunner.ResumeServiceInput{ServiceArn: svc.ServiceArn}); err != nil {
+		t.Fatal(err)
+	}
+	if s := waitStatus(t, c, svc.ServiceArn); s.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s, want RUNNING", s.Status)
+	}
+	if code, _ := get(t, d.RouterURL(), host, "/"); code != 200 {
+		t.Fatalf("resumed: %d", code)
+	}
+
+	ops, err := c.ListOperations(ctx, &apprunner.ListOperationsInput{ServiceArn: svc.ServiceArn})
+	if err != nil || len(ops.OperationSummaryList) != 3 {
+		t.Fatalf("ListOperations: %+v, %v", ops, err)
+	}
+	for i, want := range []types.OperationType{types.OperationTypeResumeService, types.OperationTypePauseService, types.OperationTypeCreateService} {
+		if o := ops.OperationSummaryList[i]; o.Type != want || o.Status != types.OperationStatusSucceeded || o.EndedAt == nil {
+			t.Fatalf("operation %d: %+v, want %s SUCCEEDED (newest first)", i, o, want)
+		}
+	}
+
+	// Delete → DELETED, describable, no container, 404 at the URL.
+	if _, err := c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: svc.ServiceArn}); err != nil {
+		t.Fatal(err)
+	}
+	if s := waitStatus(t, c, svc.ServiceArn); s.Status != types.ServiceStatusDeleted || s.DeletedAt == nil {
+		t.Fatalf("after delete: %s %v", s.Status, s.DeletedAt)
+	}
+	if left := containersOf(t, aws.ToString(svc.ServiceArn)); left != "" {
+		t.Fatalf("containers left after delete: %s", left)
+	}
+	if code, _ := get(t, d.RouterURL(), host, "/"); code != 404 {
+		t.Fatalf("deleted service answers %d, want 404", code)
+	}
+	list, _ = c.ListServices(ctx, &apprunner.ListServicesInput{})
+	if len(list.ServiceSummaryList) != 0 {
+		t.Fatalf("ListServices still lists the deleted service")
+	}
+}
+
+func TestImageServiceCreateFailed(t *testing.T) {
+	needDocker(t)
+	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker"})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+
+	for _, tc := range []struct {
+		name, image string
+		env         map[string]string
+	}{
+		{"crashes", testImage, map[string]string{"TESTAPP_EXIT_CODE": "3"}},
+		{"unpullable", "127.0.0.1:1/nope/missing:1", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
+				ServiceName:         aws.String("fails-" + tc.name),
+				SourceConfiguration: imageSource(tc.image, tc.env, ""),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := waitStatus(t, c, out.Service.ServiceArn); s.Status != types.ServiceStatusCreateFailed {
+				t.Fatalf("status %s, want CREATE_FAILED", s.Status)
+			}
+			ops, err := c.ListOperations(ctx, &apprunner.ListOperationsInput{ServiceArn: out.Service.ServiceArn, MaxResults: aws.Int32(1)})
+			if err != nil || len(ops.OperationSummaryList) != 1 || ops.OperationSummaryList[0].Status != types.OperationStatusFailed {
+				t.Fatalf("ListOperations: %+v, %v", ops, err)
+			}
+			if left := containersOf(t, aws.ToString(out.Service.ServiceArn)); left != "" {
+				t.Fatalf("a failed create left containers: %s", left)
+			}
+		})
+	}
+}

@@ -1,0 +1,445 @@
+// Package reconcile runs App Runner's asynchronous service operations for
+// real: it drives each durable operation record (create, pause, resume,
+// delete) through the runtime, the health checker and the router, writes
+// every step down, and after a restart resumes or fails whatever was left
+// unfinished and re-adopts the instances that still run.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/health"
+	"github.com/openrunner/openrunner/router"
+)
+
+// Engine runs operations, one at a time per service.
+type Engine struct {
+	Services openrunner.ServiceService
+	Runtime  openrunner.Runtime
+	Router   *router.Router
+	Prober   *health.Prober
+	// BaseDomain is the ServiceUrl suffix after the Region.
+	BaseDomain string
+	// Instances is how many instances a revision runs (the auto scaling
+	// configuration's MinSize until autoscaling lands).
+	Instances int
+	// MaxConcurrency per instance, as the auto scaling configuration says.
+	MaxConcurrency int
+	// Event receives the service's event log lines ("[AppRunner] ...").
+	Event func(serviceARN, operationID, line string)
+	// StopGrace is how long an instance may take to stop (SIGTERM to
+	// SIGKILL); 0 means 10 s.
+	StopGrace time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	mu      sync.Mutex
+	running map[string]bool // service ARN → a worker goroutine runs its operations
+	again   map[string]bool // service ARN → kicked while its worker ran
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open recovers from the last run and starts serving kicks: services that
+// were RUNNING get their active revision's instances adopted (or started
+// again) and routed, PAUSED ones a paused route, and every unfinished
+// operation is run again from its start.
+func (e *Engine) Open(ctx context.Context) error {
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Logger == nil {
+		e.Logger = slog.New(slog.DiscardHandler)
+	}
+	if e.Prober == nil {
+		e.Prober = &health.Prober{}
+	}
+	if e.Instances <= 0 {
+		e.Instances = 1
+	}
+	if e.StopGrace <= 0 {
+		e.StopGrace = 10 * time.Second
+	}
+	e.running, e.again = map[string]bool{}, map[string]bool{}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+
+	ops, err := e.Services.UnfinishedOperations(ctx)
+	if err != nil {
+		return err
+	}
+	pending := map[string]bool{}
+	for _, op := range ops {
+		pending[op.ServiceARN] = true
+	}
+	if err := e.restoreRoutes(ctx, pending); err != nil {
+		return err
+	}
+	for arn := range pending {
+		e.Kick(arn)
+	}
+	return nil
+}
+
+// Close stops the workers after their current step and waits for them.
+// Instances keep running; the next Open adopts them.
+func (e *Engine) Close() error {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.wg.Wait()
+	return nil
+}
+
+// Kick tells the engine the service has an operation to run. It returns at
+// once; the operation runs in the service's worker.
+func (e *Engine) Kick(serviceARN string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running[serviceARN] {
+		e.again[serviceARN] = true
+		return
+	}
+	e.running[serviceARN] = true
+	e.wg.Add(1)
+	go e.work(serviceARN)
+}
+
+// Host returns the ServiceUrl of svc: <prefix>.<region>.<base domain>.
+func (e *Engine) Host(svc *openrunner.Service) string {
+	return svc.URLPrefix + "." + svc.Scope.Region + "." + e.BaseDomain
+}
+
+// work runs the service's unfinished operations, oldest first, until none
+// is left.
+func (e *Engine) work(arn string) {
+	defer e.wg.Done()
+	defer func() {
+		if p := recover(); p != nil {
+			e.Logger.Error("operation worker panicked", "service", arn, "panic", p, "stack", string(debug.Stack()))
+			e.mu.Lock()
+			delete(e.running, arn)
+			e.mu.Unlock()
+		}
+	}()
+	for {
+		op, err := e.nextOperation(arn)
+		if err != nil {
+			e.Logger.Error("reading operations", "service", arn, "error", err)
+		}
+		if op == nil || err != nil || e.ctx.Err() != nil {
+			e.mu.Lock()
+			if e.again[arn] && e.ctx.Err() == nil && err == nil {
+				delete(e.again, arn)
+				e.mu.Unlock()
+				continue
+			}
+			delete(e.running, arn)
+			delete(e.again, arn)
+			e.mu.Unlock()
+			return
+		}
+		e.run(op)
+	}
+}
+
+func (e *Engine) nextOperation(arn string) (*openrunner.Operation, error) {
+	ops, err := e.Services.UnfinishedOperations(e.ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, op := range ops {
+		if op.ServiceARN == arn {
+			return op, nil
+		}
+	}
+	return nil, nil
+}
+
+func (e *Engine) event(svc *openrunner.Service, op *openrunner.Operation, format string, args ...any) {
+	line := "[AppRunner] " + fmt.Sprintf(format, args...)
+	if e.Event != nil {
+		e.Event(svc.ARN(), op.ID, line)
+	}
+	e.Logger.Info(line, "service", svc.ARN(), "operation", op.ID)
+}
+
+// step records the operation's progress.
+func (e *Engine) step(op *openrunner.Operation, status, step string) error {
+	op.Status, op.Step = status, step
+	return e.Services.UpdateOperation(e.ctx, op)
+}
+
+// run drives one operation to its end and stores the outcome.
+func (e *Engine) run(op *openrunner.Operation) {
+	svc, err := e.Services.FindServiceForOperation(e.ctx, op)
+	if err != nil {
+		e.Logger.Error("operation without service", "operation", op.ID, "error", err)
+		return
+	}
+	if err := e.step(op, openrunner.OperationInProgress, "start"); err != nil {
+		e.Logger.Error("recording operation", "operation", op.ID, "error", err)
+		return
+	}
+	switch op.Type {
+	case openrunner.OperationCreateService:
+		e.create(svc, op)
+	case openrunner.OperationPauseService:
+		e.pause(svc, op)
+	case openrunner.OperationResumeService:
+		e.resume(svc, op)
+	case openrunner.OperationDeleteService:
+		e.delete(svc, op)
+	default:
+		op.Message = "OpenRunner cannot run " + op.Type + " operations yet."
+		e.finish(svc, op, openrunner.OperationFailed, svc.Status)
+	}
+}
+
+// finish stores the operation's final status with the service's new state.
+func (e *Engine) finish(svc *openrunner.Service, op *openrunner.Operation, opStatus, svcStatus string) {
+	op.Status = opStatus
+	svc.Status = svcStatus
+	if svcStatus == openrunner.ServiceDeleted {
+		svc.DeletedAt = e.Now()
+	}
+	if err := e.Services.FinishOperation(context.WithoutCancel(e.ctx), op, svc); err != nil {
+		e.Logger.Error("finishing operation", "operation", op.ID, "error", err)
+	}
+}
+
+func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
+	e.event(svc, op, "Service creation started.")
+	cfg := svc.Config
+	if op.Desired != nil {
+		cfg = *op.Desired
+	}
+	rev, err := e.rollout(svc, op, cfg, false)
+	if err != nil {
+		op.Message = err.Error()
+		e.event(svc, op, "Deployment with ID : %s failed. Failure reason : %s", op.ID, err)
+		e.event(svc, op, "Service creation failed. For details, see the service logs.")
+		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceCreateFailed)
+		return
+	}
+	svc.Config, svc.Active = cfg, rev
+	e.event(svc, op, "Service status is set to RUNNING.")
+	e.event(svc, op, "Deployment with ID : %s successful.", op.ID)
+	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+}
+
+func (e *Engine) pause(svc *openrunner.Service, op *openrunner.Operation) {
+	e.event(svc, op, "Pausing service.")
+	if err := e.Router.SetRoute(router.Route{Host: e.Host(svc), ServiceARN: svc.ARN(), ServiceName: svc.Name, Paused: true}); err != nil {
+		e.Logger.Error("pausing route", "error", err)
+	}
+	if err := e.stopInstances(svc, ""); err != nil {
+		op.Message = err.Error()
+		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceRunning)
+		return
+	}
+	e.event(svc, op, "Service status is set to PAUSED.")
+	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServicePaused)
+}
+
+func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
+	e.event(svc, op, "Resuming service.")
+	if svc.Active == nil {
+		op.Message = "The service has no deployed revision to resume."
+		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServicePaused)
+		return
+	}
+	// The image is already local; nothing new is pulled.
+	ref := svc.Active.Config.Source.Image.Identifier
+	_, err := e.Runtime.EnsureImage(e.ctx, ref, false, func(string) {})
+	if err == nil {
+		err = e.startRevision(svc, op, svc.Active)
+	}
+	if err != nil {
+		op.Message = openrunner.ErrorMessage(err)
+		e.event(svc, op, "Resuming the service failed: %s", err)
+		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServicePaused)
+		return
+	}
+	e.event(svc, op, "Service status is set to RUNNING.")
+	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+}
+
+func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
+	e.event(svc, op, "Deleting service.")
+	e.Router.DeleteRoute(e.Host(svc))
+	if err := e.stopInstances(svc, ""); err != nil {
+		op.Message = err.Error()
+		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceDeleteFailed)
+		return
+	}
+	e.event(svc, op, "Service status is set to DELETED.")
+	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceDeleted)
+}
+
+// rollout resolves cfg's image and runs a new revision of it until healthy,
+// then routes traffic to it.
+func (e *Engine) rollout(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, pull bool) (*openrunner.Revision, error) {
+	img := cfg.Source.Image
+	if img == nil {
+		return nil, errors.New("OpenRunner cannot build services from source code yet; use an image repository")
+	}
+	_ = e.step(op, openrunner.OperationInProgress, "resolve-image")
+	e.event(svc, op, "Pulling image %s from %s repository.", img.Identifier, img.RepositoryType)
+	resolved, err := e.Runtime.EnsureImage(e.ctx, img.Identifier, pull, func(line string) {})
+	if err != nil {
+		e.event(svc, op, "Failed to pull your application image. Be sure you configure your service with a valid access role to your ECR repository.")
+		return nil, fmt.Errorf("image %s: %s", img.Identifier, openrunner.ErrorMessage(err))
+	}
+	e.event(svc, op, "Successfully pulled your application image from %s.", img.RepositoryType)
+	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, ImageID: resolved.ID, DeployedAt: e.Now()}
+	if err := e.startRevision(svc, op, rev); err != nil {
+		return nil, err
+	}
+	return rev, nil
+}
+
+// startRevision starts the revision's instances, waits until every one is
+// healthy, and routes the service to them. On failure it stops what it
+// started and returns the reason.
+func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation, rev *openrunner.Revision) error {
+	img := rev.Config.Source.Image
+	port, _ := strconv.Atoi(img.Port)
+	cpu, _ := strconv.Atoi(rev.Config.Instance.CPU)
+	mem, _ := strconv.Atoi(rev.Config.Instance.Memory)
+	_ = e.step(op, openrunner.OperationInProgress, "start-instances")
+	var started []*openrunner.Instance
+	fail := func(err error) error {
+		for _, in := range started {
+			_ = e.Runtime.StopInstance(context.WithoutCancel(e.ctx), in.ID, e.StopGrace)
+		}
+		return err
+	}
+	hc := rev.Config.HealthCheck
+	e.event(svc, op, "Performing health check on protocol `%s` [Path: '%s'], [Port: '%s'].", hc.Protocol, hc.Path, img.Port)
+	for range e.Instances {
+		in, err := e.Runtime.StartInstance(e.ctx, openrunner.InstanceSpec{
+			ServiceARN: svc.ARN(), RevisionID: rev.ID, Image: img.Identifier, Port: port,
+			Env: img.Env, StartCommand: img.StartCommand, CPU: cpu, MemoryMB: mem,
+		})
+		if err != nil {
+			return fail(fmt.Errorf("starting an instance: %s", openrunner.ErrorMessage(err)))
+		}
+		started = append(started, in)
+		exited := func() (bool, string) {
+			st, err := e.Runtime.InstanceState(e.ctx, in.ID)
+			if err != nil {
+				return true, "the instance is gone"
+			}
+			if !st.Running {
+				return true, fmt.Sprintf("the application exited with code %d (%s)", st.ExitCode, st.Reason)
+			}
+			return false, ""
+		}
+		if err := e.Prober.Wait(e.ctx, hc, in.Addr, exited); err != nil {
+			e.event(svc, op, "Health check failed on protocol `%s` [Path: '%s'], [Port: '%s']. Check your configured port number. For more information, see the application logs.", hc.Protocol, hc.Path, img.Port)
+			return fail(err)
+		}
+	}
+	_ = e.step(op, openrunner.OperationInProgress, "route")
+	if err := e.route(svc, started); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// route points the service's host at instances.
+func (e *Engine) route(svc *openrunner.Service, instances []*openrunner.Instance) error {
+	rt := router.Route{Host: e.Host(svc), ServiceARN: svc.ARN(), ServiceName: svc.Name, MaxConcurrency: e.MaxConcurrency}
+	for _, in := range instances {
+		rt.Instances = append(rt.Instances, router.Instance{ID: in.ID, URL: &url.URL{Scheme: "http", Host: in.Addr}})
+	}
+	return e.Router.SetRoute(rt)
+}
+
+// stopInstances stops the service's instances, except those of the
+// revision keep (if not empty), once they have no request in flight.
+func (e *Engine) stopInstances(svc *openrunner.Service, keep string) error {
+	all, err := e.Runtime.ListInstances(e.ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, in := range all {
+		if in.ServiceARN != svc.ARN() || (keep != "" && in.RevisionID == keep) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(e.ctx, e.StopGrace)
+		_ = e.Router.WaitIdle(ctx, in.ID)
+		cancel()
+		errs = append(errs, e.Runtime.StopInstance(context.WithoutCancel(e.ctx), in.ID, e.StopGrace))
+	}
+	return errors.Join(errs...)
+}
+
+// restoreRoutes re-creates routes after a restart. Services with a pending
+// operation are left to it.
+func (e *Engine) restoreRoutes(ctx context.Context, pending map[string]bool) error {
+	all, err := e.Runtime.ListInstances(ctx)
+	if err != nil {
+		return err
+	}
+	byService := map[string][]*openrunner.Instance{}
+	for _, in := range all {
+		byService[in.ServiceARN] = append(byService[in.ServiceARN], in)
+	}
+	seen := map[string]bool{}
+	for arn, instances := range byService {
+		seen[arn] = true
+		if pending[arn] {
+			continue
+		}
+		svc, err := e.serviceByARN(ctx, arn)
+		if err != nil || svc.Status != openrunner.ServiceRunning || svc.Active == nil {
+			// Orphans: the service is gone, paused or failed.
+			for _, in := range instances {
+				_ = e.Runtime.StopInstance(ctx, in.ID, e.StopGrace)
+			}
+			continue
+		}
+		var keep []*openrunner.Instance
+		for _, in := range instances {
+			st, err := e.Runtime.InstanceState(ctx, in.ID)
+			if in.RevisionID == svc.Active.ID && err == nil && st.Running {
+				keep = append(keep, in)
+			} else {
+				_ = e.Runtime.StopInstance(ctx, in.ID, e.StopGrace)
+			}
+		}
+		if len(keep) > 0 {
+			if err := e.route(svc, keep); err != nil {
+				e.Logger.Error("restoring route", "service", arn, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// serviceByARN finds a service of any Scope by ARN.
+func (e *Engine) serviceByARN(ctx context.Context, arn string) (*openrunner.Service, error) {
+	a, err := openrunner.ParseARN(arn)
+	if err != nil {
+		return nil, err
+	}
+	return e.Services.FindServiceByARN(openrunner.NewContextWithScope(ctx, a.Scope()), arn)
+}
+
+// ServiceURL is the ServiceUrl App Runner reports: the host, no scheme.
+func (e *Engine) ServiceURL(svc *openrunner.Service) string {
+	return strings.ToLower(e.Host(svc))
+}

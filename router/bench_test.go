@@ -1,0 +1,81 @@
+package router_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"testing"
+
+	"github.com/openrunner/openrunner/router"
+)
+
+// The three benchmarks send the same small GET, over keep-alive connections
+// from parallel clients, to the instance directly, through a bare
+// httputil.ReverseProxy (the floor for any proxy built on it), and through
+// the Router. Compare ns/op: the Router's extra cost over BareProxy is what
+// its routing, balancing and accounting add. bench/router.sh measures the
+// same from outside the process with wrk.
+
+func benchBackend(b *testing.B) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello, world\n")
+	}))
+	b.Cleanup(s.Close)
+	return s
+}
+
+func benchGet(b *testing.B, url, host string) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 1024, Proxy: nil}
+	b.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr}
+	b.ReportAllocs()
+	// 16 clients per core, so that the servers, not the client, set the pace.
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		req, err := http.NewRequest("GET", url+"/", nil)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		req.Host = host
+		for pb.Next() {
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Errorf("status %d", res.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkDirect(b *testing.B) {
+	s := benchBackend(b)
+	benchGet(b, s.URL, testHost)
+}
+
+func BenchmarkBareProxy(b *testing.B) {
+	s := benchBackend(b)
+	u := MustParseURL(b, s.URL)
+	p := &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
+		Transport: router.NewTransport(),
+	}
+	ps := httptest.NewServer(p)
+	b.Cleanup(ps.Close)
+	benchGet(b, ps.URL, testHost)
+}
+
+func BenchmarkRouter(b *testing.B) {
+	s := benchBackend(b)
+	r, rs := MustRouter(b, router.Options{})
+	MustSetRoute(b, r, router.Route{Host: testHost, MaxConcurrency: 100, Instances: []router.Instance{{ID: "i-1", URL: MustParseURL(b, s.URL)}}})
+	benchGet(b, rs.URL, testHost)
+}

@@ -1,0 +1,76 @@
+// Package router is OpenRunner's data plane: an HTTP reverse proxy that
+// serves each service at its ServiceUrl host and spreads requests over the
+// service's healthy instances.
+//
+// A [Router] is a [net/http.Handler]. The control plane tells it what to
+// serve with [Router.SetRoute] (one [Route] per ServiceUrl host: the healthy
+// instances of the revision that takes traffic, whether the service is
+// paused, and its MaxConcurrency) and [Router.DeleteRoute]. Health checking
+// is the caller's job: a Route lists only instances that passed it, so a new
+// revision receives traffic exactly when the deployer puts its instances in
+// the Route.
+//
+// # Request path
+//
+// For each request the router:
+//
+//  1. Looks the Host header up, ignoring case, a trailing dot and the port.
+//     The lookup reads an immutable map through an atomic pointer and takes
+//     no lock. Unknown host: 404.
+//  2. Answers 503 if the service is paused or has no healthy instance.
+//  3. Picks the instance with the fewest requests in flight (ties go round
+//     robin) whose in-flight count is below MaxConcurrency. If every
+//     instance is at its limit it answers 429 with Retry-After: 1.
+//  4. Proxies with [net/http/httputil.ReverseProxy] over one shared, tuned
+//     [net/http.Transport]: the Host header is passed through unchanged,
+//     X-Forwarded-For is appended to, X-Forwarded-Host and
+//     X-Forwarded-Proto are set, streamed responses (chunked, server-sent
+//     events) are relayed chunk by chunk as they arrive (other bodies within
+//     10 ms), and protocol upgrades (WebSocket) are passed through.
+//  5. Applies the request timeout (120 s by default, App Runner's fixed
+//     limit) to the whole exchange: if the instance has not sent response
+//     headers by then the client gets 504; a response already under way is
+//     cut off. An upgraded connection is exempt once the instance has
+//     accepted the upgrade; it counts as one request in flight until it
+//     closes.
+//  6. Maps other upstream failures to 502, and a client that went away to
+//     499 (logged only).
+//
+// Error responses written by the router are short plain-text sentences that
+// name the service; internal causes go to the log only.
+//
+// # Retries
+//
+// A request is retried once, on another instance of the route as it is
+// then, when the connection to the first instance could not be opened (the
+// dial failed: refused, unreachable, timed out) and not one byte of the
+// request body was read. Both conditions mean the instance never saw the
+// request, so the retry is safe for any method. Nothing else is retried:
+// once a request may have reached an instance, a retry could run it twice.
+//
+// # Deployments and draining
+//
+// SetRoute replaces a host's route atomically. Requests already on an
+// instance that the new route drops run to completion; new requests go only
+// to the new instances. A deployer stops an old instance only after
+// [Router.WaitIdle] reports it idle. The router guarantees that once a
+// dropped instance has been seen idle it receives no further request, so a
+// redeploy under steady load loses no request. A request that races with an
+// instance stopped without draining (or crashing) is covered by the dial
+// retry above.
+//
+// # Serving
+//
+// Serve a Router with an [net/http.Server] that has a ReadHeaderTimeout and
+// no WriteTimeout: the router's own timeout bounds each request, and a
+// WriteTimeout would also cut streamed responses and upgraded connections.
+// With a base domain under localhost (abc123defg.us-east-1.localhost),
+// browsers and curl reach the router on the loopback address with no DNS
+// set-up; other clients can send the Host header to 127.0.0.1.
+//
+// # Metrics
+//
+// [Router.Stats] returns per-host and per-instance counters (in flight,
+// totals, throttled, failed). It takes no lock, so an autoscaler can sample
+// it as often as it likes.
+package router
