@@ -3,11 +3,8 @@ package e2e_test
 import (
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,55 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner/daemon"
 	"github.com/openrunner/openrunner/internal/testutil"
-	"github.com/openrunner/openrunner/runtimetest"
 )
 
-// testImage is an ECR-shaped reference of a FROM-scratch image holding the
-// conformance suite's test app. It is built once into the local engine, so
-// CreateService uses it without any registry, as a user's docker build does.
-const testImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner-e2e:1"
+// testImage is an ECR-shaped reference to the test app's image, built into
+// the local engine (see testutil.DockerTestImage).
+const testImage = testutil.DockerTestImage
 
-var buildImage sync.Once
-
-// needDocker builds the test image, or skips (fails under CI=true) when no
-// Docker engine answers.
-func needDocker(t *testing.T) {
-	t.Helper()
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no Docker engine answers (run scripts/start-docker): %v", err)
-		}
-		t.Skipf("no Docker engine: %v", err)
-	}
-	var err error
-	buildImage.Do(func() {
-		dir := t.TempDir()
-		bin := runtimetest.BuildApp(t, "linux", "amd64")
-		data, rerr := os.ReadFile(bin)
-		if rerr != nil {
-			err = rerr
-			return
-		}
-		if err = os.WriteFile(filepath.Join(dir, "testapp"), data, 0o755); err != nil {
-			return
-		}
-		if err = os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY testapp /testapp\nENTRYPOINT [\"/testapp\"]\n"), 0o644); err != nil {
-			return
-		}
-		cmd := exec.Command("docker", "build", "-q", "-t", testImage, dir)
-		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-		if out, berr := cmd.CombinedOutput(); berr != nil {
-			err = &buildError{string(out)}
-		}
-	})
-	if err != nil {
-		t.Fatalf("building the test image: %v", err)
-	}
-}
-
-type buildError struct{ out string }
-
-func (e *buildError) Error() string { return e.out }
+func needDocker(t *testing.T) { testutil.NeedDockerTestImage(t) }
 
 // waitStatus polls DescribeService until the service leaves
 // OPERATION_IN_PROGRESS and returns it.
@@ -125,8 +80,8 @@ func TestImageServiceLifecycle(t *testing.T) {
 	c := testutil.Client(d.URL(), testutil.ClientOptions{})
 
 	created, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
-		ServiceName:         aws.String("hello-image"),
-		SourceConfiguration: imageSource(testImage, map[string]string{"GREETING_SOURCE": "e2e"}, "/testapp --greeting hi-from-openrunner"),
+		ServiceName:           aws.String("hello-image"),
+		SourceConfiguration:   imageSource(testImage, map[string]string{"GREETING_SOURCE": "e2e"}, "/testapp --greeting hi-from-openrunner"),
 		InstanceConfiguration: &types.InstanceConfiguration{Cpu: aws.String("0.25 vCPU"), Memory: aws.String("0.5 GB")},
 		HealthCheckConfiguration: &types.HealthCheckConfiguration{
 			Protocol: types.HealthCheckProtocolHttp, Path: aws.String("/"), Interval: aws.Int32(1), Timeout: aws.Int32(1),

@@ -220,6 +220,10 @@ func (e *Engine) finish(svc *openrunner.Service, op *openrunner.Operation, opSta
 
 func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
 	e.event(svc, op, "Service creation started.")
+	// A server killed during an earlier attempt may have left instances.
+	if err := e.stopInstances(svc, ""); err != nil {
+		e.Logger.Warn("stopping leftover instances", "service", svc.ARN(), "error", err)
+	}
 	cfg := svc.Config
 	if op.Desired != nil {
 		cfg = *op.Desired
@@ -258,6 +262,9 @@ func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
 		op.Message = "The service has no deployed revision to resume."
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServicePaused)
 		return
+	}
+	if err := e.stopInstances(svc, ""); err != nil {
+		e.Logger.Warn("stopping leftover instances", "service", svc.ARN(), "error", err)
 	}
 	// The image is already local; nothing new is pulled.
 	ref := svc.Active.Config.Source.Image.Identifier

@@ -176,3 +176,67 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %q, %v", out, err)
 	}
 }
+
+// TestKill9MidDeployment kills the server right after CreateService
+// answered, while the deployment runs; after a restart the service must
+// reach RUNNING (the operation re-runs), never stay OPERATION_IN_PROGRESS,
+// and leave no stray container.
+func TestKill9MidDeployment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	testutil.NeedDockerTestImage(t)
+	bin, dir, addr := buildBinary(t), t.TempDir(), freePort(t)
+	srv := startServer(t, bin, addr, dir, "--runtime", "docker")
+	c := testutil.Client("http://"+addr, testutil.ClientOptions{})
+	out, err := c.CreateService(context.Background(), &apprunner.CreateServiceInput{
+		ServiceName: aws.String("survives-kill"),
+		SourceConfiguration: &types.SourceConfiguration{
+			AutoDeploymentsEnabled: aws.Bool(false),
+			ImageRepository: &types.ImageRepository{
+				ImageIdentifier: aws.String(testutil.DockerTestImage), ImageRepositoryType: types.ImageRepositoryTypeEcr,
+				ImageConfiguration: &types.ImageConfiguration{Port: aws.String("8080")},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+
+	startServer(t, bin, addr, dir, "--runtime", "docker")
+	c = testutil.Client("http://"+addr, testutil.ClientOptions{})
+	var status types.ServiceStatus
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		d, err := c.DescribeService(context.Background(), &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status = d.Service.Status; status != types.ServiceStatusOperationInProgress {
+			break
+		}
+	}
+	if status != types.ServiceStatusRunning {
+		t.Fatalf("after kill -9 and restart: %s, want RUNNING", status)
+	}
+	ids, err := exec.Command("docker", "ps", "-q", "--filter", "label=dev.openrunner.service-arn="+aws.ToString(out.Service.ServiceArn)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Fields(string(ids))); n != 1 {
+		t.Fatalf("%d containers for the service, want 1", n)
+	}
+	if _, err := c.DeleteService(context.Background(), &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		d, _ := c.DescribeService(context.Background(), &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
+		if d != nil && d.Service.Status == types.ServiceStatusDeleted {
+			return
+		}
+	}
+	t.Fatal("delete did not finish")
+}

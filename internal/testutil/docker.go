@@ -1,0 +1,67 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/openrunner/openrunner/runtimetest"
+)
+
+// DockerTestImage is an ECR-shaped reference to a FROM-scratch image that
+// holds the runtime conformance suite's test app (runtimetest/testapp). It
+// lives only in the local engine, so services use it without a registry, as
+// a user's own docker build does.
+const DockerTestImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner-e2e:1"
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// NeedDockerTestImage builds DockerTestImage once per test binary, or skips
+// the test when no Docker engine answers (fails it when CI=true).
+func NeedDockerTestImage(t *testing.T) {
+	t.Helper()
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no Docker engine answers (run scripts/start-docker): %v", err)
+		}
+		t.Skipf("no Docker engine: %v", err)
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "openrunner-image-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		bin, err := runtimetest.BuildAppIn(dir, "linux", "amd64")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if filepath.Base(bin) != "testapp" {
+			if err := os.Rename(bin, filepath.Join(dir, "testapp")); err != nil {
+				buildErr = err
+				return
+			}
+		}
+		dockerfile := "FROM scratch\nCOPY testapp /testapp\nENTRYPOINT [\"/testapp\"]\n"
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+			buildErr = err
+			return
+		}
+		cmd := exec.Command("docker", "build", "-q", "-t", DockerTestImage, dir)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("docker build: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building the test image: %v", buildErr)
+	}
+}
