@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"syscall"
 	"log/slog"
+	"net"
 	"os"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,9 +65,9 @@ func Client(url string, o ClientOptions) *apprunner.Client {
 		o.Region = "us-east-1"
 	}
 	return apprunner.New(apprunner.Options{
-		Region:           o.Region,
-		BaseEndpoint:     aws.String(url),
-		Credentials:      credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, ""),
+		Region:       o.Region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, ""),
 		Retryer: retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 3
 			so.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(transportError)}
