@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/daemon"
@@ -88,4 +89,42 @@ func BenchmarkCreateConnection(b *testing.B) {
 			post(b, client, d.URL(), h, body)
 		}
 	})
+}
+
+// BenchmarkCreateServiceRunning measures CreateService → RUNNING (the
+// instance answered its health check and the router serves it) for an
+// image already in the local Docker engine, polling DescribeService every
+// 10 ms as a client would.
+func BenchmarkCreateServiceRunning(b *testing.B) {
+	testutil.NeedDockerTestImage(b)
+	d := testutil.MustRunDaemon(b, daemon.Config{Runtime: "docker", Quotas: openrunner.Quotas{Services: 1 << 20}})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	b.ResetTimer()
+	for i := range b.N {
+		out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
+			ServiceName:         aws.String(fmt.Sprintf("bench-%d", i)),
+			SourceConfiguration: imageSource(testImage, nil, ""),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			ds, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ds.Service.Status == types.ServiceStatusRunning {
+				break
+			}
+			if ds.Service.Status != types.ServiceStatusOperationInProgress {
+				b.Fatalf("status %s", ds.Service.Status)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		b.StopTimer()
+		if _, err := c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
 }

@@ -24,7 +24,7 @@ var (
 
 // NeedDockerTestImage builds DockerTestImage once per test binary, or skips
 // the test when no Docker engine answers (fails it when CI=true).
-func NeedDockerTestImage(t *testing.T) {
+func NeedDockerTestImage(t testing.TB) {
 	t.Helper()
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		if os.Getenv("CI") == "true" {
