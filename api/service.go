@@ -223,13 +223,82 @@ func (s *Server) ListOperations(ctx context.Context, in *wire.ListOperationsInpu
 	return out, nil
 }
 
+// UpdateService implements wire.AppRunner: a partial update applied by a
+// deployment; the response already shows the new configuration.
+func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput) (*wire.UpdateServiceOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.UpdateService(ctx, in)
+	}
+	if in.AutoScalingConfigurationArn != nil {
+		if scope, err := openrunner.MustScope(ctx); err != nil {
+			return nil, err
+		} else if *in.AutoScalingConfigurationArn != DefaultAutoScalingConfigurationARN(scope) {
+			return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED,
+				"OpenRunner supports only the default auto scaling configuration until the auto scaling configuration API is built.")
+		}
+	}
+	var desired openrunner.ServiceConfig
+	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationUpdateService, func(svc *openrunner.Service) error {
+		if err := noOperationInProgress(svc); err != nil {
+			return err
+		}
+		if svc.Status != openrunner.ServiceRunning && svc.Status != openrunner.ServiceCreateFailed {
+			return openrunner.Errorf(openrunner.EINVALIDSTATE, "You can update a service only when it's RUNNING or CREATE_FAILED. Current status: %s", svc.Status)
+		}
+		cfg := svc.Config
+		var err error
+		if cfg.Source, err = applySource(cfg.Source, in.SourceConfiguration, false); err != nil {
+			return err
+		}
+		if cfg.Instance, err = applyInstance(cfg.Instance, in.InstanceConfiguration); err != nil {
+			return err
+		}
+		cfg.HealthCheck = applyHealthCheck(cfg.HealthCheck, in.HealthCheckConfiguration)
+		if cfg.Network, err = applyNetwork(cfg.Network, in.NetworkConfiguration); err != nil {
+			return err
+		}
+		cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+		desired = cfg
+		return nil
+	}, func(op *openrunner.Operation) { op.Desired = &desired })
+	if err != nil {
+		return nil, err
+	}
+	out := s.wireService(svc)
+	wireServiceConfig(out, desired)
+	return &wire.UpdateServiceOutput{OperationId: wire.Ptr(op.ID), Service: out}, nil
+}
+
+// StartDeployment implements wire.AppRunner. The model has no
+// InvalidStateException for it, so a paused or busy service is
+// InvalidRequestException.
+func (s *Server) StartDeployment(ctx context.Context, in *wire.StartDeploymentInput) (*wire.StartDeploymentOutput, error) {
+	if s.Services == nil {
+		return s.Unimplemented.StartDeployment(ctx, in)
+	}
+	_, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationStartDeployment, func(svc *openrunner.Service) error {
+		switch svc.Status {
+		case openrunner.ServiceRunning, openrunner.ServiceCreateFailed:
+			return nil
+		case openrunner.ServiceOperationInProgress:
+			return openrunner.Errorf(openrunner.EINVALID, "The service %s has an operation in progress. Wait until it ends, then start the deployment.", svc.Name)
+		default:
+			return openrunner.Errorf(openrunner.EINVALID, "You can start a deployment only when the service is RUNNING or CREATE_FAILED. Current status: %s", svc.Status)
+		}
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.StartDeploymentOutput{OperationId: wire.Ptr(op.ID)}, nil
+}
+
 // errNoop makes StartOperation write nothing for an idempotent call.
 var errNoop = openrunner.Errorf(openrunner.EINVALIDSTATE, "no operation needed")
 
 // startOperation stores a new operation of type typ for the service once
 // check accepts the service, and kicks the deployer. With errNoop it
 // returns the unchanged service.
-func (s *Server) startOperation(ctx context.Context, arn, typ string, check func(*openrunner.Service) error) (*openrunner.Service, *openrunner.Operation, error) {
+func (s *Server) startOperation(ctx context.Context, arn, typ string, check func(*openrunner.Service) error, prepare ...func(*openrunner.Operation)) (*openrunner.Service, *openrunner.Operation, error) {
 	if _, err := ownedARN(ctx, arn, openrunner.ResourceService); err != nil {
 		return nil, nil, err
 	}
@@ -237,7 +306,15 @@ func (s *Server) startOperation(ctx context.Context, arn, typ string, check func
 	op := &openrunner.Operation{Type: typ}
 	svc, err := s.Services.StartOperation(ctx, arn, op, func(svc *openrunner.Service) error {
 		current = svc
-		return check(svc)
+		if err := check(svc); err != nil {
+			return err
+		}
+		for _, p := range prepare {
+			if p != nil {
+				p(op)
+			}
+		}
+		return nil
 	})
 	if err == errNoop {
 		return current, nil, errNoop

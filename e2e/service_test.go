@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,4 +216,128 @@ func TestImageServiceCreateFailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestImageServiceUpdateAndRollback: an update goes live without losing a
+// request; a broken update rolls back and the old revision keeps serving,
+// again without losing a request; a StartDeployment of an unchanged image
+// succeeds without a new revision.
+func TestImageServiceUpdateAndRollback(t *testing.T) {
+	needDocker(t)
+	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker"})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	created, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
+		ServiceName:         aws.String("updated"),
+		SourceConfiguration: imageSource(testImage, map[string]string{"VERSION": "one"}, ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn, host := created.Service.ServiceArn, aws.ToString(created.Service.ServiceUrl)
+	if s := waitStatus(t, c, arn); s.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s", s.Status)
+	}
+
+	// Steady load for the whole test: every request must succeed.
+	stop := make(chan struct{})
+	var failures, total atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, d.RouterURL()+"/", nil)
+				req.Host = host
+				resp, err := http.DefaultClient.Do(req)
+				total.Add(1)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	version := func() string {
+		_, body := get(t, d.RouterURL(), host, "/env?name=VERSION")
+		return strings.TrimSpace(body)
+	}
+	if got := version(); got != "one" {
+		t.Fatalf("VERSION %q", got)
+	}
+
+	up, err := c.UpdateService(ctx, &apprunner.UpdateServiceInput{ServiceArn: arn, SourceConfiguration: imageSource(testImage, map[string]string{"VERSION": "two"}, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := up.Service.SourceConfiguration.ImageRepository.ImageConfiguration.RuntimeEnvironmentVariables["VERSION"]; got != "two" {
+		t.Fatalf("UpdateService response shows VERSION %q, want the new configuration", got)
+	}
+	if s := waitStatus(t, c, arn); s.Status != types.ServiceStatusRunning {
+		t.Fatalf("after update: %s", s.Status)
+	}
+	if got := version(); got != "two" {
+		t.Fatalf("after update VERSION %q, want two", got)
+	}
+
+	// A broken update: the app exits at once. It rolls back.
+	if _, err := c.UpdateService(ctx, &apprunner.UpdateServiceInput{ServiceArn: arn, SourceConfiguration: imageSource(testImage, map[string]string{"VERSION": "three", "TESTAPP_EXIT_CODE": "1"}, "")}); err != nil {
+		t.Fatal(err)
+	}
+	// A second mutation during the operation is refused.
+	_, err = c.PauseService(ctx, &apprunner.PauseServiceInput{ServiceArn: arn})
+	wantAPIError(t, err, "InvalidStateException", "operation in progress")
+	_, err = c.StartDeployment(ctx, &apprunner.StartDeploymentInput{ServiceArn: arn})
+	wantAPIError(t, err, "InvalidRequestException", "operation in progress")
+
+	s := waitStatus(t, c, arn)
+	if s.Status != types.ServiceStatusRunning {
+		t.Fatalf("after a failed update: %s, want RUNNING (rolled back)", s.Status)
+	}
+	if got := s.SourceConfiguration.ImageRepository.ImageConfiguration.RuntimeEnvironmentVariables["VERSION"]; got != "two" {
+		t.Fatalf("configuration after rollback shows VERSION %q, want two", got)
+	}
+	if got := version(); got != "two" {
+		t.Fatalf("after rollback VERSION %q, want two", got)
+	}
+	ops, _ := c.ListOperations(ctx, &apprunner.ListOperationsInput{ServiceArn: arn, MaxResults: aws.Int32(1)})
+	if o := ops.OperationSummaryList[0]; o.Type != types.OperationTypeUpdateService || o.Status != types.OperationStatusRollbackSucceeded {
+		t.Fatalf("latest operation %+v, want UPDATE_SERVICE ROLLBACK_SUCCEEDED", o)
+	}
+
+	// StartDeployment of the same image: nothing to roll out.
+	dep, err := c.StartDeployment(ctx, &apprunner.StartDeploymentInput{ServiceArn: arn})
+	if err != nil || aws.ToString(dep.OperationId) == "" {
+		t.Fatalf("StartDeployment: %+v, %v", dep, err)
+	}
+	if s := waitStatus(t, c, arn); s.Status != types.ServiceStatusRunning {
+		t.Fatalf("after StartDeployment: %s", s.Status)
+	}
+	ops, _ = c.ListOperations(ctx, &apprunner.ListOperationsInput{ServiceArn: arn, MaxResults: aws.Int32(1)})
+	if o := ops.OperationSummaryList[0]; o.Type != types.OperationTypeStartDeployment || o.Status != types.OperationStatusSucceeded {
+		t.Fatalf("latest operation %+v", o)
+	}
+	if n := len(strings.Fields(containersOf(t, aws.ToString(arn)))); n != 1 {
+		t.Fatalf("%d containers, want 1", n)
+	}
+
+	close(stop)
+	wg.Wait()
+	stop = make(chan struct{})
+	if failures.Load() != 0 || total.Load() < 50 {
+		t.Fatalf("%d of %d requests failed during the redeploys", failures.Load(), total.Load())
+	}
+	t.Logf("%d requests during two redeploys, none failed", total.Load())
 }

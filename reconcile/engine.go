@@ -200,6 +200,8 @@ func (e *Engine) run(op *openrunner.Operation) {
 		e.resume(svc, op)
 	case openrunner.OperationDeleteService:
 		e.delete(svc, op)
+	case openrunner.OperationUpdateService, openrunner.OperationStartDeployment:
+		e.deploy(svc, op)
 	default:
 		op.Message = "OpenRunner cannot run " + op.Type + " operations yet."
 		e.finish(svc, op, openrunner.OperationFailed, svc.Status)
@@ -292,6 +294,64 @@ func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
 	}
 	e.event(svc, op, "Service status is set to DELETED.")
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceDeleted)
+}
+
+// deploy rolls out a new revision (UpdateService, StartDeployment). The
+// new instances get traffic only once healthy; then the old ones drain and
+// stop. On failure the new ones stop and the old revision keeps serving
+// (ROLLBACK_SUCCEEDED). A StartDeployment whose image did not change is a
+// success without a new revision.
+func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
+	trigger := "CONFIGURATION"
+	if op.Type == openrunner.OperationStartDeployment {
+		trigger = "MANUAL"
+	}
+	e.event(svc, op, "Deployment with ID : %s started. Triggering event : %s", op.ID, trigger)
+	cfg := svc.Config
+	if op.Desired != nil {
+		cfg = *op.Desired
+	}
+	prevStatus := svc.Status
+	if prevStatus == openrunner.ServiceOperationInProgress {
+		prevStatus = openrunner.ServiceRunning
+		if svc.Active == nil {
+			prevStatus = openrunner.ServiceCreateFailed
+		}
+	}
+	if op.Type == openrunner.OperationStartDeployment && cfg.Source.Image != nil {
+		// Re-resolve the tag: pull it; an image that only exists in the
+		// local engine (docker build, no registry) is re-read as it is.
+		ref := cfg.Source.Image.Identifier
+		img, err := e.Runtime.EnsureImage(e.ctx, ref, true, func(string) {})
+		if err != nil {
+			e.event(svc, op, "Could not pull %s (%s); using the image in the local engine.", ref, openrunner.ErrorMessage(err))
+			img, err = e.Runtime.EnsureImage(e.ctx, ref, false, func(string) {})
+		}
+		if err == nil && svc.Active != nil && img.ID == svc.Active.ImageID {
+			e.event(svc, op, "The image did not change; the running revision stays.")
+			e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+			return
+		}
+	}
+	rev, err := e.rollout(svc, op, cfg, false)
+	if err != nil {
+		op.Message = err.Error()
+		e.event(svc, op, "Deployment with ID : %s failed. Failure reason : %s", op.ID, err)
+		if svc.Active == nil {
+			e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceCreateFailed)
+			return
+		}
+		e.event(svc, op, "Rollback to the previous revision completed; it keeps serving.")
+		e.finish(svc, op, openrunner.OperationRollbackSucceeded, prevStatus)
+		return
+	}
+	// The route now points at the new revision: drain and stop the rest.
+	if err := e.stopInstances(svc, rev.ID); err != nil {
+		e.Logger.Warn("stopping the previous revision", "service", svc.ARN(), "error", err)
+	}
+	svc.Config, svc.Active = cfg, rev
+	e.event(svc, op, "Deployment with ID : %s successful.", op.ID)
+	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 }
 
 // rollout resolves cfg's image and runs a new revision of it until healthy,
