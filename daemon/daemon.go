@@ -429,9 +429,13 @@ func lockDataDir(dir string) (*os.File, error) {
 // router, and gives the API the service store and the deployer. Without a
 // runtime the service operations explain what is missing.
 func (d *Daemon) openServices(ctx context.Context, svc *api.Server) error {
+	owner, err := d.ownerID(ctx)
+	if err != nil {
+		return err
+	}
 	switch d.cfg.Runtime {
 	case "", "docker":
-		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: "openrunner", Logger: d.logger, Now: d.cfg.Now})
+		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now})
 		if err == nil {
 			err = rt.Open(ctx)
 		}
@@ -467,7 +471,6 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server) error {
 	if err := d.engine.Open(ctx); err != nil {
 		return err
 	}
-	var err error
 	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
@@ -486,4 +489,18 @@ func (d *Daemon) RouterURL() string {
 		return ""
 	}
 	return "http://" + d.routerLn.Addr().String()
+}
+
+// ownerID names this data directory's OpenRunner on shared engines: every
+// instance it starts carries it, and it adopts or stops only instances
+// that carry it, so two servers on one Docker engine never touch each
+// other's containers. It is made once and kept in the database.
+func (d *Daemon) ownerID(ctx context.Context) (string, error) {
+	const key = "owner-id"
+	v, err := d.db.Meta(ctx, key)
+	if err != nil || v != nil {
+		return string(v), err
+	}
+	id := "openrunner-" + openrunner.NewID()[:12]
+	return id, d.db.SetMeta(ctx, key, []byte(id))
 }
