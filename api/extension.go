@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -17,6 +18,10 @@ import (
 // X-Amz-Target: OpenRunner.<Operation>; docs/extensions.md documents them.
 type Extensions struct {
 	Handshakes openrunner.HandshakeService
+	// Services and Logs serve GetServiceLogs; nil when no services run.
+	Services openrunner.ServiceService
+	Logs     *logs.Store
+	Pages    *PageTokens
 }
 
 // ExtensionTargetPrefix is the X-Amz-Target prefix of OpenRunner's own
@@ -62,6 +67,12 @@ func (x *Extensions) Dispatch(ctx context.Context, op string, body []byte) (any,
 			return nil, err
 		}
 		return x.completeConnectionHandshake(ctx, &in)
+	case "GetServiceLogs":
+		var in GetServiceLogsInput
+		if err := decodeStrict(body, &in); err != nil {
+			return nil, err
+		}
+		return x.getServiceLogs(ctx, &in)
 	default:
 		return nil, wire.ErrUnknownOperation
 	}
@@ -116,4 +127,83 @@ func decodeStrict(body []byte, v any) error {
 		return &wire.DecodeError{Message: "Unable to parse request body: unexpected data after the JSON object"}
 	}
 	return nil
+}
+
+// GetServiceLogsInput is the input of OpenRunner.GetServiceLogs.
+type GetServiceLogsInput struct {
+	ServiceArn string
+	// Application selects the application log (instances' stdout and
+	// stderr) instead of the service's event log.
+	Application bool `json:",omitempty"`
+	// StartTime (epoch seconds) skips older lines.
+	StartTime float64 `json:",omitempty"`
+	// MaxResults is 1–1000; 0 means 1000.
+	MaxResults int    `json:",omitempty"`
+	NextToken  string `json:",omitempty"`
+}
+
+// LogEvent is one log line.
+type LogEvent struct {
+	Timestamp *wire.Timestamp
+	Stream    string
+	Message   string
+}
+
+// GetServiceLogsOutput is the output of OpenRunner.GetServiceLogs. A
+// NextToken is always returned: calling again with it later returns the
+// lines written since, which is how "openrunner logs --follow" follows.
+type GetServiceLogsOutput struct {
+	LogGroup  string
+	Events    []LogEvent
+	NextToken string
+}
+
+func (x *Extensions) getServiceLogs(ctx context.Context, in *GetServiceLogsInput) (*GetServiceLogsOutput, error) {
+	if x.Logs == nil || x.Services == nil {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "This OpenRunner runs no services, so it has no service logs.")
+	}
+	scope, err := openrunner.MustScope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.ServiceArn == "" {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "1 validation error detected: Value null at 'serviceArn' failed to satisfy constraint: Member must not be null")
+	}
+	if in.MaxResults < 0 || in.MaxResults > 1000 {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000", in.MaxResults)
+	}
+	if _, err := ownedARN(ctx, in.ServiceArn, openrunner.ResourceService); err != nil {
+		return nil, err
+	}
+	// The service must exist in the caller's Scope (DELETED ones keep logs).
+	if _, err := x.Services.FindServiceByARN(ctx, in.ServiceArn); err != nil {
+		return nil, err
+	}
+	group := logs.GroupService
+	if in.Application {
+		group = logs.GroupApplication
+	}
+	q := logs.Query{ServiceARN: in.ServiceArn, Group: group, Limit: in.MaxResults}
+	if in.StartTime > 0 {
+		q.Since = time.Unix(0, int64(in.StartTime*1e9))
+	}
+	query := []string{in.ServiceArn, group}
+	if in.NextToken != "" {
+		cursor, err := x.Pages.ParseString(scope, "GetServiceLogs", query, in.NextToken)
+		if err != nil {
+			return nil, err
+		}
+		q.After = logs.Cursor(cursor)
+	}
+	entries, next, err := x.Logs.Read(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	name, _ := logs.LogGroupName(in.ServiceArn, group)
+	out := &GetServiceLogsOutput{LogGroup: name, Events: make([]LogEvent, 0, len(entries))}
+	for _, e := range entries {
+		out.Events = append(out.Events, LogEvent{Timestamp: wire.NewTimestamp(e.Time), Stream: e.Stream, Message: e.Text})
+	}
+	out.NextToken = x.Pages.MakeString(scope, "GetServiceLogs", query, string(next))
+	return out, nil
 }

@@ -39,8 +39,7 @@ func (p *PageTokens) Make(scope openrunner.Scope, op string, query []string, aft
 func (p *PageTokens) Parse(scope openrunner.Scope, op string, query []string, token string) (int64, error) {
 	buf, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(buf) != 8+macLen || !hmac.Equal(buf[8:], p.mac(scope, op, query, buf[:8])) {
-		return 0, openrunner.Errorf(openrunner.EINVALID,
-			"The NextToken you specified isn't valid. Use the NextToken from the previous response, with the same request parameters.")
+		return 0, errBadToken
 	}
 	return int64(binary.BigEndian.Uint64(buf[:8])), nil
 }
@@ -66,3 +65,27 @@ func queryKey(s *string) string {
 	}
 	return "=" + *s
 }
+
+// MakeString returns a NextToken carrying an opaque position (such as a log
+// cursor), signed like Make's.
+func (p *PageTokens) MakeString(scope openrunner.Scope, op string, query []string, pos string) string {
+	buf := append([]byte(pos), p.mac(scope, op, query, []byte(pos))...)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// ParseString returns the position of a token made by MakeString for the
+// same scope, operation and query. Any other token is EINVALID.
+func (p *PageTokens) ParseString(scope openrunner.Scope, op string, query []string, token string) (string, error) {
+	buf, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(buf) < macLen {
+		return "", errBadToken
+	}
+	pos, mac := buf[:len(buf)-macLen], buf[len(buf)-macLen:]
+	if !hmac.Equal(mac, p.mac(scope, op, query, pos)) {
+		return "", errBadToken
+	}
+	return string(pos), nil
+}
+
+var errBadToken = openrunner.Errorf(openrunner.EINVALID,
+	"The NextToken you specified isn't valid. Use the NextToken from the previous response, with the same request parameters.")

@@ -28,6 +28,7 @@ import (
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/health"
+	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/sigv4"
@@ -103,6 +104,7 @@ type Daemon struct {
 	ln   net.Listener
 
 	runtime      openrunner.Runtime
+	logs         *logs.Store
 	engine       *reconcile.Engine
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -214,10 +216,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Tags:        sqlite.NewTagService(d.db),
 		Pages:       api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
 	}
-	if err := d.openServices(ctx, svc); err != nil {
+	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
+	if err := d.openServices(ctx, svc, ext); err != nil {
 		return err
 	}
-	ext := &api.Extensions{Handshakes: handshakes}
 	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
 	authenticate := func(r *http.Request, body []byte) (context.Context, error) {
 		id, err := verifier.Verify(r, body)
@@ -331,6 +333,10 @@ func (d *Daemon) Close() error {
 		errs = append(errs, d.engine.Close())
 		d.engine = nil
 	}
+	if d.logs != nil {
+		errs = append(errs, d.logs.Close())
+		d.logs = nil
+	}
 	if c, ok := d.runtime.(interface{ Close() error }); ok {
 		errs = append(errs, c.Close())
 		d.runtime = nil
@@ -428,7 +434,7 @@ func lockDataDir(dir string) (*os.File, error) {
 // openServices chooses the runtime, starts the operations engine and the
 // router, and gives the API the service store and the deployer. Without a
 // runtime the service operations explain what is missing.
-func (d *Daemon) openServices(ctx context.Context, svc *api.Server) error {
+func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Extensions) error {
 	owner, err := d.ownerID(ctx)
 	if err != nil {
 		return err
@@ -456,12 +462,16 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server) error {
 	}
 
 	services := sqlite.NewServiceService(d.db)
+	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
+		return err
+	}
 	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now})
 	d.engine = &reconcile.Engine{
 		Services:       services,
 		Runtime:        d.runtime,
 		Router:         rtr,
 		Prober:         &health.Prober{},
+		Logs:           d.logs,
 		BaseDomain:     d.cfg.BaseDomain,
 		Instances:      1,
 		MaxConcurrency: 100,
@@ -479,6 +489,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server) error {
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
 	svc.Services, svc.Deployer = services, d.engine
+	ext.Logs, ext.Services = d.logs, services
 	return nil
 }
 

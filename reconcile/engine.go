@@ -19,6 +19,7 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/health"
+	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/router"
 )
 
@@ -35,8 +36,9 @@ type Engine struct {
 	Instances int
 	// MaxConcurrency per instance, as the auto scaling configuration says.
 	MaxConcurrency int
-	// Event receives the service's event log lines ("[AppRunner] ...").
-	Event func(serviceARN, operationID, line string)
+	// Logs keeps the service event lines ("[AppRunner] ...", one stream per
+	// operation) and the instances' output; nil keeps only the Logger.
+	Logs *logs.Store
 	// StopGrace is how long an instance may take to stop (SIGTERM to
 	// SIGKILL); 0 means 10 s.
 	StopGrace time.Duration
@@ -166,12 +168,36 @@ func (e *Engine) nextOperation(arn string) (*openrunner.Operation, error) {
 	return nil, nil
 }
 
-func (e *Engine) event(svc *openrunner.Service, op *openrunner.Operation, format string, args ...any) {
-	line := "[AppRunner] " + fmt.Sprintf(format, args...)
-	if e.Event != nil {
-		e.Event(svc.ARN(), op.ID, line)
+// event writes one line of the operation's service log (texts from package
+// logs, which follow App Runner's wording).
+func (e *Engine) event(svc *openrunner.Service, op *openrunner.Operation, line string) {
+	if e.Logs != nil {
+		if err := e.Logs.AppendEvent(svc.ARN(), logs.DeploymentStream(op.ID), line); err != nil && !errors.Is(err, logs.ErrClosed) {
+			e.Logger.Warn("service log", "error", err)
+		}
 	}
 	e.Logger.Info(line, "service", svc.ARN(), "operation", op.ID)
+}
+
+// eventf is event with a line of OpenRunner's own.
+func (e *Engine) eventf(svc *openrunner.Service, op *openrunner.Operation, format string, args ...any) {
+	e.event(svc, op, logs.Prefix+fmt.Sprintf(format, args...))
+}
+
+// followLogs copies an instance's output into the application log until
+// the instance stops or the engine closes.
+func (e *Engine) followLogs(svc *openrunner.Service, in *openrunner.Instance, since time.Time) {
+	if e.Logs == nil {
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := e.Runtime.FollowLogs(e.ctx, in.ID, since, e.Logs.ApplicationSink(svc.ARN(), in.ID))
+		if err != nil && e.ctx.Err() == nil && openrunner.ErrorCode(err) != openrunner.ENOTFOUND {
+			e.Logger.Warn("following instance logs", "instance", in.ID, "error", err)
+		}
+	}()
 }
 
 // step records the operation's progress.
@@ -221,7 +247,8 @@ func (e *Engine) finish(svc *openrunner.Service, op *openrunner.Operation, opSta
 }
 
 func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
-	e.event(svc, op, "Service creation started.")
+	e.event(svc, op, logs.OperationStarted(op.Type))
+	e.event(svc, op, logs.DeploymentStarted(op.ID, logs.Trigger(op.Type)))
 	// A server killed during an earlier attempt may have left instances.
 	if err := e.stopInstances(svc, ""); err != nil {
 		e.Logger.Warn("stopping leftover instances", "service", svc.ARN(), "error", err)
@@ -233,19 +260,20 @@ func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
 	rev, err := e.rollout(svc, op, cfg, false)
 	if err != nil {
 		op.Message = err.Error()
-		e.event(svc, op, "Deployment with ID : %s failed. Failure reason : %s", op.ID, err)
-		e.event(svc, op, "Service creation failed. For details, see the service logs.")
+		e.event(svc, op, logs.DeploymentFailed(op.ID, err.Error()))
+		e.event(svc, op, logs.OperationFailed(op.Type))
+		e.event(svc, op, logs.StatusSet(openrunner.ServiceCreateFailed))
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceCreateFailed)
 		return
 	}
 	svc.Config, svc.Active = cfg, rev
-	e.event(svc, op, "Service status is set to RUNNING.")
-	e.event(svc, op, "Deployment with ID : %s successful.", op.ID)
+	e.event(svc, op, logs.OperationCompleted(op.Type))
+	e.event(svc, op, logs.StatusSet(openrunner.ServiceRunning))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 }
 
 func (e *Engine) pause(svc *openrunner.Service, op *openrunner.Operation) {
-	e.event(svc, op, "Pausing service.")
+	e.event(svc, op, logs.OperationStarted(op.Type))
 	if err := e.Router.SetRoute(router.Route{Host: e.Host(svc), ServiceARN: svc.ARN(), ServiceName: svc.Name, Paused: true}); err != nil {
 		e.Logger.Error("pausing route", "error", err)
 	}
@@ -254,12 +282,13 @@ func (e *Engine) pause(svc *openrunner.Service, op *openrunner.Operation) {
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceRunning)
 		return
 	}
-	e.event(svc, op, "Service status is set to PAUSED.")
+	e.event(svc, op, logs.OperationCompleted(op.Type))
+	e.event(svc, op, logs.StatusSet(openrunner.ServicePaused))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServicePaused)
 }
 
 func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
-	e.event(svc, op, "Resuming service.")
+	e.event(svc, op, logs.OperationStarted(op.Type))
 	if svc.Active == nil {
 		op.Message = "The service has no deployed revision to resume."
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServicePaused)
@@ -276,23 +305,25 @@ func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
 	}
 	if err != nil {
 		op.Message = openrunner.ErrorMessage(err)
-		e.event(svc, op, "Resuming the service failed: %s", err)
+		e.event(svc, op, logs.OperationFailed(op.Type))
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServicePaused)
 		return
 	}
-	e.event(svc, op, "Service status is set to RUNNING.")
+	e.event(svc, op, logs.OperationCompleted(op.Type))
+	e.event(svc, op, logs.StatusSet(openrunner.ServiceRunning))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 }
 
 func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
-	e.event(svc, op, "Deleting service.")
+	e.event(svc, op, logs.OperationStarted(op.Type))
 	e.Router.DeleteRoute(e.Host(svc))
 	if err := e.stopInstances(svc, ""); err != nil {
 		op.Message = err.Error()
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceDeleteFailed)
 		return
 	}
-	e.event(svc, op, "Service status is set to DELETED.")
+	e.event(svc, op, logs.OperationCompleted(op.Type))
+	e.event(svc, op, logs.StatusSet(openrunner.ServiceDeleted))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceDeleted)
 }
 
@@ -302,11 +333,8 @@ func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
 // (ROLLBACK_SUCCEEDED). A StartDeployment whose image did not change is a
 // success without a new revision.
 func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
-	trigger := "CONFIGURATION"
-	if op.Type == openrunner.OperationStartDeployment {
-		trigger = "MANUAL"
-	}
-	e.event(svc, op, "Deployment with ID : %s started. Triggering event : %s", op.ID, trigger)
+	e.event(svc, op, logs.OperationStarted(op.Type))
+	e.event(svc, op, logs.DeploymentStarted(op.ID, logs.Trigger(op.Type)))
 	cfg := svc.Config
 	if op.Desired != nil {
 		cfg = *op.Desired
@@ -324,11 +352,11 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 		ref := cfg.Source.Image.Identifier
 		img, err := e.Runtime.EnsureImage(e.ctx, ref, true, func(string) {})
 		if err != nil {
-			e.event(svc, op, "Could not pull %s (%s); using the image in the local engine.", ref, openrunner.ErrorMessage(err))
+			e.eventf(svc, op, "Could not pull %s (%s); using the image in the local engine.", ref, openrunner.ErrorMessage(err))
 			img, err = e.Runtime.EnsureImage(e.ctx, ref, false, func(string) {})
 		}
 		if err == nil && svc.Active != nil && img.ID == svc.Active.ImageID {
-			e.event(svc, op, "The image did not change; the running revision stays.")
+			e.eventf(svc, op, "The image did not change; the running revision stays.")
 			e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 			return
 		}
@@ -336,12 +364,13 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 	rev, err := e.rollout(svc, op, cfg, false)
 	if err != nil {
 		op.Message = err.Error()
-		e.event(svc, op, "Deployment with ID : %s failed. Failure reason : %s", op.ID, err)
+		e.event(svc, op, logs.DeploymentFailed(op.ID, err.Error()))
 		if svc.Active == nil {
 			e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceCreateFailed)
 			return
 		}
-		e.event(svc, op, "Rollback to the previous revision completed; it keeps serving.")
+		e.event(svc, op, logs.RollbackStarted)
+		e.event(svc, op, logs.RollbackSucceeded)
 		e.finish(svc, op, openrunner.OperationRollbackSucceeded, prevStatus)
 		return
 	}
@@ -350,7 +379,7 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 		e.Logger.Warn("stopping the previous revision", "service", svc.ARN(), "error", err)
 	}
 	svc.Config, svc.Active = cfg, rev
-	e.event(svc, op, "Deployment with ID : %s successful.", op.ID)
+	e.event(svc, op, logs.OperationCompleted(op.Type))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 }
 
@@ -362,13 +391,14 @@ func (e *Engine) rollout(svc *openrunner.Service, op *openrunner.Operation, cfg 
 		return nil, errors.New("OpenRunner cannot build services from source code yet; use an image repository")
 	}
 	_ = e.step(op, openrunner.OperationInProgress, "resolve-image")
-	e.event(svc, op, "Pulling image %s from %s repository.", img.Identifier, img.RepositoryType)
+	e.event(svc, op, logs.PullingImage(img.Identifier, img.RepositoryType))
 	resolved, err := e.Runtime.EnsureImage(e.ctx, img.Identifier, pull, func(line string) {})
 	if err != nil {
-		e.event(svc, op, "Failed to pull your application image. Be sure you configure your service with a valid access role to your ECR repository.")
+		e.eventf(svc, op, "Failed to pull your application image %s: %s", img.Identifier, openrunner.ErrorMessage(err))
 		return nil, fmt.Errorf("image %s: %s", img.Identifier, openrunner.ErrorMessage(err))
 	}
-	e.event(svc, op, "Successfully pulled your application image from %s.", img.RepositoryType)
+	e.event(svc, op, logs.ImagePulled(img.RepositoryType))
+	e.event(svc, op, logs.Provisioning(cfg.Network.IsPubliclyAccessible))
 	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, ImageID: resolved.ID, DeployedAt: e.Now()}
 	if err := e.startRevision(svc, op, rev); err != nil {
 		return nil, err
@@ -393,7 +423,7 @@ func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation
 		return err
 	}
 	hc := rev.Config.HealthCheck
-	e.event(svc, op, "Performing health check on protocol `%s` [Path: '%s'], [Port: '%s'].", hc.Protocol, hc.Path, img.Port)
+	e.event(svc, op, logs.HealthCheckStarted(hc, img.Port))
 	for range e.Instances {
 		in, err := e.Runtime.StartInstance(e.ctx, openrunner.InstanceSpec{
 			ServiceARN: svc.ARN(), RevisionID: rev.ID, Image: img.Identifier, Port: port,
@@ -403,25 +433,35 @@ func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation
 			return fail(fmt.Errorf("starting an instance: %s", openrunner.ErrorMessage(err)))
 		}
 		started = append(started, in)
+		e.followLogs(svc, in, time.Time{})
+		exitCode := -1
 		exited := func() (bool, string) {
 			st, err := e.Runtime.InstanceState(e.ctx, in.ID)
 			if err != nil {
 				return true, "the instance is gone"
 			}
 			if !st.Running {
+				exitCode = st.ExitCode
 				return true, fmt.Sprintf("the application exited with code %d (%s)", st.ExitCode, st.Reason)
 			}
 			return false, ""
 		}
 		if err := e.Prober.Wait(e.ctx, hc, in.Addr, exited); err != nil {
-			e.event(svc, op, "Health check failed on protocol `%s` [Path: '%s'], [Port: '%s']. Check your configured port number. For more information, see the application logs.", hc.Protocol, hc.Path, img.Port)
+			if exitCode >= 0 {
+				e.event(svc, op, logs.ApplicationExited(exitCode))
+			} else {
+				e.event(svc, op, logs.HealthCheckFailed(hc, img.Port))
+			}
+			e.eventf(svc, op, "%s", err)
 			return fail(err)
 		}
 	}
+	e.event(svc, op, logs.HealthCheckSucceeded)
 	_ = e.step(op, openrunner.OperationInProgress, "route")
 	if err := e.route(svc, started); err != nil {
 		return fail(err)
 	}
+	e.event(svc, op, logs.TrafficRouted)
 	return nil
 }
 
@@ -487,6 +527,9 @@ func (e *Engine) restoreRoutes(ctx context.Context, pending map[string]bool) err
 			} else {
 				_ = e.Runtime.StopInstance(ctx, in.ID, e.StopGrace)
 			}
+		}
+		for _, in := range keep {
+			e.followLogs(svc, in, e.Now()) // earlier output was copied by the last run
 		}
 		if len(keep) > 0 {
 			if err := e.route(svc, keep); err != nil {

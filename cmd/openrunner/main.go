@@ -30,6 +30,8 @@ Usage:
   openrunner serve [flags]    run the server (API on --listen)
   openrunner connection handshake --endpoint-url URL --connection-arn ARN --token-file FILE
                               complete a connection's handshake with a token
+  openrunner logs --endpoint-url URL [--follow] [--application] SERVICE_ARN
+                              print a service's event or application log
   openrunner version          print the version
 
 Run "openrunner serve -h" for the server's flags.
@@ -45,6 +47,8 @@ func run(ctx context.Context, args []string) error {
 		return runServe(ctx, args[1:])
 	case "connection":
 		return runConnection(ctx, args[1:], os.Stdout, os.Stderr)
+	case "logs":
+		return runLogs(ctx, args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-version":
 		return runVersion(args[1:])
 	case "help", "-h", "--help":
