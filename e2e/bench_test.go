@@ -128,3 +128,41 @@ func BenchmarkCreateServiceRunning(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkUpdateServiceRollout measures a redeploy: UpdateService (a new
+// environment variable, so a new revision) until the service is RUNNING on
+// the new revision with the old one drained and stopped.
+func BenchmarkUpdateServiceRollout(b *testing.B) {
+	testutil.NeedDockerTestImage(b)
+	d := testutil.MustRunDaemon(b, daemon.Config{Runtime: "docker"})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("rollout"), SourceConfiguration: imageSource(testImage, nil, "")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wait := func() {
+		for {
+			ds, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ds.Service.Status == types.ServiceStatusRunning {
+				return
+			}
+			if ds.Service.Status != types.ServiceStatusOperationInProgress {
+				b.Fatalf("status %s", ds.Service.Status)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	wait()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := c.UpdateService(ctx, &apprunner.UpdateServiceInput{
+			ServiceArn: out.Service.ServiceArn, SourceConfiguration: imageSource(testImage, map[string]string{"N": fmt.Sprint(i)}, ""),
+		}); err != nil {
+			b.Fatal(err)
+		}
+		wait()
+	}
+}
