@@ -266,6 +266,10 @@ type ServiceService interface {
 	// not reached a final status, oldest first, with its service.
 	UnfinishedOperations(ctx context.Context) ([]*Operation, error)
 
+	// FindServicesByStatus returns the services of every Scope whose status
+	// is one of statuses, in creation order (for recovery on start).
+	FindServicesByStatus(ctx context.Context, statuses ...string) ([]*Service, error)
+
 	// FindServiceForOperation returns the service of an operation in any
 	// Scope (DELETED included). Returns ENOTFOUND if there is none.
 	FindServiceForOperation(ctx context.Context, op *Operation) (*Service, error)

@@ -341,3 +341,60 @@ func TestImageServiceUpdateAndRollback(t *testing.T) {
 	}
 	t.Logf("%d requests during two redeploys, none failed", total.Load())
 }
+
+// TestRestartRestoresServices: after a restart, a running service whose
+// container is still there is adopted, one whose container vanished is
+// started again, and a paused one answers 503 again.
+func TestRestartRestoresServices(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	d := daemon.New(daemon.Config{Listen: "127.0.0.1:0", RouterListen: "127.0.0.1:0", DataDir: dir, Runtime: "docker"})
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	svcs := map[string]*types.Service{}
+	for _, name := range []string{"adopted", "vanished", "paused"} {
+		out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String(name), SourceConfiguration: imageSource(testImage, nil, "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := waitStatus(t, c, out.Service.ServiceArn); s.Status != types.ServiceStatusRunning {
+			t.Fatalf("%s: %s", name, s.Status)
+		}
+		svcs[name] = out.Service
+	}
+	if _, err := c.PauseService(ctx, &apprunner.PauseServiceInput{ServiceArn: svcs["paused"].ServiceArn}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, svcs["paused"].ServiceArn)
+	adoptedBefore := containersOf(t, aws.ToString(svcs["adopted"].ServiceArn))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "rm", "-f", containersOf(t, aws.ToString(svcs["vanished"].ServiceArn))).CombinedOutput(); err != nil {
+		t.Fatalf("docker rm: %v %s", err, out)
+	}
+
+	d2 := testutil.MustRunDaemon(t, daemon.Config{DataDir: dir, Runtime: "docker"})
+	t.Cleanup(func() {
+		c2 := testutil.Client(d2.URL(), testutil.ClientOptions{})
+		for _, s := range svcs {
+			c2.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: s.ServiceArn})
+		}
+	})
+	for name, want := range map[string]int{"adopted": 200, "vanished": 200, "paused": 503} {
+		var code int
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if code, _ = get(t, d2.RouterURL(), aws.ToString(svcs[name].ServiceUrl), "/"); code == want {
+				break
+			}
+		}
+		if code != want {
+			t.Errorf("%s after restart: %d, want %d", name, code, want)
+		}
+	}
+	if got := containersOf(t, aws.ToString(svcs["adopted"].ServiceArn)); got != adoptedBefore {
+		t.Errorf("the running container was replaced (%q → %q), not adopted", adoptedBefore, got)
+	}
+}

@@ -172,7 +172,11 @@ func (e *Engine) nextOperation(arn string) (*openrunner.Operation, error) {
 // logs, which follow App Runner's wording).
 func (e *Engine) event(svc *openrunner.Service, op *openrunner.Operation, line string) {
 	if e.Logs != nil {
-		if err := e.Logs.AppendEvent(svc.ARN(), logs.DeploymentStream(op.ID), line); err != nil && !errors.Is(err, logs.ErrClosed) {
+		stream := logs.StreamEvents
+		if op.ID != "" {
+			stream = logs.DeploymentStream(op.ID)
+		}
+		if err := e.Logs.AppendEvent(svc.ARN(), stream, line); err != nil && !errors.Is(err, logs.ErrClosed) {
 			e.Logger.Warn("service log", "error", err)
 		}
 	}
@@ -200,9 +204,13 @@ func (e *Engine) followLogs(svc *openrunner.Service, in *openrunner.Instance, si
 	}()
 }
 
-// step records the operation's progress.
+// step records the operation's progress (a restart outside any operation
+// has nothing to record).
 func (e *Engine) step(op *openrunner.Operation, status, step string) error {
 	op.Status, op.Step = status, step
+	if op.ID == "" {
+		return nil
+	}
 	return e.Services.UpdateOperation(e.ctx, op)
 }
 
@@ -535,9 +543,50 @@ func (e *Engine) restoreRoutes(ctx context.Context, pending map[string]bool) err
 			if err := e.route(svc, keep); err != nil {
 				e.Logger.Error("restoring route", "service", arn, "error", err)
 			}
+		} else {
+			seen[arn] = false // restarted below
+		}
+	}
+
+	// Services that should run but have no instance left (the engine or
+	// the host restarted) start their active revision again; paused ones
+	// answer 503 again.
+	services, err := e.Services.FindServicesByStatus(ctx, openrunner.ServiceRunning, openrunner.ServicePaused)
+	if err != nil {
+		return err
+	}
+	for _, svc := range services {
+		arn := svc.ARN()
+		switch {
+		case pending[arn]:
+		case svc.Status == openrunner.ServicePaused:
+			if err := e.Router.SetRoute(router.Route{Host: e.Host(svc), ServiceARN: arn, ServiceName: svc.Name, Paused: true}); err != nil {
+				e.Logger.Error("restoring paused route", "service", arn, "error", err)
+			}
+		case !seen[arn] && svc.Active != nil:
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				e.restart(svc)
+			}()
 		}
 	}
 	return nil
+}
+
+// restart starts a RUNNING service's active revision again outside any
+// operation, as App Runner replaces instances it lost. Events go to the
+// service's events stream.
+func (e *Engine) restart(svc *openrunner.Service) {
+	op := &openrunner.Operation{} // not stored: no ID
+	e.eventf(svc, op, "Replacing the instances of the running revision after a restart.")
+	_, err := e.Runtime.EnsureImage(e.ctx, svc.Active.Config.Source.Image.Identifier, false, func(string) {})
+	if err == nil {
+		err = e.startRevision(svc, op, svc.Active)
+	}
+	if err != nil && e.ctx.Err() == nil {
+		e.eventf(svc, op, "Starting the running revision again failed: %s", err)
+	}
 }
 
 // serviceByARN finds a service of any Scope by ARN.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,6 +128,30 @@ func (s *ServiceService) FindServiceByARN(ctx context.Context, arn string) (*ope
 		return nil, err
 	}
 	return s.queryService(ctx, serviceNotFound(arn), qFindService, arn, scope.AccountID, scope.Region)
+}
+
+// FindServicesByStatus implements openrunner.ServiceService.
+func (s *ServiceService) FindServicesByStatus(ctx context.Context, statuses ...string) ([]*openrunner.Service, error) {
+	var out []*openrunner.Service
+	for _, st := range statuses {
+		rows, err := s.db.query(ctx, qServicesByStatus, st)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			svc, err := scanService(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, svc)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b *openrunner.Service) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
 }
 
 // FindServices implements openrunner.ServiceService.
@@ -601,6 +627,7 @@ const (
 	qFindService = `SELECT ` + serviceColumns + ` FROM services s
 		WHERE s.arn = ? AND s.account_id = ? AND s.region = ?`
 	qFindServiceBySeq = `SELECT ` + serviceColumns + ` FROM services s WHERE s.seq = ?`
+	qServicesByStatus = `SELECT ` + serviceColumns + ` FROM services s WHERE s.status = ? ORDER BY s.seq`
 	qListServices     = `SELECT ` + serviceColumns + ` FROM services s
 		WHERE s.account_id = ? AND s.region = ? AND ` + notDeleted + ` AND s.seq > ? ORDER BY s.seq LIMIT ?`
 	qUpdateService = `

@@ -575,6 +575,26 @@ func testServices(t *testing.T, open Opener) {
 		wantCode(t, err, openrunner.ENOTFOUND)
 	})
 
+	t.Run("FindServicesByStatusAcrossScopes", func(t *testing.T) {
+		s := open(t, openrunner.DefaultQuotas())
+		a, aop := mustCreateService(t, s, ScopeA, "svc")
+		b, bop := mustCreateService(t, s, ScopeB, "svc")
+		mustCreateService(t, s, ScopeC, "svc") // stays OPERATION_IN_PROGRESS
+		mustFinish(t, s, aop, a, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+		mustFinish(t, s, bop, b, openrunner.OperationFailed, openrunner.ServiceCreateFailed)
+		got, err := s.Services.FindServicesByStatus(context.Background(), openrunner.ServiceRunning, openrunner.ServiceCreateFailed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].ARN() != a.ARN() || got[1].ARN() != b.ARN() || got[0].Status != openrunner.ServiceRunning {
+			t.Fatalf("FindServicesByStatus = %v", got)
+		}
+		none, err := s.Services.FindServicesByStatus(context.Background(), openrunner.ServicePaused)
+		if err != nil || len(none) != 0 {
+			t.Fatalf("PAUSED: %v, %v", none, err)
+		}
+	})
+
 	t.Run("ScopeIsolation", func(t *testing.T) {
 		s := open(t, openrunner.DefaultQuotas())
 		a, _ := mustCreateService(t, s, ScopeA, "shared")
