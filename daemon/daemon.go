@@ -77,6 +77,10 @@ type Config struct {
 	RouterListen string
 	// BaseDomain ends every ServiceUrl; default DefaultBaseDomain.
 	BaseDomain string
+	// RegistryMirrors and RegistryCredentials configure image pulls (see
+	// docker.Options.Mirrors and Registries).
+	RegistryMirrors     map[string]string
+	RegistryCredentials map[string]docker.Credentials
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -441,7 +445,8 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	}
 	switch d.cfg.Runtime {
 	case "", "docker":
-		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now})
+		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
+			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials})
 		if err == nil {
 			err = rt.Open(ctx)
 		}

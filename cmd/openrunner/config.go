@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
 )
 
@@ -28,6 +29,10 @@ type serveConfig struct {
 	DockerHost      string
 	RouterListen    string
 	BaseDomain      string
+	MaxServices     int
+	// Registry mirrors (FROM=TO) and credentials (host → user, password).
+	RegistryMirrors     map[string]string
+	RegistryCredentials map[string]docker.Credentials
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
@@ -66,6 +71,21 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
 	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
 	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
+	maxSvc, err := strconv.Atoi(env("OPENRUNNER_MAX_SERVICES", "30"))
+	if err != nil {
+		return c, fmt.Errorf("OPENRUNNER_MAX_SERVICES: %w", err)
+	}
+	fs.IntVar(&c.MaxServices, "max-services", maxSvc, "services quota per account and Region; CREATE_FAILED services count (env OPENRUNNER_MAX_SERVICES)")
+	c.RegistryMirrors = map[string]string{}
+	for _, m := range strings.FieldsFunc(env("OPENRUNNER_REGISTRY_MIRRORS", ""), func(r rune) bool { return r == ',' }) {
+		if err := addMirror(c.RegistryMirrors, m); err != nil {
+			return c, fmt.Errorf("OPENRUNNER_REGISTRY_MIRRORS: %w", err)
+		}
+	}
+	fs.Func("registry-mirror", "pull images of registry FROM from TO instead, as FROM=TO, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=localhost:5000; repeatable (env OPENRUNNER_REGISTRY_MIRRORS, comma-separated)",
+		func(v string) error { return addMirror(c.RegistryMirrors, v) })
+	regCreds := env("OPENRUNNER_REGISTRY_CREDENTIALS_FILE", "")
+	fs.StringVar(&regCreds, "registry-credentials-file", regCreds, `registry credentials, one "HOST USERNAME PASSWORD" per line (env OPENRUNNER_REGISTRY_CREDENTIALS_FILE)`)
 	fs.StringVar(&c.GitHub.ClientID, "github-client-id", env("OPENRUNNER_GITHUB_CLIENT_ID", ""), "GitHub OAuth App or GitHub App client id (env OPENRUNNER_GITHUB_CLIENT_ID)")
 	fs.StringVar(&c.GitHub.ClientSecret, "github-client-secret", env("OPENRUNNER_GITHUB_CLIENT_SECRET", ""), "its client secret (env OPENRUNNER_GITHUB_CLIENT_SECRET; prefer the environment: flags show in ps)")
 	fs.StringVar(&c.GitHub.URL, "github-url", env("OPENRUNNER_GITHUB_URL", "https://github.com"), "GitHub web URL; a GitHub Enterprise Server's own (env OPENRUNNER_GITHUB_URL)")
@@ -83,6 +103,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.MaxServices < 1 {
+		return c, fmt.Errorf("--max-services must be at least 1")
+	}
+	if regCreds != "" {
+		if c.RegistryCredentials, err = loadRegistryCredentials(regCreds); err != nil {
+			return c, err
+		}
 	}
 	if c.GitHubAppPrivateKeyFile != "" {
 		pem, err := os.ReadFile(c.GitHubAppPrivateKeyFile)
@@ -129,4 +157,36 @@ func (c serveConfig) logger(w io.Writer) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format must be text or json")
 	}
+}
+
+// addMirror parses FROM=TO into m.
+func addMirror(m map[string]string, v string) error {
+	from, to, ok := strings.Cut(strings.TrimSpace(v), "=")
+	if !ok || from == "" || to == "" || strings.ContainsAny(from+to, "/ ") {
+		return fmt.Errorf("a registry mirror is FROM=TO with two registry hosts, got %q", v)
+	}
+	m[from] = to
+	return nil
+}
+
+// loadRegistryCredentials reads "HOST USERNAME PASSWORD" lines; # starts a
+// comment. Errors name the line, never a password.
+func loadRegistryCredentials(path string) (map[string]docker.Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--registry-credentials-file: %w", err)
+	}
+	out := map[string]docker.Credentials{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("%s:%d: want HOST USERNAME PASSWORD", path, i+1)
+		}
+		out[f[0]] = docker.Credentials{Username: f[1], Password: f[2]}
+	}
+	return out, nil
 }

@@ -48,6 +48,18 @@ func TestParseServeFlags(t *testing.T) {
 			t.Errorf("%v: want an error", bad)
 		}
 	}
+	creds := filepath.Join(t.TempDir(), "registries")
+	os.WriteFile(creds, []byte("# ECR\n123456789012.dkr.ecr.us-east-1.amazonaws.com AWS token-value\n"), 0o600)
+	env["OPENRUNNER_REGISTRY_MIRRORS"] = "a.example=localhost:5000"
+	c, err = parseServeFlags([]string{"--registry-mirror", "b.example=localhost:5001", "--registry-credentials-file", creds, "--max-services", "5"}, getenv, io.Discard)
+	if err != nil || c.RegistryMirrors["a.example"] != "localhost:5000" || c.RegistryMirrors["b.example"] != "localhost:5001" || c.MaxServices != 5 ||
+		c.RegistryCredentials["123456789012.dkr.ecr.us-east-1.amazonaws.com"].Password != "token-value" {
+		t.Fatalf("registry flags: %+v, %v", c, err)
+	}
+	if _, err := parseServeFlags([]string{"--registry-mirror", "nonsense"}, getenv, io.Discard); err == nil {
+		t.Error("a malformed mirror must fail")
+	}
+	delete(env, "OPENRUNNER_REGISTRY_MIRRORS")
 	env["OPENRUNNER_MAX_CONNECTIONS"] = "many"
 	if _, err := parseServeFlags(nil, getenv, io.Discard); err == nil {
 		t.Error("a non-numeric OPENRUNNER_MAX_CONNECTIONS must fail")

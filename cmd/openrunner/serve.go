@@ -18,19 +18,21 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	d := daemon.New(daemon.Config{
-		Listen:          c.Listen,
-		DataDir:         c.DataDir,
-		CredentialsFile: c.CredentialsFile,
-		SecretKey:       os.Getenv("OPENRUNNER_SECRET_KEY"),
-		Quotas:          openrunner.Quotas{Connections: c.MaxConnections},
-		PublicURL:       c.PublicURL,
-		Runtime:         c.Runtime,
-		DockerHost:      c.DockerHost,
-		RouterListen:    c.RouterListen,
-		BaseDomain:      c.BaseDomain,
-		GitHub:          c.GitHub,
-		Bitbucket:       c.Bitbucket,
-		Logger:          logger,
+		Listen:              c.Listen,
+		DataDir:             c.DataDir,
+		CredentialsFile:     c.CredentialsFile,
+		SecretKey:           os.Getenv("OPENRUNNER_SECRET_KEY"),
+		Quotas:              openrunner.Quotas{Connections: c.MaxConnections, Services: c.MaxServices},
+		RegistryMirrors:     c.RegistryMirrors,
+		RegistryCredentials: c.RegistryCredentials,
+		PublicURL:           c.PublicURL,
+		Runtime:             c.Runtime,
+		DockerHost:          c.DockerHost,
+		RouterListen:        c.RouterListen,
+		BaseDomain:          c.BaseDomain,
+		GitHub:              c.GitHub,
+		Bitbucket:           c.Bitbucket,
+		Logger:              logger,
 	})
 	if err := d.Open(ctx); err != nil {
 		return err
