@@ -422,3 +422,45 @@ func TestNoRuntime(t *testing.T) {
 		t.Fatalf("unclear: %v", err)
 	}
 }
+
+// TestUnhealthyInstanceReplaced: an instance that dies while the service
+// runs is replaced, and the service answers again without any API call.
+func TestUnhealthyInstanceReplaced(t *testing.T) {
+	needDocker(t)
+	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker"})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
+		ServiceName:              aws.String("self-healing"),
+		SourceConfiguration:      imageSource(testImage, nil, ""),
+		HealthCheckConfiguration: &types.HealthCheckConfiguration{Interval: aws.Int32(1), UnhealthyThreshold: aws.Int32(2)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := waitStatus(t, c, out.Service.ServiceArn); s.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s", s.Status)
+	}
+	host := aws.ToString(out.Service.ServiceUrl)
+	before := containersOf(t, aws.ToString(out.Service.ServiceArn))
+	if b, err := exec.Command("docker", "kill", before).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v %s", err, b)
+	}
+	var code int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if code, _ = get(t, d.RouterURL(), host, "/"); code == 200 {
+			break
+		}
+	}
+	if code != 200 {
+		t.Fatalf("the service did not recover: %d", code)
+	}
+	after := strings.Fields(containersOf(t, aws.ToString(out.Service.ServiceArn)))
+	for _, id := range after {
+		if id == before {
+			t.Fatalf("the dead container %s is still there: %v", before, after)
+		}
+	}
+	if s, _ := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn}); s.Service.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s", s.Service.Status)
+	}
+}

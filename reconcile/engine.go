@@ -46,8 +46,10 @@ type Engine struct {
 	Now       func() time.Time
 
 	mu      sync.Mutex
-	running map[string]bool // service ARN → a worker goroutine runs its operations
-	again   map[string]bool // service ARN → kicked while its worker ran
+	running map[string]bool     // service ARN → a worker goroutine runs its operations
+	again   map[string]bool     // service ARN → kicked while its worker ran
+	serving map[string]*serving // service ARN → what the router sends traffic to
+	repair  map[string]bool     // service ARN → an instance failed its health checks
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -74,6 +76,7 @@ func (e *Engine) Open(ctx context.Context) error {
 		e.StopGrace = 10 * time.Second
 	}
 	e.running, e.again = map[string]bool{}, map[string]bool{}
+	e.serving, e.repair = map[string]*serving{}, map[string]bool{}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 
 	ops, err := e.Services.UnfinishedOperations(ctx)
@@ -90,6 +93,8 @@ func (e *Engine) Open(ctx context.Context) error {
 	for arn := range pending {
 		e.Kick(arn)
 	}
+	e.wg.Add(1)
+	go e.monitor()
 	return nil
 }
 
@@ -138,6 +143,10 @@ func (e *Engine) work(arn string) {
 		op, err := e.nextOperation(arn)
 		if err != nil {
 			e.Logger.Error("reading operations", "service", arn, "error", err)
+		}
+		if op == nil && err == nil && e.ctx.Err() == nil && e.takeRepair(arn) {
+			e.repairService(arn)
+			continue
 		}
 		if op == nil || err != nil || e.ctx.Err() != nil {
 			e.mu.Lock()
@@ -282,6 +291,7 @@ func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
 
 func (e *Engine) pause(svc *openrunner.Service, op *openrunner.Operation) {
 	e.event(svc, op, logs.OperationStarted(op.Type))
+	e.unroute(svc.ARN())
 	if err := e.Router.SetRoute(router.Route{Host: e.Host(svc), ServiceARN: svc.ARN(), ServiceName: svc.Name, Paused: true}); err != nil {
 		e.Logger.Error("pausing route", "error", err)
 	}
@@ -324,6 +334,7 @@ func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
 
 func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
 	e.event(svc, op, logs.OperationStarted(op.Type))
+	e.unroute(svc.ARN())
 	e.Router.DeleteRoute(e.Host(svc))
 	if err := e.stopInstances(svc, ""); err != nil {
 		op.Message = err.Error()
@@ -418,10 +429,6 @@ func (e *Engine) rollout(svc *openrunner.Service, op *openrunner.Operation, cfg 
 // healthy, and routes the service to them. On failure it stops what it
 // started and returns the reason.
 func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation, rev *openrunner.Revision) error {
-	img := rev.Config.Source.Image
-	port, _ := strconv.Atoi(img.Port)
-	cpu, _ := strconv.Atoi(rev.Config.Instance.CPU)
-	mem, _ := strconv.Atoi(rev.Config.Instance.Memory)
 	_ = e.step(op, openrunner.OperationInProgress, "start-instances")
 	var started []*openrunner.Instance
 	fail := func(err error) error {
@@ -430,56 +437,86 @@ func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation
 		}
 		return err
 	}
-	hc := rev.Config.HealthCheck
-	e.event(svc, op, logs.HealthCheckStarted(hc, img.Port))
+	e.event(svc, op, logs.HealthCheckStarted(rev.Config.HealthCheck, rev.Config.Source.Image.Port))
 	for range e.Instances {
-		in, err := e.Runtime.StartInstance(e.ctx, openrunner.InstanceSpec{
-			ServiceARN: svc.ARN(), RevisionID: rev.ID, Image: img.Identifier, Port: port,
-			Env: img.Env, StartCommand: img.StartCommand, CPU: cpu, MemoryMB: mem,
-		})
+		in, err := e.startHealthy(svc, op, rev)
 		if err != nil {
-			return fail(fmt.Errorf("starting an instance: %s", openrunner.ErrorMessage(err)))
-		}
-		started = append(started, in)
-		e.followLogs(svc, in, time.Time{})
-		exitCode := -1
-		exited := func() (bool, string) {
-			st, err := e.Runtime.InstanceState(e.ctx, in.ID)
-			if err != nil {
-				return true, "the instance is gone"
-			}
-			if !st.Running {
-				exitCode = st.ExitCode
-				return true, fmt.Sprintf("the application exited with code %d (%s)", st.ExitCode, st.Reason)
-			}
-			return false, ""
-		}
-		if err := e.Prober.Wait(e.ctx, hc, in.Addr, exited); err != nil {
-			if exitCode >= 0 {
-				e.event(svc, op, logs.ApplicationExited(exitCode))
-			} else {
-				e.event(svc, op, logs.HealthCheckFailed(hc, img.Port))
-			}
-			e.eventf(svc, op, "%s", err)
 			return fail(err)
 		}
+		started = append(started, in)
 	}
 	e.event(svc, op, logs.HealthCheckSucceeded)
 	_ = e.step(op, openrunner.OperationInProgress, "route")
-	if err := e.route(svc, started); err != nil {
+	if err := e.route(svc, rev, started); err != nil {
 		return fail(err)
 	}
 	e.event(svc, op, logs.TrafficRouted)
 	return nil
 }
 
-// route points the service's host at instances.
-func (e *Engine) route(svc *openrunner.Service, instances []*openrunner.Instance) error {
+// startHealthy starts one instance of rev and waits until it is healthy;
+// on failure it stops it and returns why.
+func (e *Engine) startHealthy(svc *openrunner.Service, op *openrunner.Operation, rev *openrunner.Revision) (*openrunner.Instance, error) {
+	img := rev.Config.Source.Image
+	port, _ := strconv.Atoi(img.Port)
+	cpu, _ := strconv.Atoi(rev.Config.Instance.CPU)
+	mem, _ := strconv.Atoi(rev.Config.Instance.Memory)
+	hc := rev.Config.HealthCheck
+	in, err := e.Runtime.StartInstance(e.ctx, openrunner.InstanceSpec{
+		ServiceARN: svc.ARN(), RevisionID: rev.ID, Image: img.Identifier, Port: port,
+		Env: img.Env, StartCommand: img.StartCommand, CPU: cpu, MemoryMB: mem,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting an instance: %s", openrunner.ErrorMessage(err))
+	}
+	e.followLogs(svc, in, time.Time{})
+	exitCode := -1
+	exited := func() (bool, string) {
+		st, err := e.Runtime.InstanceState(e.ctx, in.ID)
+		if err != nil {
+			return true, "the instance is gone"
+		}
+		if !st.Running {
+			exitCode = st.ExitCode
+			return true, fmt.Sprintf("the application exited with code %d (%s)", st.ExitCode, st.Reason)
+		}
+		return false, ""
+	}
+	if err := e.Prober.Wait(e.ctx, hc, in.Addr, exited); err != nil {
+		if exitCode >= 0 {
+			e.event(svc, op, logs.ApplicationExited(exitCode))
+		} else {
+			e.event(svc, op, logs.HealthCheckFailed(hc, img.Port))
+		}
+		e.eventf(svc, op, "%s", err)
+		_ = e.Runtime.StopInstance(context.WithoutCancel(e.ctx), in.ID, e.StopGrace)
+		return nil, err
+	}
+	return in, nil
+}
+
+// route points the service's host at instances of rev, and has the
+// monitor watch them.
+func (e *Engine) route(svc *openrunner.Service, rev *openrunner.Revision, instances []*openrunner.Instance) error {
 	rt := router.Route{Host: e.Host(svc), ServiceARN: svc.ARN(), ServiceName: svc.Name, MaxConcurrency: e.MaxConcurrency}
 	for _, in := range instances {
 		rt.Instances = append(rt.Instances, router.Instance{ID: in.ID, URL: &url.URL{Scheme: "http", Host: in.Addr}})
 	}
-	return e.Router.SetRoute(rt)
+	if err := e.Router.SetRoute(rt); err != nil {
+		return err
+	}
+	cp := *svc
+	e.mu.Lock()
+	e.serving[svc.ARN()] = &serving{svc: &cp, rev: rev, instances: instances, fails: map[string]int{}}
+	e.mu.Unlock()
+	return nil
+}
+
+// unroute stops the monitor watching the service (paused, deleted).
+func (e *Engine) unroute(arn string) {
+	e.mu.Lock()
+	delete(e.serving, arn)
+	e.mu.Unlock()
 }
 
 // stopInstances stops the service's instances, except those of the
@@ -540,7 +577,7 @@ func (e *Engine) restoreRoutes(ctx context.Context, pending map[string]bool) err
 			e.followLogs(svc, in, e.Now()) // earlier output was copied by the last run
 		}
 		if len(keep) > 0 {
-			if err := e.route(svc, keep); err != nil {
+			if err := e.route(svc, svc.Active, keep); err != nil {
 				e.Logger.Error("restoring route", "service", arn, "error", err)
 			}
 		} else {
