@@ -214,6 +214,16 @@ func TestImageServiceCreateFailed(t *testing.T) {
 			if left := containersOf(t, aws.ToString(out.Service.ServiceArn)); left != "" {
 				t.Fatalf("a failed create left containers: %s", left)
 			}
+			// CREATE_FAILED is fixed with UpdateService ("rebuild").
+			if _, err := c.UpdateService(ctx, &apprunner.UpdateServiceInput{ServiceArn: out.Service.ServiceArn, SourceConfiguration: imageSource(testImage, nil, "")}); err != nil {
+				t.Fatal(err)
+			}
+			if s := waitStatus(t, c, out.Service.ServiceArn); s.Status != types.ServiceStatusRunning {
+				t.Fatalf("after fixing with UpdateService: %s, want RUNNING", s.Status)
+			}
+			if code, _ := get(t, d.RouterURL(), aws.ToString(out.Service.ServiceUrl), "/"); code != 200 {
+				t.Fatalf("fixed service answers %d", code)
+			}
 		})
 	}
 }
