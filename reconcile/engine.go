@@ -251,6 +251,14 @@ func (e *Engine) run(op *openrunner.Operation) {
 	}
 }
 
+// succeed ends the operation successfully with the service in status,
+// logging it as App Runner does.
+func (e *Engine) succeed(svc *openrunner.Service, op *openrunner.Operation, status string) {
+	e.event(svc, op, logs.OperationCompleted(op.Type))
+	e.event(svc, op, logs.StatusSet(status))
+	e.finish(svc, op, openrunner.OperationSucceeded, status)
+}
+
 // finish stores the operation's final status with the service's new state.
 func (e *Engine) finish(svc *openrunner.Service, op *openrunner.Operation, opStatus, svcStatus string) {
 	op.Status = opStatus
@@ -284,9 +292,7 @@ func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
 		return
 	}
 	svc.Config, svc.Active = cfg, rev
-	e.event(svc, op, logs.OperationCompleted(op.Type))
-	e.event(svc, op, logs.StatusSet(openrunner.ServiceRunning))
-	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+	e.succeed(svc, op, openrunner.ServiceRunning)
 }
 
 func (e *Engine) pause(svc *openrunner.Service, op *openrunner.Operation) {
@@ -300,9 +306,7 @@ func (e *Engine) pause(svc *openrunner.Service, op *openrunner.Operation) {
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceRunning)
 		return
 	}
-	e.event(svc, op, logs.OperationCompleted(op.Type))
-	e.event(svc, op, logs.StatusSet(openrunner.ServicePaused))
-	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServicePaused)
+	e.succeed(svc, op, openrunner.ServicePaused)
 }
 
 func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
@@ -327,9 +331,7 @@ func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServicePaused)
 		return
 	}
-	e.event(svc, op, logs.OperationCompleted(op.Type))
-	e.event(svc, op, logs.StatusSet(openrunner.ServiceRunning))
-	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+	e.succeed(svc, op, openrunner.ServiceRunning)
 }
 
 func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
@@ -341,9 +343,7 @@ func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceDeleteFailed)
 		return
 	}
-	e.event(svc, op, logs.OperationCompleted(op.Type))
-	e.event(svc, op, logs.StatusSet(openrunner.ServiceDeleted))
-	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceDeleted)
+	e.succeed(svc, op, openrunner.ServiceDeleted)
 }
 
 // deploy rolls out a new revision (UpdateService, StartDeployment). The
