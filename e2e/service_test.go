@@ -84,10 +84,14 @@ func TestImageServiceLifecycle(t *testing.T) {
 	created, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
 		ServiceName:           aws.String("hello-image"),
 		SourceConfiguration:   imageSource(testImage, map[string]string{"GREETING_SOURCE": "e2e"}, "/testapp --greeting hi-from-openrunner"),
-		InstanceConfiguration: &types.InstanceConfiguration{Cpu: aws.String("0.25 vCPU"), Memory: aws.String("0.5 GB")},
+		InstanceConfiguration: &types.InstanceConfiguration{Cpu: aws.String("0.25 vCPU"), Memory: aws.String("0.5 GB"), InstanceRoleArn: aws.String("arn:aws:iam::000000000000:role/app")},
 		HealthCheckConfiguration: &types.HealthCheckConfiguration{
 			Protocol: types.HealthCheckProtocolHttp, Path: aws.String("/"), Interval: aws.Int32(1), Timeout: aws.Int32(1),
 		},
+		NetworkConfiguration:       &types.NetworkConfiguration{IpAddressType: types.IpAddressTypeDualStack},
+		ObservabilityConfiguration: &types.ServiceObservabilityConfiguration{ObservabilityEnabled: false},
+		EncryptionConfiguration:    &types.EncryptionConfiguration{KmsKey: aws.String("arn:aws:kms:us-east-1:000000000000:key/0a1b2c3d-0000-4000-8000-000000000000")},
+		Tags:                       []types.Tag{{Key: aws.String("team"), Value: aws.String("web")}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,8 +111,23 @@ func TestImageServiceLifecycle(t *testing.T) {
 		t.Fatalf("ASC %s", got)
 	}
 
-	if s := waitStatus(t, c, svc.ServiceArn); s.Status != types.ServiceStatusRunning {
-		t.Fatalf("status %s, want RUNNING", s.Status)
+	running := waitStatus(t, c, svc.ServiceArn)
+	if running.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s, want RUNNING", running.Status)
+	}
+	// Every member comes back as created (defaults filled in).
+	hc, nc, ic := running.HealthCheckConfiguration, running.NetworkConfiguration, running.InstanceConfiguration
+	if hc.Protocol != types.HealthCheckProtocolHttp || aws.ToInt32(hc.Interval) != 1 || aws.ToInt32(hc.Timeout) != 1 || aws.ToInt32(hc.HealthyThreshold) != 1 || aws.ToInt32(hc.UnhealthyThreshold) != 5 ||
+		nc.IpAddressType != types.IpAddressTypeDualStack || nc.EgressConfiguration.EgressType != types.EgressTypeDefault || !aws.ToBool(&nc.IngressConfiguration.IsPubliclyAccessible) ||
+		aws.ToString(ic.InstanceRoleArn) != "arn:aws:iam::000000000000:role/app" || aws.ToString(ic.Cpu) != "256" ||
+		running.ObservabilityConfiguration == nil || running.ObservabilityConfiguration.ObservabilityEnabled ||
+		!strings.HasPrefix(aws.ToString(running.EncryptionConfiguration.KmsKey), "arn:aws:kms:") ||
+		aws.ToString(running.SourceConfiguration.ImageRepository.ImageConfiguration.StartCommand) != "/testapp --greeting hi-from-openrunner" ||
+		aws.ToBool(running.SourceConfiguration.AutoDeploymentsEnabled) || running.CreatedAt == nil || running.UpdatedAt.Before(*running.CreatedAt) {
+		t.Fatalf("DescribeService did not round-trip: hc=%+v net=%+v inst=%+v obs=%+v enc=%+v", hc, nc, ic, running.ObservabilityConfiguration, running.EncryptionConfiguration)
+	}
+	if tags, err := c.ListTagsForResource(ctx, &apprunner.ListTagsForResourceInput{ResourceArn: svc.ServiceArn}); err != nil || len(tags.Tags) != 1 {
+		t.Fatalf("service tags: %+v, %v", tags, err)
 	}
 	// Start command and port honored; environment visible.
 	if code, body := get(t, d.RouterURL(), host, "/"); code != 200 || !strings.Contains(body, "hi-from-openrunner") {
