@@ -296,6 +296,7 @@ func (s *Service) BeginHandshake(ctx context.Context, arn, binding string) (stri
 	now := s.now()
 	s.mu.Lock()
 	s.sweepLocked(now)
+	s.capAccountLocked(scope.AccountID)
 	s.pending[state] = &pendingHandshake{
 		scope:    scope,
 		arn:      arn,
@@ -354,6 +355,29 @@ func (s *Service) sweepLocked(now time.Time) {
 	slices.SortFunc(keys, func(a, b string) int { return s.pending[a].expires.Compare(s.pending[b].expires) })
 	for _, k := range keys[:len(keys)-maxPending+1] {
 		delete(s.pending, k)
+	}
+}
+
+// maxPendingPerAccount bounds one account's handshakes in flight, so no
+// account can push another's out of the shared table (maxPending).
+const maxPendingPerAccount = 100
+
+// capAccountLocked makes room for one more handshake of the account by
+// dropping its handshake that expires first, when it has too many.
+func (s *Service) capAccountLocked(account string) {
+	var n int
+	var oldest string
+	for k, p := range s.pending {
+		if p.scope.AccountID != account {
+			continue
+		}
+		n++
+		if oldest == "" || p.expires.Before(s.pending[oldest].expires) {
+			oldest = k
+		}
+	}
+	if n >= maxPendingPerAccount {
+		delete(s.pending, oldest)
 	}
 }
 

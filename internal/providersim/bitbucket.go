@@ -58,14 +58,20 @@ func (s *Sim) AddBitbucketConsumer(c BitbucketConsumer) {
 }
 
 // IssueBitbucketToken creates a Bitbucket OAuth access token for the user,
-// as if obtained through a consumer: it expires after 2 hours.
-func (s *Sim) IssueBitbucketToken(login string) string {
+// as if obtained through a consumer: it expires after 2 hours. Its scopes
+// are the given ones, default "account repository" (the webhook endpoints
+// need "webhook").
+func (s *Sim) IssueBitbucketToken(login string, scopes ...string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[login]; !ok {
 		s.addAccount(login, "User")
 	}
-	return s.issue("", &token{kind: bbAccess, login: login, scope: "account repository", expires: s.clock().Add(bbAccessLifetime)})
+	scope := "account repository"
+	if len(scopes) > 0 {
+		scope = strings.Join(scopes, " ")
+	}
+	return s.issue("", &token{kind: bbAccess, login: login, scope: scope, expires: s.clock().Add(bbAccessLifetime)})
 }
 
 // AddBitbucketAPIToken registers an Atlassian API token of the user. The

@@ -58,6 +58,46 @@
 //     tokens" (HTTP Basic with the Atlassian account email and the API
 //     token).
 //
+// Source hosting (git.go, hooks.go), added with Sim.AddRepo:
+//   - {GitHubURL}/{owner}/{repo}.git and {BitbucketURL}/{workspace}/{slug}.git:
+//     git smart HTTP, reads only (info/refs?service=git-upload-pack and
+//     git-upload-pack, served by git http-backend through net/http/cgi;
+//     receive-pack answers 403). HTTP Basic is required, 401 with
+//     WWW-Authenticate: Basic otherwise. GitHub: "Authenticating as a
+//     GitHub App installation" (x-access-token:<ghs_ token>, which needs the
+//     contents permission; the simulator insists on that username) and
+//     "Managing your personal access tokens" (any username with a ghp_,
+//     gho_ or ghu_ token; classic tokens need the repo scope, a ghu_ token
+//     an installation of its app on the owner). Bitbucket: "Use OAuth on
+//     Bitbucket Cloud" (x-token-auth:<access token>, scope repository) and
+//     "Using API tokens" (<username>:<api token> or
+//     x-bitbucket-api-token-auth). Repositories are private; a valid
+//     credential without access gets 404 "Repository not found."
+//   - GitHub GET/POST /repos/{owner}/{repo}/hooks, GET/DELETE
+//     /repos/{owner}/{repo}/hooks/{hook_id}: REST "Repository webhooks"
+//     (name "web", config.url/content_type/secret/insecure_ssl, events
+//     default ["push"], content_type default form, 201 with the secret
+//     masked, 422 "Validation Failed"; classic tokens need
+//     read:/write:/admin:repo_hook or repo, else 404; app tokens the
+//     repository_hooks permission, else 403 "Resource not accessible by
+//     integration"). A new hook is pinged asynchronously ("ping" event).
+//   - Bitbucket GET/POST /2.0/repositories/{workspace}/{repo_slug}/hooks,
+//     GET/DELETE .../hooks/{uid}: REST "Webhooks" (url, description,
+//     active, events, secret; the secret is write-only, reads give
+//     secret_set). OAuth tokens need the webhook scope (403 "Your
+//     credentials lack one or more required privilege scopes." with
+//     detail.required); API tokens by Basic are taken as having it.
+//   - Deliveries (Repo.Commit, Sim.Redeliver): GitHub "Webhook events and
+//     payloads" (push payload; X-GitHub-Event, X-GitHub-Delivery,
+//     X-GitHub-Hook-ID, User-Agent GitHub-Hookshot/...) and "Validating
+//     webhook deliveries" (X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of
+//     the raw body>, plus legacy X-Hub-Signature sha1=); GitHub App
+//     webhooks (GitHubApp.WebhookURL) add "installation". Bitbucket "Event
+//     payloads" (repo:push; X-Event-Key, X-Hook-UUID, X-Request-UUID,
+//     X-Attempt-Number) and "Manage webhooks"/"Enhanced webhook security"
+//     (X-Hub-Signature: sha256=<hex HMAC-SHA256>, none without a secret).
+//     A redelivery keeps the delivery ID (Bitbucket's attempt number goes up).
+//
 // Where the documentation is silent the simulator makes a choice and says
 // so at the code: the PKCE failure answer, the Bitbucket denial
 // description, the JWT issuer-not-found answer and the Bitbucket code
@@ -65,7 +105,6 @@
 //
 // Routing is one http.ServeMux with provider-prefixed patterns, and the
 // user/token model is provider-neutral (a token has a kind, an owner and a
-// lifetime), so git smart HTTP hosting and webhook delivery can be added
-// as more routes and token kinds. The simulator never logs tokens,
+// lifetime). The simulator never logs tokens,
 // secrets, codes or parameter values.
 package providersim

@@ -82,6 +82,12 @@ type GitHubApp struct {
 	Permissions map[string]string
 	// Events the app subscribes to. Default: push.
 	Events []string
+	// WebhookURL, if set, receives the app's webhook deliveries: a push
+	// to a hosted repository of an account the app is installed on is
+	// delivered there with an "installation" field. WebhookSecret signs
+	// them.
+	WebhookURL    string
+	WebhookSecret string
 }
 
 // GitHubInstallation is an installation of a GitHub App on an account.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -78,6 +79,15 @@ type Sim struct {
 	pending map[string]*pendingConsent
 
 	requests []Request
+
+	// Git hosting and webhooks (git.go, hooks.go).
+	gitRoot    string // temp dir holding {provider}/{owner}/{name}.git
+	repos      map[string]*Repo
+	nextRepoID int64
+	hooks      []*hook
+	nextHookID int64
+	deliveries []Delivery
+	deliverWG  sync.WaitGroup // asynchronous deliveries (GitHub pings)
 }
 
 // Request is one call the simulator received, for assertions. It never
@@ -118,6 +128,9 @@ func New(opts Options) *Sim {
 		tokens:         map[string]*token{},
 		codes:          map[string]*authCode{},
 		pending:        map[string]*pendingConsent{},
+		repos:          map[string]*Repo{},
+		nextRepoID:     100000,
+		nextHookID:     500000,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -131,6 +144,8 @@ func New(opts Options) *Sim {
 	mux := http.NewServeMux()
 	s.routeGitHub(mux)
 	s.routeBitbucket(mux)
+	s.routeGit(mux)
+	s.routeHooks(mux)
 	mux.HandleFunc("/", s.wrap("", func(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	}))
@@ -138,8 +153,18 @@ func New(opts Options) *Sim {
 	return s
 }
 
-// Close shuts the server down.
-func (s *Sim) Close() { s.srv.Close() }
+// Close shuts the server down, waits for webhook deliveries in flight and
+// removes the hosted repositories.
+func (s *Sim) Close() {
+	s.deliverWG.Wait()
+	s.srv.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gitRoot != "" {
+		_ = os.RemoveAll(s.gitRoot)
+		s.gitRoot = ""
+	}
+}
 
 // URL is the server's base URL, e.g. http://127.0.0.1:41234.
 func (s *Sim) URL() string { return s.srv.URL }
