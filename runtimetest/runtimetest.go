@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -677,13 +678,14 @@ func (r *logRecorder) sink(l openrunner.LogLine) {
 }
 
 // wait waits until a line with text on stream has arrived and returns it.
-func (r *logRecorder) wait(t *testing.T, stream, text string) openrunner.LogLine {
+// wait returns the first line of stream that is one of texts.
+func (r *logRecorder) wait(t *testing.T, stream string, texts ...string) openrunner.LogLine {
 	t.Helper()
 	deadline := time.Now().Add(stateTimeout)
 	for {
 		r.mu.Lock()
 		for _, l := range r.lines {
-			if l.Stream == stream && l.Text == text {
+			if l.Stream == stream && slices.Contains(texts, l.Text) {
 				r.mu.Unlock()
 				return l
 			}
@@ -691,10 +693,21 @@ func (r *logRecorder) wait(t *testing.T, stream, text string) openrunner.LogLine
 		lines := append([]openrunner.LogLine(nil), r.lines...)
 		r.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s line %q in %v; got %+v", stream, text, stateTimeout, lines)
+			t.Fatalf("no %s line %q in %v; got %+v", stream, texts, stateTimeout, lines)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// readyLines are the forms of the test app's first stdout line. It names
+// $PORT: the spec's port (8080) in a container, or the instance's own port
+// where instances share the host's ports (the process runtime).
+func readyLines(inst *openrunner.Instance) []string {
+	lines := []string{"testapp: stdout ready on port 8080"}
+	if _, p, err := net.SplitHostPort(inst.Addr); err == nil && p != "8080" {
+		lines = append(lines, "testapp: stdout ready on port "+p)
+	}
+	return lines
 }
 
 func (s *suite) testFollowLogs(t *testing.T) {
@@ -709,7 +722,7 @@ func (s *suite) testFollowLogs(t *testing.T) {
 	begin := time.Now()
 	go func() { done <- h.rt.FollowLogs(ctx, inst.ID, time.Time{}, rec.sink) }()
 
-	rec.wait(t, "stdout", "testapp: stdout ready on port 8080")
+	rec.wait(t, "stdout", readyLines(inst)...)
 	rec.wait(t, "stderr", "testapp: stderr ready")
 	out, errText := "out-"+randHex(4), "err-"+randHex(4)
 	h.waitGet(inst, "/log?stream=stdout&text="+out)
@@ -760,7 +773,7 @@ func (s *suite) testFollowLogsEnds(t *testing.T) {
 	rec := &logRecorder{}
 	done := make(chan error, 1)
 	go func() { done <- h.rt.FollowLogs(h.ctx, inst.ID, time.Time{}, rec.sink) }()
-	rec.wait(t, "stdout", "testapp: stdout ready on port 8080")
+	rec.wait(t, "stdout", readyLines(inst)...)
 	if err := h.rt.StopInstance(h.ctx, inst.ID, stopGrace); err != nil {
 		t.Fatalf("StopInstance: %v", err)
 	}

@@ -1,0 +1,5 @@
+// Package process implements openrunner.Runtime with host processes: each
+// instance is a supervised child process group, running a local artifact (a
+// binary or a directory) on its own loopback port, its output captured into
+// a bounded, timestamped log.
+package process

@@ -1,0 +1,122 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/openrunner/openrunner"
+)
+
+var _ openrunner.Runtime = (*Runtime)(nil)
+
+// Labels the process runtime sets on its instances besides the
+// openrunner.Label* ones every Runtime sets.
+const (
+	// LabelOwner holds Options.Owner, so that two OpenRunners sharing a
+	// Dir never list, adopt or stop each other's instances.
+	LabelOwner = "dev.openrunner.owner"
+	// LabelImage holds InstanceSpec.Image as the service named it.
+	LabelImage = "dev.openrunner.image"
+)
+
+// Defaults for the Options fields left empty.
+const (
+	DefaultOwner       = "default"
+	DefaultMaxLogBytes = 10 << 20
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// Dir holds one directory per instance: its state file, the FIFOs its
+	// output goes through and its log. It must be on a local file system
+	// and survive OpenRunner restarts for running instances to be adopted.
+	// Required.
+	Dir string
+
+	// Owner names this OpenRunner among those sharing Dir: ListInstances,
+	// InstanceState, StopInstance and FollowLogs see only instances with
+	// the same owner. Empty means "default".
+	Owner string
+
+	// MaxLogBytes bounds an instance's log: past it the log file is
+	// rotated, keeping one previous file, so an instance keeps at most
+	// about twice this much. Zero means 10 MiB.
+	MaxLogBytes int64
+
+	// Logger receives the runtime's own log lines. Nil discards them.
+	Logger *slog.Logger
+
+	// Now returns the current time; it timestamps log lines and
+	// Instance.StartedAt. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Runtime runs instances as child processes of this OpenRunner. Create it
+// with New and Close it when done. It is safe for concurrent use.
+//
+// Unlike a container runtime, it isolates nothing: instances run as the
+// OpenRunner user with the host's file system and toolchains, and the CPU
+// and memory of an InstanceSpec are recorded but not enforced. It needs
+// Linux (it reads /proc to recognise its processes after a restart).
+type Runtime struct {
+	dir    string // Options.Dir/instances, absolute
+	owner  string
+	maxLog int64
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu     sync.Mutex
+	images map[string]imageCache // by ref
+}
+
+// New returns a Runtime keeping its state under opts.Dir, which it
+// creates if needed.
+func New(opts Options) (*Runtime, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("process: Options.Dir is required")
+	}
+	dir, err := filepath.Abs(filepath.Join(opts.Dir, "instances"))
+	if err != nil {
+		return nil, fmt.Errorf("process: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("process: %w", err)
+	}
+	r := &Runtime{
+		dir:    dir,
+		owner:  opts.Owner,
+		maxLog: opts.MaxLogBytes,
+		logger: opts.Logger,
+		now:    opts.Now,
+		images: map[string]imageCache{},
+	}
+	if r.owner == "" {
+		r.owner = DefaultOwner
+	}
+	if r.maxLog <= 0 {
+		r.maxLog = DefaultMaxLogBytes
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r, nil
+}
+
+// Close releases nothing and stops nothing: instances keep running, and
+// their supervisors and log collectors keep going until they exit, so that
+// an OpenRunner that creates a new Runtime (or restarts) adopts them.
+func (r *Runtime) Close() error { return nil }
+
+// Name returns "process".
+func (r *Runtime) Name() string { return "process" }
+
+// Owner returns the owner this runtime's instances carry.
+func (r *Runtime) Owner() string { return r.owner }
