@@ -108,6 +108,7 @@ type Daemon struct {
 	ln   net.Listener
 
 	runtime      openrunner.Runtime
+	owner        string
 	logs         *logs.Store
 	engine       *reconcile.Engine
 	routerLn     net.Listener
@@ -443,6 +444,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if err != nil {
 		return err
 	}
+	d.owner = owner
 	switch d.cfg.Runtime {
 	case "", "docker":
 		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
@@ -496,6 +498,15 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	svc.Services, svc.Deployer = services, d.engine
 	ext.Logs, ext.Services = d.logs, services
 	return nil
+}
+
+// Owner returns the id this server's runtime instances are labelled with
+// (the docker runtime's dev.openrunner.owner label); "" when no services run.
+func (d *Daemon) Owner() string {
+	if d.runtime == nil {
+		return ""
+	}
+	return d.owner
 }
 
 // RouterURL returns the data plane's base URL, e.g. http://127.0.0.1:4591;

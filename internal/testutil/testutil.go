@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/docker"
 )
 
 // MustRunDaemon starts a daemon on a loopback port with a fresh data
@@ -39,9 +42,15 @@ func MustRunDaemon(tb testing.TB, cfg daemon.Config) *daemon.Daemon {
 	if err := d.Open(context.Background()); err != nil {
 		tb.Fatalf("daemon.Open: %v", err)
 	}
+	owner := d.Owner()
 	tb.Cleanup(func() {
 		if err := d.Close(); err != nil {
 			tb.Errorf("daemon.Close: %v", err)
+		}
+		// Instances outlive a server by design (the next one adopts them);
+		// a test's server has no next one.
+		if owner != "" {
+			removeContainers(owner)
 		}
 	})
 	return d
@@ -86,4 +95,13 @@ func transportError(err error) aws.Ternary {
 		return aws.TrueTernary
 	}
 	return aws.UnknownTernary
+}
+
+// removeContainers removes the Docker containers of one server.
+func removeContainers(owner string) {
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+docker.LabelOwner+"="+owner).Output()
+	if err != nil || len(strings.TrimSpace(string(out))) == 0 {
+		return
+	}
+	_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(out))...)...).Run()
 }
