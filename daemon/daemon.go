@@ -317,8 +317,14 @@ func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
 // URL returns the API's base URL, e.g. http://127.0.0.1:4590.
 func (d *Daemon) URL() string { return "http://" + d.ln.Addr().String() }
 
-// Close stops accepting requests, waits up to 10 s for those in flight, and
-// closes the store.
+// shutdownGrace is how long Close waits for API requests in flight. It is
+// longer than the providers' 30 s client timeout, so a handshake or token
+// refresh caught by a shutdown still stores what the provider returned (a
+// rotated refresh token is only good once).
+const shutdownGrace = 35 * time.Second
+
+// Close stops accepting requests, waits up to shutdownGrace for those in
+// flight, and closes the store.
 func (d *Daemon) Close() error {
 	d.ready.Store(false)
 	var errs []error
@@ -347,7 +353,7 @@ func (d *Daemon) Close() error {
 		d.runtime = nil
 	}
 	if d.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		if err := d.server.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
