@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -483,11 +484,16 @@ func TestUnhealthyInstanceReplaced(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("the service did not recover: %d", code)
 	}
-	after := strings.Fields(containersOf(t, aws.ToString(out.Service.ServiceArn)))
-	for _, id := range after {
-		if id == before {
-			t.Fatalf("the dead container %s is still there: %v", before, after)
+	// The replacement is routed first; the dead container is removed next.
+	var after []string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		after = strings.Fields(containersOf(t, aws.ToString(out.Service.ServiceArn)))
+		if !slices.Contains(after, before) {
+			break
 		}
+	}
+	if slices.Contains(after, before) || len(after) != 1 {
+		t.Fatalf("containers after the replacement: %v (dead: %s)", after, before)
 	}
 	if s, _ := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn}); s.Service.Status != types.ServiceStatusRunning {
 		t.Fatalf("status %s", s.Service.Status)
