@@ -2,6 +2,7 @@ package openrunner
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -66,6 +67,30 @@ type InstanceSpec struct {
 	CPU          int // in App Runner units: 1024 = 1 vCPU
 	MemoryMB     int
 	Labels       map[string]string // added to the runtime's own labels
+}
+
+// Validate returns EINVALID for a spec no runtime can start: the checks
+// every Runtime makes before it starts anything. A runtime adds its own
+// limits after these.
+func (s InstanceSpec) Validate() error {
+	switch {
+	case s.Image == "":
+		return Errorf(EINVALID, "an image is required")
+	case s.Port < 1 || s.Port > 65535:
+		return Errorf(EINVALID, "port %d is not between 1 and 65535", s.Port)
+	case s.CPU < 0:
+		return Errorf(EINVALID, "CPU %d is negative", s.CPU)
+	case s.MemoryMB < 0:
+		return Errorf(EINVALID, "memory %d MB is negative", s.MemoryMB)
+	case strings.ContainsRune(s.StartCommand, 0):
+		return Errorf(EINVALID, "the start command contains a NUL character")
+	}
+	for k, v := range s.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return Errorf(EINVALID, "%q is not a valid environment variable", k)
+		}
+	}
+	return nil
 }
 
 // Instance is a started instance.

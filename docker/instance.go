@@ -88,25 +88,15 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 	return inst, nil
 }
 
-// validSpec returns EINVALID for a spec no container can be made of.
+// validSpec returns EINVALID for a spec no container can be made of: the
+// checks of every runtime, and the engine's own memory floor.
 func validSpec(spec openrunner.InstanceSpec) error {
-	switch {
-	case spec.Image == "":
-		return openrunner.Errorf(openrunner.EINVALID, "an image is required")
-	case spec.Port < 1 || spec.Port > 65535:
-		return openrunner.Errorf(openrunner.EINVALID, "port %d is not between 1 and 65535", spec.Port)
-	case spec.CPU < 0:
-		return openrunner.Errorf(openrunner.EINVALID, "CPU %d is negative", spec.CPU)
-	case spec.MemoryMB < 0:
-		return openrunner.Errorf(openrunner.EINVALID, "memory %d MB is negative", spec.MemoryMB)
-	case spec.MemoryMB > 0 && spec.MemoryMB < 6:
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if spec.MemoryMB > 0 && spec.MemoryMB < 6 {
 		// The engine refuses less than 6 MB, with a less helpful message.
 		return openrunner.Errorf(openrunner.EINVALID, "memory %d MB is below the 6 MB a container needs", spec.MemoryMB)
-	}
-	for k := range spec.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return openrunner.Errorf(openrunner.EINVALID, "%q is not a valid environment variable name", k)
-		}
 	}
 	return nil
 }

@@ -117,7 +117,7 @@ func localHandle(dir string) *handle {
 // then. A StartCommand that the shell cannot run is only seen when the
 // instance exits (127).
 func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpec) (*openrunner.Instance, error) {
-	if err := validSpec(spec); err != nil {
+	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -217,28 +217,6 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 	}
 	r.logger.Info("started instance", "id", id, "pid", pid, "service", spec.ServiceARN, "revision", spec.RevisionID, "addr", st.instance().Addr)
 	return st.instance(), nil
-}
-
-// validSpec returns EINVALID for a spec no process can be made of.
-func validSpec(spec openrunner.InstanceSpec) error {
-	switch {
-	case spec.Image == "":
-		return openrunner.Errorf(openrunner.EINVALID, "an image is required")
-	case spec.Port < 1 || spec.Port > 65535:
-		return openrunner.Errorf(openrunner.EINVALID, "port %d is not between 1 and 65535", spec.Port)
-	case spec.CPU < 0:
-		return openrunner.Errorf(openrunner.EINVALID, "CPU %d is negative", spec.CPU)
-	case spec.MemoryMB < 0:
-		return openrunner.Errorf(openrunner.EINVALID, "memory %d MB is negative", spec.MemoryMB)
-	case strings.ContainsRune(spec.StartCommand, 0):
-		return openrunner.Errorf(openrunner.EINVALID, "the start command contains a NUL character")
-	}
-	for k, v := range spec.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
-			return openrunner.Errorf(openrunner.EINVALID, "%q is not a valid environment variable", k)
-		}
-	}
-	return nil
 }
 
 // startMessage is the part of a start error a user can act on.
