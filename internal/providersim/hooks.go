@@ -468,14 +468,7 @@ func (s *Sim) ghCreateHook(w http.ResponseWriter, r *http.Request) {
 			InsecureSSL any    `json:"insecure_ssl"`
 		} `json:"config"`
 	}
-	raw, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	badBody := json.Unmarshal(raw, &body) != nil
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) == nil {
-		for k := range fields {
-			noteParams(r, k)
-		}
-	}
+	badBody := readJSONBody(w, r, &body)
 	s.mu.Lock()
 	repo := s.ghHookRepo(w, r, "write")
 	if repo == nil {
@@ -677,14 +670,7 @@ func (s *Sim) bbCreateHook(w http.ResponseWriter, r *http.Request) {
 		Events      []string `json:"events"`
 		Secret      string   `json:"secret"`
 	}
-	raw, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	badBody := json.Unmarshal(raw, &body) != nil
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) == nil {
-		for k := range fields {
-			noteParams(r, k)
-		}
-	}
+	badBody := readJSONBody(w, r, &body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	repo := s.bbHookRepo(w, r)
@@ -736,4 +722,19 @@ func (s *Sim) bbDeleteHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bbError(w, http.StatusNotFound, "Resource not found")
+}
+
+// readJSONBody decodes a hook request's JSON body (at most 1 MiB) into v,
+// notes its member names in the request log, and reports whether the body
+// was not valid JSON for v.
+func readJSONBody(w http.ResponseWriter, r *http.Request, v any) (bad bool) {
+	raw, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	bad = json.Unmarshal(raw, v) != nil
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) == nil {
+		for k := range fields {
+			noteParams(r, k)
+		}
+	}
+	return bad
 }
