@@ -57,9 +57,13 @@ type Image struct {
 type InstanceSpec struct {
 	ServiceARN string
 	RevisionID string
-	Image      string            // an image reference EnsureImage resolved
-	Port       int               // the port the application listens on; PORT is set to it
-	Env        map[string]string // RuntimeEnvironmentVariables (and secrets, resolved)
+	Image      string // an image reference EnsureImage resolved
+	Port       int    // the port the application listens on; PORT is set to it
+	// PortEnv names one more variable that receives the port, as PORT does
+	// (apprunner.yaml run.network.env); "" for none. A runtime that picks
+	// the port itself (process) sets both to the port it picked.
+	PortEnv string
+	Env     map[string]string // RuntimeEnvironmentVariables (and secrets, resolved)
 	// StartCommand replaces the image's command when set; it is run with
 	// "/bin/sh -c" when the image has a shell, and split on white space
 	// otherwise.
@@ -125,3 +129,61 @@ const (
 	LabelServiceARN = "dev.openrunner.service-arn"
 	LabelRevision   = "dev.openrunner.revision"
 )
+
+// Builder builds a runnable image from a snapshot of a service's source
+// code, following an apprunner.yaml build (App Runner's managed runtimes).
+// The runtimes that can run built images implement it: Docker builds an
+// image from a generated multi-stage Dockerfile; the process runtime runs
+// the commands with the host's toolchains in a directory of its own.
+type Builder interface {
+	// Build runs spec's steps and returns the image its instances start
+	// from (InstanceSpec.Image = Image.Ref, with the start command and
+	// environment of the run section). Each line of build output goes to
+	// spec.Log with its phase prefix ("[Build] ..."). Returns EINVALID with
+	// the reason (a failed command and its exit code, a toolchain missing
+	// on the host) when the build fails; other errors are OpenRunner's.
+	Build(ctx context.Context, spec BuildSpec) (Image, error)
+
+	// RemoveBuild deletes what Build made for a revision (an image, a
+	// directory). Removing what is gone is not an error.
+	RemoveBuild(ctx context.Context, ref string) error
+}
+
+// BuildSpec is one build of a service revision.
+type BuildSpec struct {
+	ServiceARN string
+	RevisionID string
+	// SourceDir is a snapshot of the whole repository at the commit being
+	// deployed. The builder copies what it needs and never writes here.
+	SourceDir string
+	// Directory is the SourceDirectory inside SourceDir, slash-separated,
+	// cleaned, without leading slash; "" for the repository root. Build
+	// and start commands run there (WORKDIR /app/<Directory>).
+	Directory string
+	// Runtime is the managed runtime's apprunner.yaml name ("python311"),
+	// RuntimeVersion the version prefix to build on ("3.11", "18.19").
+	Runtime        string
+	RuntimeVersion string
+	// Steps run in order: pre-build and build on the build image, pre-run
+	// on the run image (revised builds), post-build after.
+	Steps []BuildStep
+	// Port is run.network.port: the Docker image EXPOSEs it.
+	Port int
+	// Log receives every line of build output, phase prefix included.
+	Log func(line string)
+}
+
+// BuildStep is one phase of a build: each command runs in its own shell
+// (one RUN layer each) with Env set (build.env).
+type BuildStep struct {
+	Phase      string // "PreBuild", "Build", "PreRun", "PostBuild": the log prefix
+	OnRunImage bool   // runs on the run image (pre-run, the original build's second build)
+	Commands   []string
+	Env        []EnvVar
+}
+
+// EnvVar is a name and a value, in the order they were written.
+type EnvVar struct {
+	Name  string
+	Value string
+}

@@ -142,6 +142,20 @@ type Revision struct {
 	Config     ServiceConfig
 	ImageID    string // the runtime's image identity (Image.ID)
 	DeployedAt time.Time
+	// Build is set for revisions built from source code: what was built
+	// and how its instances start.
+	Build *BuiltRevision `json:",omitempty"`
+}
+
+// BuiltRevision is what a source-code revision was built from and how its
+// instances run: the run section of its apprunner.yaml (or API values).
+type BuiltRevision struct {
+	CommitID     string            // the commit that was built
+	Image        string            // Image.Ref of the build
+	StartCommand string            // run.command
+	Port         int               // run.network.port
+	PortEnv      string            // run.network.env
+	Env          map[string]string // run.env and resolved secrets
 }
 
 // Operation types (model enum OperationType).
