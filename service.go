@@ -195,6 +195,9 @@ type Operation struct {
 	Desired *ServiceConfig
 	// Message says why an operation failed or rolled back.
 	Message string
+	// CommitID is the commit a source-code deployment fetched and built;
+	// empty for image services and until the source is fetched.
+	CommitID string
 
 	StartedAt time.Time
 	UpdatedAt time.Time

@@ -58,6 +58,9 @@ func (s *Server) DeleteConnection(ctx context.Context, in *wire.DeleteConnection
 	if _, err := ownedARN(ctx, *in.ConnectionArn, openrunner.ResourceConnection); err != nil {
 		return nil, err
 	}
+	if err := s.connectionInUse(ctx, *in.ConnectionArn); err != nil {
+		return nil, err
+	}
 	c, err := s.Connections.DeleteConnection(ctx, *in.ConnectionArn)
 	if err != nil {
 		return nil, err
@@ -95,4 +98,30 @@ func ownedARN(ctx context.Context, arn, typ string) (openrunner.ARN, error) {
 		return a, openrunner.Errorf(openrunner.ENOTFOUND, "No resource found for the ARN: %s", openrunner.Truncate(arn, 200))
 	}
 	return a, nil
+}
+
+// connectionInUse refuses to delete a connection that a service of the
+// Scope (not DELETED) uses, naming the service. App Runner's wording is
+// UNCONFIRMED (docs/decisions.md).
+func (s *Server) connectionInUse(ctx context.Context, arn string) error {
+	if s.Services == nil {
+		return nil
+	}
+	var after int64
+	for {
+		page, err := s.Services.FindServices(ctx, openrunner.ServiceFilter{After: after, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, svc := range page.Services {
+			if svc.Config.Source.ConnectionARN == arn {
+				return openrunner.Errorf(openrunner.EINVALID,
+					"You can't delete the connection: the service %s (%s) uses it. Delete the service, or update it to use another connection, first.", svc.Name, svc.ARN())
+			}
+		}
+		if page.Next == 0 {
+			return nil
+		}
+		after = page.Next
+	}
 }

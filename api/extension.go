@@ -22,6 +22,11 @@ type Extensions struct {
 	Services openrunner.ServiceService
 	Logs     *logs.Store
 	Pages    *PageTokens
+	// Webhook returns the push webhook of a connection (its delivery URL
+	// and secret) for GetConnectionWebhook.
+	Webhook func(ctx context.Context, c *openrunner.Connection) (url, secret string)
+	// Connections finds the connection GetConnectionWebhook names.
+	Connections openrunner.ConnectionService
 }
 
 // ExtensionTargetPrefix is the X-Amz-Target prefix of OpenRunner's own
@@ -67,6 +72,12 @@ func (x *Extensions) Dispatch(ctx context.Context, op string, body []byte) (any,
 			return nil, err
 		}
 		return x.completeConnectionHandshake(ctx, &in)
+	case "GetConnectionWebhook":
+		var in GetConnectionWebhookInput
+		if err := decodeStrict(body, &in); err != nil {
+			return nil, err
+		}
+		return x.getConnectionWebhook(ctx, &in)
 	case "GetServiceLogs":
 		var in GetServiceLogsInput
 		if err := decodeStrict(body, &in); err != nil {
@@ -205,5 +216,43 @@ func (x *Extensions) getServiceLogs(ctx context.Context, in *GetServiceLogsInput
 		out.Events = append(out.Events, LogEvent{Timestamp: wire.NewTimestamp(e.Time), Stream: e.Stream, Message: e.Text})
 	}
 	out.NextToken = x.Pages.MakeString(scope, "GetServiceLogs", query, string(next))
+	return out, nil
+}
+
+// GetConnectionWebhookInput is the input of OpenRunner.GetConnectionWebhook.
+type GetConnectionWebhookInput struct {
+	ConnectionArn string
+}
+
+// GetConnectionWebhookOutput is what a person needs to set up a push
+// webhook by hand (when OpenRunner could not register it): the delivery
+// URL for the connection's provider, the secret to sign with, and the
+// events and content type to choose.
+type GetConnectionWebhookOutput struct {
+	Url         string
+	Secret      string
+	Events      []string
+	ContentType string
+}
+
+func (x *Extensions) getConnectionWebhook(ctx context.Context, in *GetConnectionWebhookInput) (*GetConnectionWebhookOutput, error) {
+	if in.ConnectionArn == "" {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "1 validation error detected: Value null at 'connectionArn' failed to satisfy constraint: Member must not be null")
+	}
+	if _, err := ownedARN(ctx, in.ConnectionArn, openrunner.ResourceConnection); err != nil {
+		return nil, err
+	}
+	if x.Webhook == nil || x.Connections == nil {
+		return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED, "This OpenRunner receives no webhooks.")
+	}
+	c, err := x.Connections.FindConnectionByARN(ctx, in.ConnectionArn)
+	if err != nil {
+		return nil, err
+	}
+	u, secret := x.Webhook(ctx, c)
+	out := &GetConnectionWebhookOutput{Url: u, Secret: secret, Events: []string{"push"}, ContentType: "application/json"}
+	if c.ProviderType == openrunner.ProviderBitbucket {
+		out.Events = []string{"repo:push"}
+	}
 	return out, nil
 }

@@ -37,8 +37,8 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 	if cfg.Source, err = applySource(cfg.Source, in.SourceConfiguration, true); err != nil {
 		return nil, err
 	}
-	if cfg.Source.Code != nil {
-		return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED, "OpenRunner does not build services from source code repositories yet; use an ImageRepository.")
+	if err := s.checkConnection(ctx, cfg.Source); err != nil {
+		return nil, err
 	}
 	if cfg.Instance, err = applyInstance(cfg.Instance, in.InstanceConfiguration); err != nil {
 		return nil, err
@@ -258,6 +258,11 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 			return err
 		}
 		cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+		if cfg.Source.ConnectionARN != svc.Config.Source.ConnectionARN {
+			if err := s.checkConnection(ctx, cfg.Source); err != nil {
+				return err
+			}
+		}
 		desired = cfg
 		return nil
 	}, func(op *openrunner.Operation) { op.Desired = &desired })
@@ -363,4 +368,24 @@ func (s *Server) wireService(svc *openrunner.Service) *wire.Service {
 	}
 	wireServiceConfig(out, svc.Config)
 	return out
+}
+
+// checkConnection makes sure a source-code service names a connection of
+// the caller's account and Region that exists (in any status: one that is
+// not AVAILABLE fails the deployment, as in App Runner).
+func (s *Server) checkConnection(ctx context.Context, src openrunner.SourceConfig) error {
+	if src.Code == nil {
+		return nil
+	}
+	arn := src.ConnectionARN
+	if _, err := ownedARN(ctx, arn, openrunner.ResourceConnection); err != nil {
+		if openrunner.ErrorCode(err) != openrunner.ENOTFOUND {
+			return err
+		}
+	} else if _, err := s.Connections.FindConnectionByARN(ctx, arn); err == nil {
+		return nil
+	} else if openrunner.ErrorCode(err) != openrunner.ENOTFOUND {
+		return err
+	}
+	return openrunner.Errorf(openrunner.EINVALID, "The connection %s doesn't exist in this account and Region. Create it with CreateConnection and complete its handshake.", openrunner.Truncate(arn, 1011))
 }

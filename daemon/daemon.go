@@ -29,9 +29,11 @@ import (
 	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/health"
 	"github.com/openrunner/openrunner/logs"
+	"github.com/openrunner/openrunner/process"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/sigv4"
+	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/wire"
@@ -67,8 +69,9 @@ type Config struct {
 	// HTTPClient reaches the providers; nil: a client with a 30 s timeout.
 	HTTPClient *http.Client
 
-	// Runtime selects where services run: "docker", "none", or "" for
-	// Docker when its engine answers and none otherwise.
+	// Runtime selects where services run and build: "docker", "process"
+	// (host processes), "none", or "" for Docker when its engine answers
+	// and process otherwise.
 	Runtime string
 	// DockerHost is the Docker engine's address; "" means DOCKER_HOST or the
 	// default socket.
@@ -81,6 +84,15 @@ type Config struct {
 	// docker.Options.Mirrors and Registries).
 	RegistryMirrors     map[string]string
 	RegistryCredentials map[string]docker.Credentials
+	// RuntimeImages overrides the Docker base images of managed runtimes
+	// (docker.Options.RuntimeImages).
+	RuntimeImages map[string]string
+	// PollInterval, if positive, polls providers for new commits of
+	// auto-deploying services (reconcile.Engine.PollInterval).
+	PollInterval time.Duration
+	// AllowEndOfSupport lets new services use managed runtimes past App
+	// Runner's end of support.
+	AllowEndOfSupport bool
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -108,6 +120,7 @@ type Daemon struct {
 	ln   net.Listener
 
 	runtime      openrunner.Runtime
+	hooks        *hooks
 	owner        string
 	logs         *logs.Store
 	engine       *reconcile.Engine
@@ -222,6 +235,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Pages:       api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
+	d.hooks = &hooks{d: d, connections: connections, handshakes: handshakes, master: master, publicURL: publicURL}
+	ext.Connections, ext.Webhook = connections, d.hooks.webhook
 	if err := d.openServices(ctx, svc, ext); err != nil {
 		return err
 	}
@@ -282,6 +297,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
 	mux.Handle("/_openrunner/", extHandler)
+	mux.Handle(webhookPath, http.StripPrefix(webhookPath, d.hooks.handler()))
 	mux.Handle("/console/", consoleHandler)
 	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusFound))
 	mux.Handle("/", apiHandler)
@@ -454,7 +470,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	switch d.cfg.Runtime {
 	case "", "docker":
 		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
-			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials})
+			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
 		if err == nil {
 			err = rt.Open(ctx)
 		}
@@ -462,16 +478,22 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 			if d.cfg.Runtime == "docker" {
 				return err
 			}
-			svc.RuntimeError = fmt.Sprintf("No container runtime is available to run services: %v", err)
-			d.logger.Warn("services cannot run", "reason", err)
-			return nil
+			d.logger.Info("no Docker engine answers; services run as host processes (--runtime process)", "docker", err)
+			if d.runtime, err = d.processRuntime(owner); err != nil {
+				return err
+			}
+			break
 		}
 		d.runtime = rt
+	case "process":
+		if d.runtime, err = d.processRuntime(owner); err != nil {
+			return err
+		}
 	case "none":
 		svc.RuntimeError = "This OpenRunner runs no services (--runtime none)."
 		return nil
 	default:
-		return fmt.Errorf("--runtime must be docker or none, got %q", d.cfg.Runtime)
+		return fmt.Errorf("--runtime must be docker, process or none, got %q", d.cfg.Runtime)
 	}
 
 	services := sqlite.NewServiceService(d.db)
@@ -488,9 +510,22 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		BaseDomain:     d.cfg.BaseDomain,
 		Instances:      1,
 		MaxConcurrency: 100,
+		Connections:    d.hooks.connections,
+		PollInterval:   d.cfg.PollInterval,
 		Logger:         d.logger,
 		Now:            d.cfg.Now,
 	}
+	d.engine.Source = reconcile.Source{
+		Fetcher:           &source.Fetcher{Dir: filepath.Join(d.cfg.DataDir, "sources", "git")},
+		Credentials:       d.hooks.handshakes,
+		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
+		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
+		RegisterWebhook:   d.hooks.register,
+	}
+	if b, ok := d.runtime.(openrunner.Builder); ok {
+		d.engine.Source.Builder = b
+	}
+	d.hooks.engine, d.hooks.services = d.engine, services
 	if err := d.engine.Open(ctx); err != nil {
 		return err
 	}
@@ -506,6 +541,13 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	return nil
 }
 
+// processRuntime returns the host-process runtime, keeping its instances
+// and builds in the data directory.
+func (d *Daemon) processRuntime(owner string) (openrunner.Runtime, error) {
+	return process.New(process.Options{Dir: filepath.Join(d.cfg.DataDir, "process"), BuildDir: filepath.Join(d.cfg.DataDir, "builds"),
+		Owner: owner, Logger: d.logger, Now: d.cfg.Now})
+}
+
 // Owner returns the id this server's runtime instances are labelled with
 // (the docker runtime's dev.openrunner.owner label); "" when no services run.
 func (d *Daemon) Owner() string {
@@ -513,6 +555,18 @@ func (d *Daemon) Owner() string {
 		return ""
 	}
 	return d.owner
+}
+
+// DataDir returns the data directory.
+func (d *Daemon) DataDir() string { return d.cfg.DataDir }
+
+// RuntimeName returns the name of the runtime services run on ("docker",
+// "process"), or "" when no services run.
+func (d *Daemon) RuntimeName() string {
+	if d.runtime == nil {
+		return ""
+	}
+	return d.runtime.Name()
 }
 
 // RouterURL returns the data plane's base URL, e.g. http://127.0.0.1:4591;

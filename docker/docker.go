@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -78,6 +79,14 @@ type Options struct {
 	// up for the mirror's host.
 	Mirrors map[string]string
 
+	// RuntimeImages maps a managed runtime's apprunner.yaml name
+	// ("python311") to the image its source-code services are built and
+	// run on, in place of the one DefaultRuntimeImages gives. The image
+	// serves both the build and the run stages, so it needs the runtime's
+	// language with its build tools and a shell. It is pulled as a
+	// service's image is when the engine lacks it.
+	RuntimeImages map[string]string
+
 	// Logger receives the runtime's own log lines. Nil discards them.
 	Logger *slog.Logger
 
@@ -97,6 +106,8 @@ type Runtime struct {
 	mirrors    map[string]string
 	logger     *slog.Logger
 	now        func() time.Time
+
+	runtimeImages map[string]string // Options.RuntimeImages
 
 	mu       sync.Mutex
 	hasShell map[string]bool // by image ID: whether the image has /bin/sh
@@ -124,6 +135,7 @@ func New(opts Options) (*Runtime, error) {
 		now:        opts.Now,
 		hasShell:   map[string]bool{},
 	}
+	r.runtimeImages = maps.Clone(opts.RuntimeImages)
 	if r.owner == "" {
 		r.owner = DefaultOwner
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/internal/sampleapp"
 	"github.com/openrunner/openrunner/internal/testutil"
 )
 
@@ -164,5 +165,59 @@ func BenchmarkUpdateServiceRollout(b *testing.B) {
 			b.Fatal(err)
 		}
 		wait()
+	}
+}
+
+// BenchmarkSourceCreateRunning measures CreateService → serving for the
+// small Python sample (apprunner.yaml, python311) from a simulated GitHub
+// repository: fetch, build, start, health check and route, until the
+// ServiceUrl answers. On Docker the base image and the build's layers are
+// cached after the first iteration (warm cache).
+func BenchmarkSourceCreateRunning(b *testing.B) {
+	for _, rt := range []string{"process", "docker"} {
+		b.Run(rt, func(b *testing.B) {
+			e := newSourceEnv(b, rt, daemon.Config{Quotas: openrunner.Quotas{Services: 1 << 20}})
+			app := sampleapp.Python("bench")
+			repo := e.repoFor(b, "github", "bench", app.Files)
+			b.ResetTimer()
+			for i := range b.N {
+				out, err := e.c.CreateService(ctx, &apprunner.CreateServiceInput{
+					ServiceName:         aws.String(fmt.Sprintf("bench-%d", i)),
+					SourceConfiguration: codeSource(repo.CloneURL(), "main", "", e.conns["github"], nil),
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.waitBody(b, out.Service, app.Message)
+				b.StopTimer()
+				if _, err := e.c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn}); err != nil {
+					b.Fatal(err)
+				}
+				waitStatusLong(b, e.c, out.Service.ServiceArn)
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkSourcePushLive measures a push going live: a commit to the
+// tracked branch (the simulator delivers the signed webhook) until the
+// ServiceUrl answers with the new code.
+func BenchmarkSourcePushLive(b *testing.B) {
+	for _, rt := range []string{"process", "docker"} {
+		b.Run(rt, func(b *testing.B) {
+			e := newSourceEnv(b, rt, daemon.Config{})
+			repo := e.repoFor(b, "github", "bench", sampleapp.Python("v0").Files)
+			svc := e.create(b, "bench-push", codeSource(repo.CloneURL(), "main", "", e.conns["github"], nil))
+			e.waitBody(b, svc, "v0")
+			b.ResetTimer()
+			for i := range b.N {
+				next := sampleapp.Python(fmt.Sprintf("v%d", i+1))
+				if _, err := repo.Commit("main", next.Files, next.Message); err != nil {
+					b.Fatal(err)
+				}
+				e.waitBody(b, svc, next.Message)
+			}
+		})
 	}
 }

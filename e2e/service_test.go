@@ -44,7 +44,7 @@ func waitStatus(t *testing.T, c *apprunner.Client, arn *string) *types.Service {
 }
 
 // get sends GET path to the router with the service's host.
-func get(t *testing.T, routerURL, host, path string) (int, string) {
+func get(t testing.TB, routerURL, host, path string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, routerURL+path, nil)
 	req.Host = host

@@ -105,17 +105,19 @@ func localHandle(dir string) *handle {
 // is an executable file (a directory image needs a StartCommand). It runs
 // in the artifact's directory (a binary's parent) with an environment of
 // PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR from OpenRunner's own, then
-// spec.Env, then PORT.
+// for an image that Build made, the environment its build installed into
+// (the Python virtual environment, npm's global prefix, GOBIN on PATH),
+// then spec.Env, then PORT and spec.PortEnv.
 //
-// PORT is a free port of 127.0.0.1 chosen for this instance, which
-// Instance.Addr names, not spec.Port: host processes share the host's
-// ports, so two instances of one spec cannot both listen on spec.Port.
-// spec.CPU and spec.MemoryMB are not enforced.
+// PORT (and spec.PortEnv) is a free port of 127.0.0.1 chosen for this
+// instance, which Instance.Addr names, not spec.Port: host processes share
+// the host's ports, so two instances of one spec cannot both listen on
+// spec.Port. spec.CPU and spec.MemoryMB are not enforced.
 //
 // Returns EINVALID for an invalid spec, an image that is not a usable
-// artifact or a command that cannot be started; nothing is left behind
-// then. A StartCommand that the shell cannot run is only seen when the
-// instance exits (127).
+// artifact (or an unfinished build) or a command that cannot be started;
+// nothing is left behind then. A StartCommand that the shell cannot run
+// is only seen when the instance exits (127).
 func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpec) (*openrunner.Instance, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -123,7 +125,14 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if strings.ContainsAny(spec.PortEnv, "=\x00") {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "%q is not a valid environment variable for the port", spec.PortEnv)
+	}
 	a, err := parseRef(spec.Image)
+	if err != nil {
+		return nil, err
+	}
+	built, err := r.builtEnv(a.path)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +178,7 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = workDir
-	cmd.Env = r.env(spec, port)
+	cmd.Env = r.env(spec, port, built)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	// Its own process group, so that stopping it stops what it started,
 	// and so that a signal to OpenRunner's group does not reach it.
@@ -228,24 +237,38 @@ func startMessage(err error) string {
 	return err.Error()
 }
 
-// hostEnv names the variables instances inherit from OpenRunner: enough to
-// find the host's toolchains, and nothing of OpenRunner's own secrets.
+// hostEnv names the variables instances and builds inherit from
+// OpenRunner: enough to find the host's toolchains, and nothing of
+// OpenRunner's own secrets.
 var hostEnv = []string{"PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR"}
 
-// env returns an instance's environment: hostEnv, spec.Env in name order,
-// then PORT, which spec.Env cannot override.
-func (r *Runtime) env(spec openrunner.InstanceSpec, port int) []string {
-	out := make([]string, 0, len(hostEnv)+len(spec.Env)+1)
+// defaultPath is PATH when OpenRunner has none.
+const defaultPath = "/usr/local/bin:/usr/bin:/bin"
+
+// hostEnviron returns the hostEnv variables OpenRunner has, PATH always.
+func (r *Runtime) hostEnviron() []string {
+	out := make([]string, 0, len(hostEnv))
 	for _, k := range hostEnv {
-		if v, ok := os.LookupEnv(k); ok {
+		if v, ok := r.lookupEnv(k); ok {
 			out = append(out, k+"="+v)
 		} else if k == "PATH" {
-			out = append(out, "PATH=/usr/local/bin:/usr/bin:/bin")
+			out = append(out, "PATH="+defaultPath)
 		}
+	}
+	return out
+}
+
+// env returns an instance's environment: hostEnv, then what the build
+// of the image (if Build made it) adds, then spec.Env in name order, then
+// PORT and spec.PortEnv, which spec.Env cannot override.
+func (r *Runtime) env(spec openrunner.InstanceSpec, port int, built *toolEnv) []string {
+	out := r.hostEnviron()
+	if built != nil {
+		out = built.apply(out)
 	}
 	names := make([]string, 0, len(spec.Env))
 	for k := range spec.Env {
-		if k != "PORT" {
+		if k != "PORT" && k != spec.PortEnv {
 			names = append(names, k)
 		}
 	}
@@ -254,8 +277,13 @@ func (r *Runtime) env(spec openrunner.InstanceSpec, port int) []string {
 		out = append(out, k+"="+spec.Env[k])
 	}
 	// exec.Cmd keeps the last of duplicate names: spec.Env overrides the
-	// host's, and nothing overrides PORT.
-	return append(out, "PORT="+strconv.Itoa(port))
+	// host's and the build's, and nothing overrides the port.
+	p := strconv.Itoa(port)
+	out = append(out, "PORT="+p)
+	if spec.PortEnv != "" && spec.PortEnv != "PORT" {
+		out = append(out, spec.PortEnv+"="+p)
+	}
+	return out
 }
 
 // labels returns spec.Labels plus the runtime's own, which win.

@@ -12,7 +12,10 @@ import (
 	"github.com/openrunner/openrunner"
 )
 
-var _ openrunner.Runtime = (*Runtime)(nil)
+var (
+	_ openrunner.Runtime = (*Runtime)(nil)
+	_ openrunner.Builder = (*Runtime)(nil)
+)
 
 // Labels the process runtime sets on its instances besides the
 // openrunner.Label* ones every Runtime sets.
@@ -48,6 +51,21 @@ type Options struct {
 	// about twice this much. Zero means 10 MiB.
 	MaxLogBytes int64
 
+	// BuildDir holds one directory per build of a service revision
+	// (Build): the copy of its source, what its build commands installed
+	// (a Python virtual environment, npm's global prefix, GOBIN) and a
+	// record of how its instances must run. Builds are kept until
+	// RemoveBuild. It must be on a local file system and survive
+	// OpenRunner restarts, like Dir. Required for Build: without it the
+	// runtime runs artifacts but cannot build source code.
+	BuildDir string
+
+	// LookupEnv reads OpenRunner's environment, of which instances and
+	// builds see only PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR (and
+	// GOTOOLCHAIN for Go builds). The toolchains a build needs are looked
+	// up on that PATH. Nil means os.LookupEnv.
+	LookupEnv func(key string) (string, bool)
+
 	// Logger receives the runtime's own log lines. Nil discards them.
 	Logger *slog.Logger
 
@@ -61,21 +79,25 @@ type Options struct {
 //
 // Unlike a container runtime, it isolates nothing: instances run as the
 // OpenRunner user with the host's file system and toolchains, and the CPU
-// and memory of an InstanceSpec are recorded but not enforced. It needs
-// Linux (it reads /proc to recognise its processes after a restart).
+// and memory of an InstanceSpec are recorded but not enforced. Builds
+// (Build) run with the host's toolchains too. It needs Linux (it reads
+// /proc to recognise its processes after a restart).
 type Runtime struct {
-	dir    string // Options.Dir/instances, absolute
-	owner  string
-	maxLog int64
-	logger *slog.Logger
-	now    func() time.Time
+	dir       string // Options.Dir/instances, absolute
+	buildDir  string // Options.BuildDir, absolute; "" if unset
+	owner     string
+	maxLog    int64
+	lookupEnv func(string) (string, bool)
+	logger    *slog.Logger
+	now       func() time.Time
 
-	mu     sync.Mutex
-	images map[string]imageCache // by ref
+	mu       sync.Mutex
+	images   map[string]imageCache // by ref
+	building map[string]bool       // revision IDs being built
 }
 
-// New returns a Runtime keeping its state under opts.Dir, which it
-// creates if needed.
+// New returns a Runtime keeping its state under opts.Dir and its builds
+// under opts.BuildDir, which it creates if needed.
 func New(opts Options) (*Runtime, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("process: Options.Dir is required")
@@ -88,12 +110,25 @@ func New(opts Options) (*Runtime, error) {
 		return nil, fmt.Errorf("process: %w", err)
 	}
 	r := &Runtime{
-		dir:    dir,
-		owner:  opts.Owner,
-		maxLog: opts.MaxLogBytes,
-		logger: opts.Logger,
-		now:    opts.Now,
-		images: map[string]imageCache{},
+		dir:       dir,
+		owner:     opts.Owner,
+		maxLog:    opts.MaxLogBytes,
+		lookupEnv: opts.LookupEnv,
+		logger:    opts.Logger,
+		now:       opts.Now,
+		images:    map[string]imageCache{},
+		building:  map[string]bool{},
+	}
+	if opts.BuildDir != "" {
+		if r.buildDir, err = filepath.Abs(opts.BuildDir); err != nil {
+			return nil, fmt.Errorf("process: %w", err)
+		}
+		if err := os.MkdirAll(r.buildDir, 0o700); err != nil {
+			return nil, fmt.Errorf("process: %w", err)
+		}
+	}
+	if r.lookupEnv == nil {
+		r.lookupEnv = os.LookupEnv
 	}
 	if r.owner == "" {
 		r.owner = DefaultOwner

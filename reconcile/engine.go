@@ -42,14 +42,25 @@ type Engine struct {
 	// StopGrace is how long an instance may take to stop (SIGTERM to
 	// SIGKILL); 0 means 10 s.
 	StopGrace time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Connections finds the connections of source-code services (for the
+	// provider's name in their lines); nil names every provider GitHub.
+	Connections openrunner.ConnectionService
+	// Source builds source-code services; without a Builder they fail.
+	Source Source
+	// PollInterval, if positive, has the engine ask providers for new
+	// commits of auto-deploying services that often (for set-ups a
+	// provider cannot deliver webhooks to).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 
 	mu      sync.Mutex
 	running map[string]bool     // service ARN → a worker goroutine runs its operations
 	again   map[string]bool     // service ARN → kicked while its worker ran
 	serving map[string]*serving // service ARN → what the router sends traffic to
 	repair  map[string]bool     // service ARN → an instance failed its health checks
+	pushed  map[string]bool     // service ARN → its branch may have new commits
+	tried   map[string]string   // service ARN → the last commit a deployment fetched
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -77,6 +88,7 @@ func (e *Engine) Open(ctx context.Context) error {
 	}
 	e.running, e.again = map[string]bool{}, map[string]bool{}
 	e.serving, e.repair = map[string]*serving{}, map[string]bool{}
+	e.pushed, e.tried = map[string]bool{}, map[string]string{}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 
 	ops, err := e.Services.UnfinishedOperations(ctx)
@@ -95,6 +107,10 @@ func (e *Engine) Open(ctx context.Context) error {
 	}
 	e.wg.Add(1)
 	go e.monitor()
+	if e.PollInterval > 0 && e.Source.Fetcher != nil && e.Source.Credentials != nil {
+		e.wg.Add(1)
+		go e.poll(e.PollInterval)
+	}
 	return nil
 }
 
@@ -146,6 +162,10 @@ func (e *Engine) work(arn string) {
 		}
 		if op == nil && err == nil && e.ctx.Err() == nil && e.takeRepair(arn) {
 			e.repairService(arn)
+			continue
+		}
+		if op == nil && err == nil && e.ctx.Err() == nil && e.takePushed(arn) {
+			e.checkSource(arn)
 			continue
 		}
 		if op == nil || err != nil || e.ctx.Err() != nil {
@@ -282,7 +302,7 @@ func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
 	if op.Desired != nil {
 		cfg = *op.Desired
 	}
-	rev, err := e.rollout(svc, op, cfg, false)
+	rev, err := e.rollout(svc, op, cfg, true)
 	if err != nil {
 		op.Message = err.Error()
 		e.event(svc, op, logs.DeploymentFailed(op.ID, err.Error()))
@@ -319,8 +339,9 @@ func (e *Engine) resume(svc *openrunner.Service, op *openrunner.Operation) {
 	if err := e.stopInstances(svc, ""); err != nil {
 		e.Logger.Warn("stopping leftover instances", "service", svc.ARN(), "error", err)
 	}
-	// The image is already local; nothing new is pulled.
-	ref := svc.Active.Config.Source.Image.Identifier
+	// The image is already local; nothing new is pulled or built, and
+	// commits pushed while paused are not deployed.
+	ref := revisionRun(svc.Active).image
 	_, err := e.Runtime.EnsureImage(e.ctx, ref, false, func(string) {})
 	if err == nil {
 		err = e.startRevision(svc, op, svc.Active)
@@ -343,6 +364,8 @@ func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
 		e.finish(svc, op, openrunner.OperationFailed, openrunner.ServiceDeleteFailed)
 		return
 	}
+	e.removeBuild(svc.Active)
+	e.forgetSource(svc)
 	e.succeed(svc, op, openrunner.ServiceDeleted)
 }
 
@@ -380,7 +403,7 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 			return
 		}
 	}
-	rev, err := e.rollout(svc, op, cfg, false)
+	rev, err := e.rollout(svc, op, cfg, svc.Active == nil)
 	if err != nil {
 		op.Message = err.Error()
 		e.event(svc, op, logs.DeploymentFailed(op.ID, err.Error()))
@@ -397,18 +420,36 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 	if err := e.stopInstances(svc, rev.ID); err != nil {
 		e.Logger.Warn("stopping the previous revision", "service", svc.ARN(), "error", err)
 	}
+	if old := svc.Active; old != nil && old.Build != nil && rev.Build != nil && old.Build.Image != rev.Build.Image {
+		e.removeBuild(old)
+	}
 	svc.Config, svc.Active = cfg, rev
 	e.event(svc, op, logs.OperationCompleted(op.Type))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 }
 
-// rollout resolves cfg's image and runs a new revision of it until healthy,
-// then routes traffic to it.
-func (e *Engine) rollout(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, pull bool) (*openrunner.Revision, error) {
+// rollout resolves cfg's image, or builds its source code, and runs a new
+// revision of it until healthy, then routes traffic to it. first is true
+// for a service that never ran (new services may not use runtimes past
+// their end of support).
+func (e *Engine) rollout(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, first bool) (*openrunner.Revision, error) {
+	if cfg.Source.Code != nil {
+		rev, err := e.buildRevision(svc, op, cfg, first)
+		if err != nil {
+			return nil, err
+		}
+		e.event(svc, op, logs.Provisioning(cfg.Network.IsPubliclyAccessible))
+		if err := e.startRevision(svc, op, rev); err != nil {
+			e.removeBuild(rev)
+			return nil, err
+		}
+		return rev, nil
+	}
 	img := cfg.Source.Image
 	if img == nil {
-		return nil, errors.New("OpenRunner cannot build services from source code yet; use an image repository")
+		return nil, errors.New("the service has no source")
 	}
+	pull := false
 	_ = e.step(op, openrunner.OperationInProgress, "resolve-image")
 	e.event(svc, op, logs.PullingImage(img.Identifier, img.RepositoryType))
 	resolved, err := e.Runtime.EnsureImage(e.ctx, img.Identifier, pull, func(line string) {})
@@ -437,7 +478,7 @@ func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation
 		}
 		return err
 	}
-	e.event(svc, op, logs.HealthCheckStarted(rev.Config.HealthCheck, rev.Config.Source.Image.Port))
+	e.event(svc, op, logs.HealthCheckStarted(rev.Config.HealthCheck, revisionRun(rev).port))
 	for range e.Instances {
 		in, err := e.startHealthy(svc, op, rev)
 		if err != nil {
@@ -457,14 +498,14 @@ func (e *Engine) startRevision(svc *openrunner.Service, op *openrunner.Operation
 // startHealthy starts one instance of rev and waits until it is healthy;
 // on failure it stops it and returns why.
 func (e *Engine) startHealthy(svc *openrunner.Service, op *openrunner.Operation, rev *openrunner.Revision) (*openrunner.Instance, error) {
-	img := rev.Config.Source.Image
-	port, _ := strconv.Atoi(img.Port)
+	run := revisionRun(rev)
+	port, _ := strconv.Atoi(run.port)
 	cpu, _ := strconv.Atoi(rev.Config.Instance.CPU)
 	mem, _ := strconv.Atoi(rev.Config.Instance.Memory)
 	hc := rev.Config.HealthCheck
 	in, err := e.Runtime.StartInstance(e.ctx, openrunner.InstanceSpec{
-		ServiceARN: svc.ARN(), RevisionID: rev.ID, Image: img.Identifier, Port: port,
-		Env: img.Env, StartCommand: img.StartCommand, CPU: cpu, MemoryMB: mem,
+		ServiceARN: svc.ARN(), RevisionID: rev.ID, Image: run.image, Port: port, PortEnv: run.portEnv,
+		Env: run.env, StartCommand: run.startCommand, CPU: cpu, MemoryMB: mem,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting an instance: %s", openrunner.ErrorMessage(err))
@@ -486,7 +527,7 @@ func (e *Engine) startHealthy(svc *openrunner.Service, op *openrunner.Operation,
 		if exitCode >= 0 {
 			e.event(svc, op, logs.ApplicationExited(exitCode))
 		} else {
-			e.event(svc, op, logs.HealthCheckFailed(hc, img.Port))
+			e.event(svc, op, logs.HealthCheckFailed(hc, run.port))
 		}
 		e.eventf(svc, op, "%s", err)
 		_ = e.Runtime.StopInstance(context.WithoutCancel(e.ctx), in.ID, e.StopGrace)
@@ -617,7 +658,7 @@ func (e *Engine) restoreRoutes(ctx context.Context, pending map[string]bool) err
 func (e *Engine) restart(svc *openrunner.Service) {
 	op := &openrunner.Operation{} // not stored: no ID
 	e.eventf(svc, op, "Replacing the instances of the running revision after a restart.")
-	_, err := e.Runtime.EnsureImage(e.ctx, svc.Active.Config.Source.Image.Identifier, false, func(string) {})
+	_, err := e.Runtime.EnsureImage(e.ctx, revisionRun(svc.Active).image, false, func(string) {})
 	if err == nil {
 		err = e.startRevision(svc, op, svc.Active)
 	}

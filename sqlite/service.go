@@ -240,7 +240,7 @@ func (s *ServiceService) UpdateOperation(ctx context.Context, op *openrunner.Ope
 	}
 	defer tx.Rollback()
 
-	res, err := tx.ExecContext(ctx, qUpdateOperation, op.Status, op.Step, op.Message, toNanos(tx.now), op.ID)
+	res, err := tx.ExecContext(ctx, qUpdateOperation, op.Status, op.Step, op.Message, op.CommitID, toNanos(tx.now), op.ID)
 	if err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (s *ServiceService) FinishOperation(ctx context.Context, op *openrunner.Ope
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, qFinishOperation,
-		op.Status, op.Step, op.Message, toNanos(tx.now), toNanos(tx.now), cur.Seq); err != nil {
+		op.Status, op.Step, op.Message, op.CommitID, toNanos(tx.now), toNanos(tx.now), cur.Seq); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -533,7 +533,7 @@ func scanOperation(row scanner, extra ...any) (*openrunner.Operation, error) {
 	var started, updated, ended int64
 	var desired sql.NullString
 	dest := append([]any{&op.Seq, &op.ID, &op.ServiceARN, &op.Type, &op.Status, &op.Step, &desired, &op.Message,
-		&started, &updated, &ended}, extra...)
+		&started, &updated, &ended, &op.CommitID}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -618,7 +618,7 @@ const (
 	serviceColumns = `s.seq, s.id, s.account_id, s.region, s.name, s.status, s.url_prefix,
 		s.created_at, s.updated_at, s.deleted_at, s.config, s.active_revision, s.asc_arn, s.kms_key`
 	operationColumns = `o.seq, o.id, s.arn, o.type, o.status, o.step, o.desired, o.message,
-		o.started_at, o.updated_at, o.ended_at`
+		o.started_at, o.updated_at, o.ended_at, o.commit_id`
 
 	qInsertService = `
 		INSERT INTO services (id, arn, account_id, region, name, status, url_prefix,
@@ -649,9 +649,9 @@ const (
 	qUnfinishedOperations = `SELECT ` + operationColumns + ` FROM operations o
 		JOIN services s ON s.seq = o.service_seq WHERE ` + unfinished + ` ORDER BY o.seq`
 	qUpdateOperation = `
-		UPDATE operations AS o SET status = ?, step = ?, message = ?, updated_at = ?
+		UPDATE operations AS o SET status = ?, step = ?, message = ?, commit_id = ?, updated_at = ?
 		WHERE o.id = ? AND ` + unfinished
 	qFinishOperation = `
-		UPDATE operations SET status = ?, step = ?, message = ?, updated_at = ?, ended_at = ?
+		UPDATE operations SET status = ?, step = ?, message = ?, commit_id = ?, updated_at = ?, ended_at = ?
 		WHERE seq = ?`
 )

@@ -99,7 +99,7 @@ func TestServiceQueryPlans(t *testing.T) {
 	}{
 		{qListServices, []any{"a", "r", 0, -1}, "services_live"},
 		{qUnfinishedOperations, nil, "operations_unfinished"},
-		{qUpdateOperation, []any{"s", "", "", 0, "id"}, "sqlite_autoindex_operations_1"},
+		{qUpdateOperation, []any{"s", "", "", "", 0, "id"}, "sqlite_autoindex_operations_1"},
 		{qListOperations, []any{1, 10, -1}, "operations_service"},
 		{qFindServiceForOperation, []any{"id"}, "sqlite_autoindex_operations_1"},
 	} {

@@ -423,7 +423,8 @@ func testServices(t *testing.T, open Opener) {
 		svc, op := mustCreateService(t, s, ScopeA, "web")
 		bg := context.Background() // the operations engine has no Scope
 
-		op.Status, op.Step = openrunner.OperationInProgress, "resolve-image"
+		op.Status, op.Step = openrunner.OperationInProgress, "build"
+		op.CommitID = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 		if err := s.Services.UpdateOperation(bg, op); err != nil {
 			t.Fatal(err)
 		}
@@ -443,6 +444,10 @@ func testServices(t *testing.T, open Opener) {
 			Config:     cur.Config,
 			ImageID:    "sha256:9e0ac4c1e8b2c3a2a26e5c1b0f0d9f1c2e3d4a5b6c7d8e9f0a1b2c3d4e5f6a7b",
 			DeployedAt: time.Date(2025, 3, 1, 12, 30, 45, 123456789, time.UTC),
+			Build: &openrunner.BuiltRevision{
+				CommitID: op.CommitID, Image: "openrunner-build/" + cur.ID + ":1", StartCommand: "python3 app.py",
+				Port: 8000, PortEnv: "APP_PORT", Env: map[string]string{"GREETING": "hi"},
+			},
 		}
 		cur.Active = rev
 		op.Step, op.Message = "done", ""

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/openrunner/openrunner/apprunneryaml"
 	"github.com/openrunner/openrunner/daemon"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
@@ -33,6 +35,10 @@ type serveConfig struct {
 	// Registry mirrors (FROM=TO) and credentials (host → user, password).
 	RegistryMirrors     map[string]string
 	RegistryCredentials map[string]docker.Credentials
+	// RuntimeImages maps managed runtimes to Docker base images.
+	RuntimeImages             map[string]string
+	PollInterval              time.Duration
+	AllowEndOfSupportRuntimes bool
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
@@ -67,7 +73,22 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.PublicURL, "public-url", env("OPENRUNNER_PUBLIC_URL", ""),
 		"how browsers reach this server, e.g. https://runner.example.com; the OAuth callback is <public-url>/console/oauth/callback (env OPENRUNNER_PUBLIC_URL; default http://<listen>)")
 
-	fs.StringVar(&c.Runtime, "runtime", env("OPENRUNNER_RUNTIME", ""), "where services run: docker, or none; default: docker when its engine answers (env OPENRUNNER_RUNTIME)")
+	fs.StringVar(&c.Runtime, "runtime", env("OPENRUNNER_RUNTIME", ""), "where services run and build: docker, process (host processes with the host's toolchains), or none; default: docker when its engine answers, else process (env OPENRUNNER_RUNTIME)")
+	c.RuntimeImages = map[string]string{}
+	for _, m := range strings.FieldsFunc(env("OPENRUNNER_RUNTIME_IMAGES", ""), func(r rune) bool { return r == ',' }) {
+		if err := addRuntimeImage(c.RuntimeImages, m); err != nil {
+			return c, fmt.Errorf("OPENRUNNER_RUNTIME_IMAGES: %w", err)
+		}
+	}
+	fs.Func("runtime-image", "Docker base image of a managed runtime's builds, as RUNTIME=IMAGE, e.g. python311=registry.example.com/python:3.11-slim; repeatable (env OPENRUNNER_RUNTIME_IMAGES, comma-separated)",
+		func(v string) error { return addRuntimeImage(c.RuntimeImages, v) })
+	poll, err := time.ParseDuration(env("OPENRUNNER_POLL_INTERVAL", "0s"))
+	if err != nil {
+		return c, fmt.Errorf("OPENRUNNER_POLL_INTERVAL: %w", err)
+	}
+	fs.DurationVar(&c.PollInterval, "poll-interval", poll, "ask providers for new commits of auto-deploying services this often, for set-ups webhooks cannot reach, e.g. 1m; 0 turns polling off (env OPENRUNNER_POLL_INTERVAL)")
+	eos := env("OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES", "false") == "true"
+	fs.BoolVar(&c.AllowEndOfSupportRuntimes, "allow-end-of-support-runtimes", eos, "let new services use managed runtimes past App Runner's end of support, such as go1 and nodejs18 (env OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES=true)")
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
 	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
 	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
@@ -103,6 +124,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.PollInterval < 0 || (c.PollInterval > 0 && c.PollInterval < time.Second) {
+		return c, fmt.Errorf("--poll-interval must be 0 (off) or at least 1s")
 	}
 	if c.MaxServices < 1 {
 		return c, fmt.Errorf("--max-services must be at least 1")
@@ -189,4 +213,17 @@ func loadRegistryCredentials(path string) (map[string]docker.Credentials, error)
 		out[f[0]] = docker.Credentials{Username: f[1], Password: f[2]}
 	}
 	return out, nil
+}
+
+// addRuntimeImage adds RUNTIME=IMAGE to m.
+func addRuntimeImage(m map[string]string, v string) error {
+	name, image, ok := strings.Cut(strings.TrimSpace(v), "=")
+	if !ok || name == "" || image == "" || strings.ContainsAny(image, " \t") {
+		return fmt.Errorf("runtime image %q is not RUNTIME=IMAGE", v)
+	}
+	if _, known := apprunneryaml.LookupRuntime(name); !known {
+		return fmt.Errorf("runtime image %q: %s is not a managed runtime (python3, python311, nodejs22, go1, ...)", v, name)
+	}
+	m[name] = image
+	return nil
 }

@@ -23,25 +23,38 @@ import (
 
 const connectionUsage = `Usage:
   openrunner connection handshake --endpoint-url URL --connection-arn ARN --token-file FILE
+  openrunner connection webhook --endpoint-url URL --connection-arn ARN
 
-Completes a connection's handshake with a token instead of a browser: a GitHub
-token, a Bitbucket access token, or a Bitbucket "username:api-token" pair. The
-call is signed with the AWS credentials in the environment
+handshake completes a connection's handshake with a token instead of a
+browser: a GitHub token, a Bitbucket access token, or a Bitbucket
+"username:api-token" pair.
+
+webhook prints the URL and secret of the connection's push webhook, for
+adding it by hand in the provider's repository settings when OpenRunner
+cannot register it (the service log says so).
+
+Calls are signed with the AWS credentials in the environment
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), like the AWS CLI.
 `
 
 func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "handshake" {
+	if len(args) == 0 || (args[0] != "handshake" && args[0] != "webhook") {
 		fmt.Fprint(stderr, connectionUsage)
 		return flag.ErrHelp
 	}
-	fs := flag.NewFlagSet("connection handshake", flag.ContinueOnError)
+	fs := flag.NewFlagSet("connection "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	endpoint := fs.String("endpoint-url", os.Getenv("AWS_ENDPOINT_URL_APPRUNNER"), "OpenRunner API URL (env AWS_ENDPOINT_URL_APPRUNNER)")
-	arn := fs.String("connection-arn", "", "the connection to complete")
-	tokenFile := fs.String("token-file", "", `file holding the token ("-" for standard input)`)
+	arn := fs.String("connection-arn", "", "the connection")
+	var tokenFile *string
+	if args[0] == "handshake" {
+		tokenFile = fs.String("token-file", "", `file holding the token ("-" for standard input)`)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if args[0] == "webhook" {
+		return connectionWebhook(ctx, *endpoint, *arn, stdout)
 	}
 	if *endpoint == "" || *arn == "" || *tokenFile == "" {
 		fs.Usage()
@@ -55,13 +68,9 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	creds := aws.Credentials{
-		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
-	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
-		return errors.New("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to sign the call")
+	creds, err := envCredentials()
+	if err != nil {
+		return err
 	}
 
 	body, _ := json.Marshal(api.CompleteConnectionHandshakeInput{ConnectionArn: *arn, Token: token})
@@ -75,6 +84,47 @@ func runConnection(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	c := res.Connection
 	fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", c.ConnectionName, c.ProviderType, c.Status, c.ProviderAccount)
+	return nil
+}
+
+// envCredentials are the AWS credentials of the environment, which sign
+// the calls.
+func envCredentials() (aws.Credentials, error) {
+	creds := aws.Credentials{
+		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+	}
+	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
+		return creds, errors.New("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to sign the call")
+	}
+	return creds, nil
+}
+
+// connectionWebhook prints the connection's webhook URL and secret.
+func connectionWebhook(ctx context.Context, endpoint, arn string, stdout io.Writer) error {
+	if endpoint == "" || arn == "" {
+		return errors.New("--endpoint-url and --connection-arn are required")
+	}
+	a, err := openrunner.ParseARN(arn)
+	if err != nil {
+		return errors.New(openrunner.ErrorMessage(err))
+	}
+	creds, err := envCredentials()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(api.GetConnectionWebhookInput{ConnectionArn: arn})
+	out, err := callExtension(ctx, strings.TrimRight(endpoint, "/"), "GetConnectionWebhook", body, creds, a.Region)
+	if err != nil {
+		return err
+	}
+	var res api.GetConnectionWebhookOutput
+	if err := json.Unmarshal(out, &res); err != nil {
+		return fmt.Errorf("unexpected response: %w", err)
+	}
+	fmt.Fprintf(stdout, "Payload URL:  %s\nContent type: %s\nSecret:       %s\nEvents:       %s\n",
+		res.Url, res.ContentType, res.Secret, strings.Join(res.Events, ", "))
 	return nil
 }
 

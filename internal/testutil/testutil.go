@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -20,6 +22,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/openrunner/openrunner/daemon"
 	"github.com/openrunner/openrunner/docker"
+	"github.com/openrunner/openrunner/process"
 )
 
 // MustRunDaemon starts a daemon on a loopback port with a fresh data
@@ -42,14 +45,18 @@ func MustRunDaemon(tb testing.TB, cfg daemon.Config) *daemon.Daemon {
 	if err := d.Open(context.Background()); err != nil {
 		tb.Fatalf("daemon.Open: %v", err)
 	}
-	owner := d.Owner()
+	owner, runtime := d.Owner(), d.RuntimeName()
 	tb.Cleanup(func() {
 		if err := d.Close(); err != nil {
 			tb.Errorf("daemon.Close: %v", err)
 		}
 		// Instances outlive a server by design (the next one adopts them);
 		// a test's server has no next one.
-		if owner != "" {
+		switch {
+		case owner == "":
+		case runtime == "process":
+			stopProcesses(filepath.Join(cfg.DataDir, "process"), owner)
+		default:
 			removeContainers(owner)
 		}
 	})
@@ -104,4 +111,18 @@ func removeContainers(owner string) {
 		return
 	}
 	_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(out))...)...).Run()
+}
+
+// stopProcesses stops every instance the process runtime in dir started
+// for owner.
+func stopProcesses(dir, owner string) {
+	rt, err := process.New(process.Options{Dir: dir, Owner: owner})
+	if err != nil {
+		return
+	}
+	ctx := context.Background()
+	all, _ := rt.ListInstances(ctx)
+	for _, in := range all {
+		_ = rt.StopInstance(ctx, in.ID, 5*time.Second)
+	}
 }

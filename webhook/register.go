@@ -1,0 +1,495 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/openrunner/openrunner"
+)
+
+// GitHub REST conventions ("Getting started with the REST API").
+const (
+	ghAccept     = "application/vnd.github+json"
+	ghAPIVersion = "2022-11-28"
+	userAgent    = "OpenRunner"
+	// maxAnswer bounds what is read from a provider's answer.
+	maxAnswer = 4 << 20
+	// maxPages bounds how many pages of hooks are listed; GitHub allows 20
+	// hooks per event per repository, so one page of 100 is the norm.
+	maxPages = 20
+)
+
+// Registration describes the push webhook of one repository.
+type Registration struct {
+	// Provider is "github" or "bitbucket" (openrunner.ProviderGitHub and
+	// ProviderBitbucket are accepted too).
+	Provider string
+	// APIBase is the provider's REST API root: https://api.github.com, a
+	// GitHub Enterprise Server's https://HOST/api/v3, or
+	// https://api.bitbucket.org/2.0.
+	APIBase string
+	// Repository is "owner/name" (GitHub) or "workspace/slug" (Bitbucket).
+	Repository string
+	// HookURL is where the provider delivers (see URL).
+	HookURL string
+	// Secret signs the deliveries.
+	Secret string
+	// Credential authenticates the API calls: Token as a bearer token, or,
+	// with Username set (a Bitbucket API token), HTTP Basic.
+	Credential openrunner.ProviderCredential
+}
+
+// Register makes sure the repository has an active push webhook delivering
+// to r.HookURL, and reports whether it created one.
+//
+// It lists the repository's webhooks first; a webhook with the same URL is
+// left as it is (created false). Neither provider shows a webhook's secret
+// back, so an existing webhook is trusted to carry r.Secret: OpenRunner's
+// delivery URLs name the connection, and its secret is stable. A webhook
+// with the URL that is inactive or not subscribed to pushes is an EINVALID
+// error asking to fix or delete it, rather than silently changed.
+//
+// Otherwise it creates one: on GitHub, POST /repos/{owner}/{repo}/hooks with
+// name "web", events ["push"] and config {url, content_type "json", secret,
+// insecure_ssl "0"}; on Bitbucket, POST
+// /repositories/{workspace}/{repo_slug}/hooks with description
+// "OpenRunner", events ["repo:push"] and the secret.
+//
+// A refusal by the provider is EINVALID with a message saying what the
+// credential lacks; an unreachable or failing provider is EINTERNAL with a
+// message to try again. Errors never contain the credential or the secret.
+func Register(ctx context.Context, c *http.Client, r Registration) (created bool, err error) {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	provider := strings.ToLower(r.Provider)
+	owner, name, ok := strings.Cut(r.Repository, "/")
+	switch {
+	case provider != GitHub && provider != Bitbucket:
+		return false, openrunner.Errorf(openrunner.EINVALID, "Unknown webhook provider %q.", r.Provider)
+	case !ok || owner == "" || name == "" || strings.Contains(name, "/"):
+		return false, openrunner.Errorf(openrunner.EINVALID, "The repository %q is not of the form owner/name.", r.Repository)
+	case !httpURL(r.APIBase):
+		return false, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not an http(s) URL.", providerName(provider), r.APIBase)
+	case !httpURL(r.HookURL):
+		return false, openrunner.Errorf(openrunner.EINVALID, "The webhook URL %q is not an http(s) URL.", r.HookURL)
+	case r.Secret == "":
+		return false, openrunner.Errorf(openrunner.EINVALID, "A webhook secret is required.")
+	case r.Credential.Token == "":
+		return false, openrunner.Errorf(openrunner.EINVALID, "A %s credential is required to register a webhook.", providerName(provider))
+	}
+	if p := strings.ToLower(r.Credential.Provider); p != "" && p != provider {
+		return false, openrunner.Errorf(openrunner.EINVALID, "The credential is for %s, not %s.", providerName(p), providerName(provider))
+	}
+	rc := &registrar{client: c, r: r, provider: provider, owner: owner, name: name,
+		base: strings.TrimRight(r.APIBase, "/")}
+	if provider == GitHub {
+		return rc.github(ctx)
+	}
+	return rc.bitbucket(ctx)
+}
+
+// registrar carries one Register call.
+type registrar struct {
+	client      *http.Client
+	r           Registration
+	provider    string
+	owner, name string
+	base        string
+}
+
+// hook is a provider webhook, reduced to what Register compares.
+type hook struct {
+	url    string
+	active bool
+	events []string
+}
+
+// ghHook is a GitHub repository webhook as the REST API returns it.
+type ghHook struct {
+	Active bool     `json:"active"`
+	Events []string `json:"events"`
+	Config struct {
+		URL string `json:"url"`
+	} `json:"config"`
+}
+
+func (rc *registrar) github(ctx context.Context) (bool, error) {
+	hooksURL := rc.base + "/repos/" + url.PathEscape(rc.owner) + "/" + url.PathEscape(rc.name) + "/hooks"
+	list := func() (*hook, error) {
+		next := hooksURL + "?per_page=100"
+		for range maxPages {
+			a, err := rc.call(ctx, http.MethodGet, next, nil)
+			if err != nil {
+				return nil, err
+			}
+			if a.status != http.StatusOK {
+				return nil, rc.refusal("list the webhooks of", a)
+			}
+			var hooks []ghHook
+			if err := json.Unmarshal(a.body, &hooks); err != nil {
+				return nil, rc.unreadable("webhook list")
+			}
+			for _, h := range hooks {
+				if h.Config.URL == rc.r.HookURL {
+					return &hook{url: h.Config.URL, active: h.Active, events: h.Events}, nil
+				}
+			}
+			if next = rc.sameOrigin(nextLink(a.header)); next == "" {
+				break
+			}
+		}
+		return nil, nil
+	}
+	if h, err := list(); err != nil || h != nil {
+		return false, rc.checkExisting(h, err, "push")
+	}
+	body := map[string]any{
+		"name": "web", "active": true, "events": []string{"push"},
+		"config": map[string]any{"url": rc.r.HookURL, "content_type": "json", "secret": rc.r.Secret, "insecure_ssl": "0"},
+	}
+	a, err := rc.call(ctx, http.MethodPost, hooksURL, body)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case a.status == http.StatusCreated || a.status == http.StatusOK:
+		return true, nil
+	case a.status == http.StatusUnprocessableEntity:
+		// A concurrent Register may have created the same hook ("Hook
+		// already exists on this repository"): look again.
+		if h, err := list(); err != nil || h != nil {
+			return false, rc.checkExisting(h, err, "push")
+		}
+	}
+	return false, rc.refusal("create the webhook on", a)
+}
+
+// bbHook is a Bitbucket webhook subscription as the REST API returns it.
+type bbHook struct {
+	URL    string   `json:"url"`
+	Active bool     `json:"active"`
+	Events []string `json:"events"`
+}
+
+func (rc *registrar) bitbucket(ctx context.Context) (bool, error) {
+	hooksURL := rc.base + "/repositories/" + url.PathEscape(rc.owner) + "/" + url.PathEscape(rc.name) + "/hooks"
+	list := func() (*hook, error) {
+		next := hooksURL
+		for range maxPages {
+			a, err := rc.call(ctx, http.MethodGet, next, nil)
+			if err != nil {
+				return nil, err
+			}
+			if a.status != http.StatusOK {
+				return nil, rc.refusal("list the webhooks of", a)
+			}
+			var page struct {
+				Values []bbHook `json:"values"`
+				Next   string   `json:"next"`
+			}
+			if err := json.Unmarshal(a.body, &page); err != nil {
+				return nil, rc.unreadable("webhook list")
+			}
+			for _, h := range page.Values {
+				if h.URL == rc.r.HookURL {
+					return &hook{url: h.URL, active: h.Active, events: h.Events}, nil
+				}
+			}
+			if next = rc.sameOrigin(page.Next); next == "" {
+				break
+			}
+		}
+		return nil, nil
+	}
+	if h, err := list(); err != nil || h != nil {
+		return false, rc.checkExisting(h, err, "repo:push")
+	}
+	body := map[string]any{
+		"description": "OpenRunner", "url": rc.r.HookURL, "active": true,
+		"events": []string{"repo:push"}, "secret": rc.r.Secret,
+	}
+	a, err := rc.call(ctx, http.MethodPost, hooksURL, body)
+	if err != nil {
+		return false, err
+	}
+	if a.status == http.StatusCreated || a.status == http.StatusOK {
+		return true, nil
+	}
+	return false, rc.refusal("create the webhook on", a)
+}
+
+// checkExisting turns the outcome of a listing that found h (or failed
+// with err) into Register's error: nil for a usable hook.
+func (rc *registrar) checkExisting(h *hook, err error, event string) error {
+	if err != nil {
+		return err
+	}
+	if !h.active || !(slices.Contains(h.events, event) || slices.Contains(h.events, "*")) {
+		return openrunner.Errorf(openrunner.EINVALID,
+			"A %s webhook delivering to %s exists on %s but is inactive or not subscribed to %q events. Activate it with that event, or delete it so that OpenRunner creates it again.",
+			providerName(rc.provider), h.url, rc.r.Repository, event)
+	}
+	return nil
+}
+
+// answer is a provider's HTTP answer.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call sends one authenticated API request with a JSON body (if any).
+func (rc *registrar) call(ctx context.Context, method, endpoint string, body any) (*answer, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
+	if err != nil {
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not valid.", providerName(rc.provider), rc.base)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", userAgent)
+	if rc.provider == GitHub {
+		req.Header.Set("Accept", ghAccept)
+		req.Header.Set("X-GitHub-Api-Version", ghAPIVersion)
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	if cred := rc.r.Credential; cred.Username != "" {
+		req.SetBasicAuth(cred.Username, cred.Token)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+cred.Token)
+	}
+	resp, err := rc.client.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		detail := err.Error()
+		// *url.Error repeats the method and URL; keep only the cause.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			detail = ue.Err.Error()
+		}
+		return nil, openrunner.Errorf(openrunner.EINTERNAL, "Could not reach %s at %s: %s. Try again later.",
+			providerName(rc.provider), rc.base, rc.clean(detail))
+	}
+	defer resp.Body.Close()
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, openrunner.Errorf(openrunner.EINTERNAL, "Could not read the answer of %s at %s. Try again later.",
+			providerName(rc.provider), rc.base)
+	}
+	return &answer{status: resp.StatusCode, header: resp.Header, body: buf}, nil
+}
+
+// refusal explains a provider's non-success answer to "<what> owner/repo".
+func (rc *registrar) refusal(what string, a *answer) error {
+	pn, repo := providerName(rc.provider), rc.r.Repository
+	reason := rc.clean(providerMessage(a.body))
+	withReason := func(s string) string {
+		if reason == "" {
+			return s
+		}
+		return s + ": " + reason
+	}
+	switch {
+	case a.status == http.StatusTooManyRequests ||
+		(a.status == http.StatusForbidden && (a.header.Get("X-RateLimit-Remaining") == "0" || a.header.Get("Retry-After") != "")):
+		return openrunner.Errorf(openrunner.EINTERNAL, "%s is rate limiting OpenRunner and would not %s %s. Try again later.", pn, what, repo)
+	case a.status >= 500:
+		return openrunner.Errorf(openrunner.EINTERNAL, "%s is unavailable (HTTP %d) and would not %s %s. Try again later.", pn, a.status, what, repo)
+	case a.status == http.StatusUnauthorized:
+		return openrunner.Errorf(openrunner.EINVALID, "%s rejected the connection's credential (%s) when asked to %s %s. Complete the connection's handshake again.",
+			pn, withReason("HTTP 401"), what, repo)
+	}
+	var need string
+	switch {
+	case rc.provider == GitHub && a.status == http.StatusNotFound:
+		need = fmt.Sprintf("The token lacks the admin:repo_hook scope or access to %s, the GitHub App is not installed on it, or the repository does not exist.", repo)
+	case rc.provider == GitHub && a.status == http.StatusForbidden:
+		need = fmt.Sprintf("The GitHub App needs the Webhooks (repository_hooks) read and write permission on %s, or the token the admin:repo_hook scope.", repo)
+	case rc.provider == Bitbucket && a.status == http.StatusForbidden:
+		need = fmt.Sprintf("The credential lacks the webhook scope (API tokens: read:webhook:bitbucket and write:webhook:bitbucket) or admin access to %s.", repo)
+		if scopes := bbRequiredScopes(a.body); scopes != "" {
+			need += " Required scopes: " + rc.clean(scopes) + "."
+		}
+	case rc.provider == Bitbucket && a.status == http.StatusNotFound:
+		need = fmt.Sprintf("The repository %s does not exist or the credential cannot see it.", repo)
+	}
+	msg := fmt.Sprintf("%s refused to %s %s (%s).", pn, what, repo, withReason(fmt.Sprintf("HTTP %d", a.status)))
+	if need != "" {
+		msg += " " + need
+	}
+	return openrunner.Errorf(openrunner.EINVALID, "%s", msg)
+}
+
+func (rc *registrar) unreadable(what string) error {
+	return openrunner.Errorf(openrunner.EINTERNAL, "%s at %s sent a %s OpenRunner could not read. Try again later.",
+		providerName(rc.provider), rc.base, what)
+}
+
+// sameOrigin returns next if it is on the API's scheme and host (so the
+// credential never goes elsewhere), else "".
+func (rc *registrar) sameOrigin(next string) string {
+	if next == "" {
+		return ""
+	}
+	b, err1 := url.Parse(rc.base)
+	n, err2 := url.Parse(next)
+	if err1 != nil || err2 != nil || b.Scheme != n.Scheme || !strings.EqualFold(b.Host, n.Host) {
+		return ""
+	}
+	return next
+}
+
+// nextLink returns the rel="next" target of a GitHub Link header.
+func nextLink(h http.Header) string {
+	for _, v := range h.Values("Link") {
+		for part := range strings.SplitSeq(v, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			for p := range strings.SplitSeq(params, ";") {
+				if k, val, _ := strings.Cut(strings.TrimSpace(p), "="); k == "rel" && strings.Trim(val, `"`) == "next" {
+					return target[1 : len(target)-1]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// providerMessage extracts the human message from a provider's error body:
+// GitHub's {"message", "errors":[{"message"}]}, Bitbucket's
+// {"error":{"message"}}.
+func providerMessage(body []byte) string {
+	var v struct {
+		Message string `json:"message"`
+		Errors  []struct {
+			Message string `json:"message"`
+			Code    string `json:"code"`
+		} `json:"errors"`
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	if v.Error.Message != "" {
+		return v.Error.Message
+	}
+	msg := v.Message
+	var details []string
+	for _, e := range v.Errors {
+		if e.Message != "" {
+			details = append(details, e.Message)
+		} else if e.Code != "" {
+			details = append(details, e.Code)
+		}
+	}
+	if len(details) > 0 {
+		msg += " (" + strings.Join(details, "; ") + ")"
+	}
+	return msg
+}
+
+// bbRequiredScopes returns the scopes a Bitbucket 403 says are required
+// ({"error":{"detail":{"required":[...]}}}).
+func bbRequiredScopes(body []byte) string {
+	var v struct {
+		Error struct {
+			Detail struct {
+				Required []string `json:"required"`
+			} `json:"detail"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return strings.Join(v.Error.Detail.Required, ", ")
+}
+
+// clean makes a provider-supplied text safe to show: the credential and
+// secret are removed should the provider echo them, as are control
+// characters and excess length; a final period is dropped because the
+// text goes inside OpenRunner's own sentence.
+func (rc *registrar) clean(s string) string {
+	for _, v := range []string{rc.r.Credential.Token, rc.r.Secret} {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		}
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.TrimRight(openrunner.Truncate(s, 300), ". ")
+}
+
+func providerName(p string) string {
+	switch strings.ToLower(p) {
+	case GitHub:
+		return "GitHub"
+	case Bitbucket:
+		return "Bitbucket"
+	}
+	return p
+}
+
+// RepositoryFromURL returns the owner (GitHub account or Bitbucket
+// workspace) and name (repository or slug) of an http(s) repository URL
+// such as https://github.com/owner/repo(.git) or
+// https://bitbucket.org/workspace/slug(.git). Any host is accepted (GitHub
+// Enterprise Server, a simulator under a base path): the owner and name
+// are the last two path segments. provider is "github" or "bitbucket"
+// (either case); errors are EINVALID and never repeat credentials the URL
+// may hold.
+func RepositoryFromURL(provider, repoURL string) (owner, name string, err error) {
+	p := strings.ToLower(provider)
+	if p != GitHub && p != Bitbucket {
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "Unknown repository provider %q.", provider)
+	}
+	u, perr := url.Parse(repoURL)
+	if perr != nil {
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL is not a valid URL.", providerName(p))
+	}
+	// Never repeat credentials: a token may be the URL's user name or
+	// password.
+	bare := *u
+	bare.User = nil
+	shown := bare.String()
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL %q is not an https URL.", providerName(p), shown)
+	}
+	segs := strings.Split(strings.TrimRight(u.Path, "/"), "/")
+	if len(segs) >= 3 {
+		owner, name = segs[len(segs)-2], strings.TrimSuffix(segs[len(segs)-1], ".git")
+	}
+	if owner == "" || name == "" {
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL %q does not name a repository (want https://HOST/OWNER/NAME).", providerName(p), shown)
+	}
+	return owner, name, nil
+}
