@@ -432,21 +432,13 @@ func TestRestartRestoresServices(t *testing.T) {
 // TestNoRuntime: without a container runtime the service calls explain
 // what is missing.
 func TestNoRuntime(t *testing.T) {
-	for name, cfg := range map[string]daemon.Config{
-		"none":        {Runtime: "none"},
-		"unreachable": {DockerHost: "unix:///nonexistent/docker.sock"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			d := testutil.MustRunDaemon(t, cfg)
-			c := testutil.Client(d.URL(), testutil.ClientOptions{})
-			_, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("no-runtime"), SourceConfiguration: imageSource(testImage, nil, "")})
-			want := map[string]string{"none": "--runtime none", "unreachable": "no Docker engine answers"}[name]
-			wantAPIError(t, err, "InvalidRequestException", want)
-		})
-	}
-	d := daemon.New(daemon.Config{Listen: "127.0.0.1:0", RouterListen: "127.0.0.1:0", DataDir: t.TempDir(), Runtime: "docker", DockerHost: "unix:///nonexistent/docker.sock"})
-	if err := d.Open(ctx); err == nil {
-		d.Close()
+	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "none"})
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	_, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("no-runtime"), SourceConfiguration: imageSource(testImage, nil, "")})
+	wantAPIError(t, err, "InvalidRequestException", "--runtime none")
+	d2 := daemon.New(daemon.Config{Listen: "127.0.0.1:0", RouterListen: "127.0.0.1:0", DataDir: t.TempDir(), Runtime: "docker", DockerHost: "unix:///nonexistent/docker.sock"})
+	if err := d2.Open(ctx); err == nil {
+		d2.Close()
 		t.Fatal("--runtime docker without an engine must refuse to start")
 	} else if !strings.Contains(err.Error(), "no Docker engine answers") {
 		t.Fatalf("unclear: %v", err)

@@ -621,4 +621,17 @@ func TestRuntimeDefaultsToProcess(t *testing.T) {
 	if d.RuntimeName() != "process" {
 		t.Fatalf("runtime %q, want process", d.RuntimeName())
 	}
+	// A container image cannot run there, and the service says why.
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("image-on-process"), SourceConfiguration: imageSource(testImage, nil, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc := waitStatus(t, c, out.Service.ServiceArn); svc.Status != types.ServiceStatusCreateFailed {
+		t.Fatalf("status %s", svc.Status)
+	}
+	e := &sourceEnv{d: d, c: c}
+	if log := e.serviceLog(t, *out.Service.ServiceArn, false); !strings.Contains(log, "--runtime docker") {
+		t.Fatalf("log:\n%s", log)
+	}
 }

@@ -45,7 +45,7 @@ func parseRef(ref string) (artifact, error) {
 		p = u.Path
 	}
 	if !filepath.IsAbs(p) {
-		return artifact{}, openrunner.Errorf(openrunner.EINVALID, "image %s is not an absolute path or file:// URL: the process runtime runs local artifacts (a binary or a directory)", ref)
+		return artifact{}, openrunner.Errorf(openrunner.EINVALID, "image %s is not an absolute path or file:// URL: the process runtime runs local artifacts (a binary or a directory) and source-code builds, not container images; run OpenRunner with a Docker engine (--runtime docker) for image services", ref)
 	}
 	p = filepath.Clean(p)
 	fi, err := os.Stat(p)
