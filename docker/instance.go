@@ -45,7 +45,12 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 		Labels:       r.labels(spec),
 		ExposedPorts: nat.PortSet{port: struct{}{}},
 	}
+	init := true
 	host := &container.HostConfig{
+		// An init process as PID 1 passes SIGTERM on to the application,
+		// which the kernel would otherwise not deliver to a PID 1 without
+		// a handler: stopping would always wait the whole grace period.
+		Init:          &init,
 		PortBindings:  nat.PortMap{port: {{HostIP: r.publishIP}}}, // empty HostPort: the engine picks one
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
@@ -125,16 +130,20 @@ func (r *Runtime) imageFor(ctx context.Context, ref string) (image.InspectRespon
 func env(spec openrunner.InstanceSpec) []string {
 	names := make([]string, 0, len(spec.Env))
 	for k := range spec.Env {
-		if k != "PORT" {
+		if k != "PORT" && k != spec.PortEnv {
 			names = append(names, k)
 		}
 	}
 	sort.Strings(names)
-	out := make([]string, 0, len(names)+1)
+	out := make([]string, 0, len(names)+2)
 	for _, k := range names {
 		out = append(out, k+"="+spec.Env[k])
 	}
-	return append(out, "PORT="+strconv.Itoa(spec.Port))
+	port := strconv.Itoa(spec.Port)
+	if spec.PortEnv != "" && spec.PortEnv != "PORT" {
+		out = append(out, spec.PortEnv+"="+port)
+	}
+	return append(out, "PORT="+port)
 }
 
 // labels returns spec.Labels plus the runtime's own, which win.

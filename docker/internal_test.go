@@ -85,6 +85,11 @@ func TestEnv(t *testing.T) {
 	if want := "A=1=x B=2 PORT=3000"; strings.Join(got, " ") != want {
 		t.Errorf("env = %q, want %q", got, want)
 	}
+	// run.network.env names one more variable that gets the port.
+	got = env(openrunner.InstanceSpec{Port: 8000, PortEnv: "APP_PORT", Env: map[string]string{"APP_PORT": "1", "A": "1"}})
+	if want := "A=1 APP_PORT=8000 PORT=8000"; strings.Join(got, " ") != want {
+		t.Errorf("env with PortEnv = %q, want %q", got, want)
+	}
 }
 
 func TestValidSpec(t *testing.T) {
