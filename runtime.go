@@ -147,6 +147,17 @@ type Builder interface {
 	// RemoveBuild deletes what Build made for a revision (an image, a
 	// directory). Removing what is gone is not an error.
 	RemoveBuild(ctx context.Context, ref string) error
+
+	// Builds lists what Build made and RemoveBuild has not removed,
+	// finished or not (a server killed during a build leaves a partial
+	// one), so that a restarted server removes what no revision uses.
+	Builds(ctx context.Context) ([]BuiltImage, error)
+}
+
+// BuiltImage is one build a Builder holds.
+type BuiltImage struct {
+	Ref        string // for RemoveBuild
+	RevisionID string // the revision it was built for
 }
 
 // BuildSpec is one build of a service revision.

@@ -23,6 +23,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/openrunner/openrunner"
@@ -653,3 +654,33 @@ func (s *lineSplitter) line(b []byte) {
 // ansiEscape matches the terminal colour codes the classic builder wraps
 // around a step's standard error; the log keeps the text only.
 var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+// Builds implements openrunner.Builder: the revisions of every image of
+// BuildRepository labelled with this runtime's owner, a deployed image or
+// only the cache of a build that did not finish.
+func (r *Runtime) Builds(ctx context.Context) ([]openrunner.BuiltImage, error) {
+	list, err := r.client.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelOwner+"="+r.owner))})
+	if err != nil {
+		return nil, engineError("list images", err)
+	}
+	seen := map[string]bool{}
+	var out []openrunner.BuiltImage
+	for _, im := range list {
+		rev := im.Labels[openrunner.LabelRevision]
+		if rev == "" {
+			continue
+		}
+		for _, tag := range im.RepoTags {
+			repo, t, ok := strings.Cut(tag, ":")
+			if !ok || !strings.HasPrefix(repo, BuildRepository+"/") {
+				continue
+			}
+			ref := strings.TrimSuffix(repo, "/cache") + ":" + t
+			if !seen[ref] {
+				seen[ref] = true
+				out = append(out, openrunner.BuiltImage{Ref: ref, RevisionID: rev})
+			}
+		}
+	}
+	return out, nil
+}

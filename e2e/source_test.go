@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,6 +35,7 @@ type sourceEnv struct {
 	c      *apprunner.Client
 	conns  map[string]string // provider ("github", "bitbucket") → connection ARN
 	tokens map[string]string // provider → the token its handshake used
+	cfg    daemon.Config
 }
 
 // newSourceEnv starts the simulator and a daemon on runtime ("process" or
@@ -51,9 +53,12 @@ func newSourceEnv(t testing.TB, runtime string, cfg daemon.Config) *sourceEnv {
 		base := testutil.NeedBuildBaseImage(t)
 		cfg.RuntimeImages = map[string]string{"python311": base, "nodejs22": base, "go1": base}
 	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
 	d := testutil.MustRunDaemon(t, cfg)
 	e := &sourceEnv{sim: sim, d: d, c: testutil.Client(d.URL(), testutil.ClientOptions{}),
-		conns: map[string]string{}, tokens: map[string]string{}}
+		conns: map[string]string{}, tokens: map[string]string{}, cfg: cfg}
 	for _, p := range []struct {
 		name string
 		typ  types.ProviderType
@@ -634,4 +639,50 @@ func TestRuntimeDefaultsToProcess(t *testing.T) {
 	if log := e.serviceLog(t, *out.Service.ServiceArn, false); !strings.Contains(log, "--runtime docker") {
 		t.Fatalf("log:\n%s", log)
 	}
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestSourceRestart: a restarted server adopts a source service's running
+// instance, removes builds no revision uses (as a server killed during a
+// build leaves them), and keeps deploying pushes.
+func TestSourceRestart(t *testing.T) {
+	e := newSourceEnv(t, "process", daemon.Config{Listen: freeAddr(t), RouterListen: freeAddr(t)})
+	repo := e.repoFor(t, "github", "restart", sampleapp.Python("v1").Files)
+	svc := e.create(t, "restart-svc", codeSource(repo.CloneURL(), "main", "", e.conns["github"], nil))
+	e.waitBody(t, svc, "v1")
+	builds := filepath.Join(e.cfg.DataDir, "builds")
+	active, _ := os.ReadDir(builds)
+	if len(active) != 1 {
+		t.Fatalf("builds: %v", active)
+	}
+	if err := e.d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(builds, strings.Repeat("ab", 16))
+	if err := os.MkdirAll(filepath.Join(partial, "app"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e.d = testutil.MustRunDaemon(t, e.cfg)
+	e.c = testutil.Client(e.d.URL(), testutil.ClientOptions{})
+	e.waitBody(t, svc, "v1")
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Fatalf("the partial build is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(builds, active[0].Name())); err != nil {
+		t.Fatalf("the active build is gone: %v", err)
+	}
+	if _, err := repo.Commit("main", sampleapp.Python("v2").Files, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitBody(t, svc, "v2")
 }

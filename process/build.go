@@ -729,3 +729,22 @@ func (r *Runtime) builtEnv(p string) (*toolEnv, error) {
 	}
 	return &rec.Tools, nil
 }
+
+// Builds implements openrunner.Builder: every directory of BuildDir that
+// is named like a build, finished or not.
+func (r *Runtime) Builds(ctx context.Context) ([]openrunner.BuiltImage, error) {
+	if r.buildDir == "" {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(r.buildDir)
+	if err != nil {
+		return nil, fmt.Errorf("process: list builds: %w", err)
+	}
+	var out []openrunner.BuiltImage
+	for _, e := range entries {
+		if e.IsDir() && buildName.MatchString(e.Name()) {
+			out = append(out, openrunner.BuiltImage{Ref: filepath.Join(r.buildDir, e.Name(), "app"), RevisionID: e.Name()})
+		}
+	}
+	return out, nil
+}

@@ -102,6 +102,7 @@ func (e *Engine) Open(ctx context.Context) error {
 	if err := e.restoreRoutes(ctx, pending); err != nil {
 		return err
 	}
+	e.pruneBuilds(ctx)
 	for arn := range pending {
 		e.Kick(arn)
 	}

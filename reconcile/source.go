@@ -326,3 +326,42 @@ func (e *Engine) forgetSource(svc *openrunner.Service) {
 	delete(e.tried, svc.ARN())
 	e.mu.Unlock()
 }
+
+// pruneBuilds removes the builds no service's active revision runs: those
+// of deployments that failed or were replaced while a server was being
+// killed, and partial ones of builds it interrupted. It runs before any
+// operation starts, so no build is in progress.
+func (e *Engine) pruneBuilds(ctx context.Context) {
+	if e.Source.Builder == nil {
+		return
+	}
+	builds, err := e.Source.Builder.Builds(ctx)
+	if err != nil || len(builds) == 0 {
+		if err != nil {
+			e.Logger.Warn("listing builds", "error", err)
+		}
+		return
+	}
+	services, err := e.Services.FindServicesByStatus(ctx, openrunner.ServiceRunning, openrunner.ServicePaused,
+		openrunner.ServiceOperationInProgress, openrunner.ServiceCreateFailed, openrunner.ServiceDeleteFailed)
+	if err != nil {
+		e.Logger.Warn("listing services", "error", err)
+		return
+	}
+	keep := map[string]bool{}
+	for _, svc := range services {
+		if svc.Active != nil {
+			keep[svc.Active.ID] = true
+		}
+	}
+	for _, b := range builds {
+		if keep[b.RevisionID] {
+			continue
+		}
+		if err := e.Source.Builder.RemoveBuild(ctx, b.Ref); err != nil {
+			e.Logger.Warn("removing an unused build", "image", b.Ref, "error", err)
+		} else {
+			e.Logger.Info("removed an unused build", "image", b.Ref, "revision", b.RevisionID)
+		}
+	}
+}
