@@ -181,9 +181,27 @@ func mustBuild(t *testing.T, rt *docker.Runtime, spec openrunner.BuildSpec) (ope
 func mustRemoveBuild(t *testing.T, rt *docker.Runtime, img openrunner.Image) {
 	t.Helper()
 	ctx := context.Background()
+	listed := func() bool {
+		builds, err := rt.Builds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range builds {
+			if b.Ref == img.Ref {
+				return true
+			}
+		}
+		return false
+	}
+	if !listed() {
+		t.Errorf("Builds does not list %s", img.Ref)
+	}
 	if err := rt.RemoveBuild(ctx, img.Ref); err != nil {
 		t.Errorf("RemoveBuild(%s): %v", img.Ref, err)
 		return
+	}
+	if listed() {
+		t.Errorf("Builds lists %s after RemoveBuild", img.Ref)
 	}
 	for _, ref := range []string{img.Ref, strings.Replace(img.Ref, ":", "/cache:", 1)} {
 		if _, err := env.client.ImageInspect(ctx, ref); !cerrdefs.IsNotFound(err) {

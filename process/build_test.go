@@ -649,7 +649,11 @@ func TestRemoveBuild(t *testing.T) {
 		return img
 	}
 	one, two := build("one"), build("two")
-	if err := rt.RemoveBuild(ctx, one.Ref); err != nil {
+	builds, err := rt.Builds(ctx)
+	if err != nil || len(builds) != 2 || builds[0].RevisionID != "one" || builds[1].RevisionID != "two" {
+		t.Fatalf("Builds = %+v, %v", builds, err)
+	}
+	if err := rt.RemoveBuild(ctx, builds[0].Ref); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(buildDir, "one")); !errors.Is(err, fs.ErrNotExist) {
@@ -688,7 +692,7 @@ func TestRemoveBuild(t *testing.T) {
 	if err := os.MkdirAll(unfinished, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := rt.StartInstance(ctx, openrunner.InstanceSpec{Image: unfinished, Port: 8080, StartCommand: "sleep 10"})
+	_, err = rt.StartInstance(ctx, openrunner.InstanceSpec{Image: unfinished, Port: 8080, StartCommand: "sleep 10"})
 	if got, want := openrunner.ErrorCode(err), openrunner.EINVALID; got != want {
 		t.Errorf("StartInstance of an unfinished build: %v, want %s", err, want)
 	}
