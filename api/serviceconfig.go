@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -225,6 +226,9 @@ func applySource(cur openrunner.SourceConfig, in *wire.SourceConfiguration, crea
 					return cur, err
 				}
 			}
+		}
+		if err := source.CheckRepositoryURL(code.RepositoryURL); err != nil {
+			return cur, err
 		}
 		if code.ConfigurationSource == "API" && code.Values == nil {
 			return cur, openrunner.Errorf(openrunner.EINVALID, "CodeConfiguration with ConfigurationSource API needs CodeConfigurationValues.")

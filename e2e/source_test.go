@@ -413,6 +413,12 @@ func TestSourceServiceFailures(t *testing.T) {
 	_, err := e.c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("ghost"),
 		SourceConfiguration: codeSource(good.CloneURL(), "main", "", strings.Replace(e.conns["github"], "conn-github", "conn-ghost", 1), nil)})
 	wantAPIError(t, err, "InvalidRequestException", "doesn't exist")
+	// Only http(s) repositories, without credentials in the URL.
+	for _, u := range []string{"file:///etc", "https://octo:secret@github.com/octo/good"} {
+		_, err = e.c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("bad-url"),
+			SourceConfiguration: codeSource(u, "main", "", e.conns["github"], nil)})
+		wantAPIError(t, err, "InvalidRequestException", "repository URL")
+	}
 }
 
 // TestSourceLanguages deploys the Node.js and Go samples on the process

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -93,6 +94,9 @@ func (f *Fetcher) env(cred *openrunner.ProviderCredential) []string {
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=" + os.DevNull,
 		"GIT_TERMINAL_PROMPT=0",
+		// Only http(s): never file://, ssh or ext:: (which runs commands),
+		// whatever a repository URL or a redirect says.
+		"GIT_ALLOW_PROTOCOL=http:https",
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
 		"LC_ALL=C",
@@ -192,6 +196,9 @@ func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred o
 	if err := checkBranch(branch); err != nil {
 		return "", err
 	}
+	if err := CheckRepositoryURL(repoURL); err != nil {
+		return "", err
+	}
 	defer f.lock(key)()
 	dir, err := f.ensureRepo(ctx, key)
 	if err != nil {
@@ -222,6 +229,9 @@ func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred o
 // fetching anything (git ls-remote), for polling. Errors are as Fetch's.
 func (f *Fetcher) RemoteHead(ctx context.Context, repoURL, branch string, cred openrunner.ProviderCredential) (string, error) {
 	if err := checkBranch(branch); err != nil {
+		return "", err
+	}
+	if err := CheckRepositoryURL(repoURL); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
@@ -259,6 +269,23 @@ func classify(repoURL, branch, stderr string, err error) error {
 		return openrunner.Errorf(openrunner.EINVALID, "The repository %s cannot be reached: %s", repoURL, firstLine(stderr, err))
 	}
 	return openrunner.Errorf(openrunner.EINVALID, "Fetching %s failed: %s", repoURL, firstLine(stderr, err))
+}
+
+// CheckRepositoryURL accepts the http(s) URL of a repository, without
+// credentials, query or fragment: the only kind OpenRunner fetches.
+// Credentials come from the connection, never from the URL (where they
+// would be written to logs).
+func CheckRepositoryURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "":
+		return openrunner.Errorf(openrunner.EINVALID, "The repository URL %q isn't valid: give the https:// URL of a GitHub or Bitbucket repository, such as https://github.com/owner/repo.", openrunner.Truncate(s, 200))
+	case u.User != nil:
+		return openrunner.Errorf(openrunner.EINVALID, "The repository URL must not contain credentials: the connection provides them.")
+	case u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") == "":
+		return openrunner.Errorf(openrunner.EINVALID, "The repository URL %q isn't valid: give the https:// URL of a GitHub or Bitbucket repository, such as https://github.com/owner/repo.", openrunner.Truncate(s, 200))
+	}
+	return nil
 }
 
 // checkBranch refuses branch names git would take for options or that are
