@@ -236,14 +236,16 @@ func (e *Engine) readConfig(svc *openrunner.Service, op *openrunner.Operation, c
 	if dir != "" {
 		name = dir + "/" + configFile
 	}
-	b, err := os.ReadFile(filepath.Join(snap, filepath.FromSlash(name)))
+	b, err := readInside(snap, filepath.FromSlash(name))
 	if errors.Is(err, os.ErrNotExist) {
 		msg := fmt.Sprintf("%s was not found in the source directory /%s. Add one, or configure the service with ConfigurationSource API.", configFile, dir)
 		e.eventf(svc, op, "%s", msg)
 		return nil, errors.New(msg)
 	}
 	if err != nil {
-		return nil, err
+		msg := fmt.Sprintf("%s in the source directory /%s cannot be read (a link that leaves the repository is not followed).", configFile, dir)
+		e.eventf(svc, op, "%s", msg)
+		return nil, errors.New(msg)
 	}
 	conf, err := apprunneryaml.Parse(b)
 	if err != nil {
@@ -364,4 +366,16 @@ func (e *Engine) pruneBuilds(ctx context.Context) {
 			e.Logger.Info("removed an unused build", "image", b.Ref, "revision", b.RevisionID)
 		}
 	}
+}
+
+// readInside reads the file at name inside root, following symbolic links
+// only as long as they stay inside root: a repository's apprunner.yaml
+// that links to a file of the host is not read.
+func readInside(root, name string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(name)
 }
