@@ -1,11 +1,18 @@
 """End-to-end check of the Connections and tagging API through boto3.
 
 Run against a live OpenRunner at $OPENRUNNER_URL (default
-http://127.0.0.1:4590) with the default test/test credentials.
+http://127.0.0.1:4590) with the default test/test credentials. The
+source-code service test runs against the second server scripts/test starts
+($OPENRUNNER_SOURCE_URL, see SourceService).
 """
+import http.client
+import json
 import os
+import subprocess
 import sys
+import time
 import unittest
+import urllib.request
 
 import boto3
 import botocore.config
@@ -92,7 +99,106 @@ class Connections(unittest.TestCase):
         self.assertEqual(self.code(cm), "UnrecognizedClientException")
 
 
+SOURCE_VARS = ("OPENRUNNER_SOURCE_URL", "OPENRUNNER_SOURCE_ROUTER", "OPENRUNNER_BIN",
+               "PROVIDERSIM_CLONE_URL", "PROVIDERSIM_TOKEN", "PROVIDERSIM_CONTROL_URL")
+
+
+class SourceService(unittest.TestCase):
+    """A service from a GitHub repository on a server building with host
+    processes, whose GitHub is the provider simulator
+    (internal/providersim/cmd/providersim); scripts/test starts both and
+    sets SOURCE_VARS."""
+
+    def setUp(self):
+        missing = [v for v in SOURCE_VARS if not os.environ.get(v)]
+        if missing:
+            msg = "%s not set (scripts/test sets them)" % ", ".join(missing)
+            if os.environ.get("CI") == "true":
+                self.fail(msg)
+            self.skipTest(msg)
+        self.env = {v: os.environ[v] for v in SOURCE_VARS}
+        self.url = self.env["OPENRUNNER_SOURCE_URL"]
+        self.ar = client(endpoint_url=self.url)
+        self.name = "boto3-src-%d" % os.getpid()
+
+    def push(self, message):
+        """Commits the sample app answering message to octo/hello's main."""
+        req = urllib.request.Request(self.env["PROVIDERSIM_CONTROL_URL"] + "/commit", method="POST",
+                                     data=json.dumps({"repo": "octo/hello", "branch": "main", "message": message}).encode())
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.load(resp)["sha"]
+
+    def get(self, host):
+        """What the service at host answers at / on the router: (status, body)."""
+        c = http.client.HTTPConnection(self.env["OPENRUNNER_SOURCE_ROUTER"], timeout=10)
+        try:
+            c.request("GET", "/", headers={"Host": host})
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    def wait(self, arn, timeout=120):
+        deadline = time.time() + timeout
+        while True:
+            svc = self.ar.describe_service(ServiceArn=arn)["Service"]
+            if svc["Status"] != "OPERATION_IN_PROGRESS" or time.time() > deadline:
+                return svc
+            time.sleep(0.2)
+
+    def test_from_repository(self):
+        message = "from boto3 %d" % os.getpid()
+        self.push(message)  # the head of main answers message
+        conn = self.ar.create_connection(ConnectionName=self.name, ProviderType="GITHUB")["Connection"]["ConnectionArn"]
+        self.addCleanup(lambda: self.ar.delete_connection(ConnectionArn=conn))
+        hs = subprocess.run([self.env["OPENRUNNER_BIN"], "connection", "handshake", "--endpoint-url", self.url,
+                             "--connection-arn", conn, "--token-file", "-"],
+                            input=self.env["PROVIDERSIM_TOKEN"], capture_output=True, text=True,
+                            env=dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test"))
+        self.assertEqual(hs.returncode, 0, hs.stderr)
+        got = self.ar.list_connections(ConnectionName=self.name)["ConnectionSummaryList"]
+        self.assertEqual(got[0]["Status"], "AVAILABLE")
+
+        svc = self.ar.create_service(ServiceName=self.name, SourceConfiguration={
+            "CodeRepository": {
+                "RepositoryUrl": self.env["PROVIDERSIM_CLONE_URL"],
+                "SourceCodeVersion": {"Type": "BRANCH", "Value": "main"},
+                "CodeConfiguration": {"ConfigurationSource": "REPOSITORY"},
+            },
+            "AuthenticationConfiguration": {"ConnectionArn": conn},
+        })["Service"]
+        arn, host = svc["ServiceArn"], svc["ServiceUrl"]
+        deleted = False
+        try:
+            self.assertEqual(svc["Status"], "OPERATION_IN_PROGRESS")
+            svc = self.wait(arn)
+            self.assertEqual(svc["Status"], "RUNNING")
+            self.assertEqual(svc["SourceConfiguration"]["CodeRepository"]["RepositoryUrl"], self.env["PROVIDERSIM_CLONE_URL"])
+            self.assertTrue(svc["SourceConfiguration"]["AutoDeploymentsEnabled"])
+            deadline = time.time() + 60
+            while self.get(host) != (200, message + "\n") and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(self.get(host), (200, message + "\n"))
+
+            with self.assertRaises(self.ar.exceptions.InvalidRequestException) as cm:
+                self.ar.delete_connection(ConnectionArn=conn)
+            self.assertIn(self.name, cm.exception.response["Error"]["Message"])
+
+            self.ar.delete_service(ServiceArn=arn)
+            deleted = True
+            self.assertEqual(self.wait(arn)["Status"], "DELETED")
+            self.assertEqual(self.get(host)[0], 404)
+        finally:
+            if not deleted:
+                try:
+                    self.ar.delete_service(ServiceArn=arn)
+                    self.wait(arn)
+                except botocore.exceptions.ClientError:
+                    pass  # scripts/test stops what is left when it exits
+
+
 if __name__ == "__main__":
     r = unittest.main(exit=False, verbosity=2).result
-    print("boto3: %d passed, %d failed" % (r.testsRun - len(r.failures) - len(r.errors), len(r.failures) + len(r.errors)))
+    bad, skipped = len(r.failures) + len(r.errors), len(r.skipped)
+    print("boto3: %d passed, %d failed, %d skipped" % (r.testsRun - bad - skipped, bad, skipped))
     sys.exit(0 if r.wasSuccessful() else 1)

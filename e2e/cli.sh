@@ -3,6 +3,8 @@
 # against a running OpenRunner at $OPENRUNNER_URL (default
 # http://127.0.0.1:4590) with the default test/test credentials. It runs every
 # step twice: once with --endpoint-url, once with AWS_ENDPOINT_URL_APPRUNNER.
+# Then image services on Docker, and a source-code service on a second server
+# ($OPENRUNNER_SOURCE_URL, see source_service; scripts/test sets it up).
 set -euo pipefail
 
 url=${OPENRUNNER_URL:-http://127.0.0.1:4590}
@@ -99,9 +101,106 @@ services() {
 	[[ $status == DELETED ]] && ok "delete-service: DELETED" || fail "delete-service: $status"
 }
 
+# source_service: the README's source-code walk-through against a server
+# building with host processes (--runtime process) whose GitHub is the
+# provider simulator (internal/providersim/cmd/providersim); scripts/test
+# starts both and sets the variables. A connection, its handshake with a
+# token, a service from the repository, RUNNING, its ServiceUrl on the
+# router, a push going live through the webhook, the connection refused
+# deletion while in use, and the service deleted.
+source_service() {
+	local v missing=()
+	for v in OPENRUNNER_SOURCE_URL OPENRUNNER_SOURCE_ROUTER OPENRUNNER_BIN PROVIDERSIM_CLONE_URL PROVIDERSIM_TOKEN PROVIDERSIM_CONTROL_URL; do
+		[[ -n ${!v:-} ]] || missing+=("$v")
+	done
+	if ((${#missing[@]})); then
+		if [[ ${CI:-} == true ]]; then fail "source: ${missing[*]} not set"; else echo "skip - source: ${missing[*]} not set (scripts/test sets them)"; fi
+		return
+	fi
+	local api=$OPENRUNNER_SOURCE_URL router=$OPENRUNNER_SOURCE_ROUTER
+	local ar=(aws apprunner --endpoint-url "$api") name="cli-src-$$"
+	local out conn tokfile arn host status body sha ops i
+
+	# 1. A connection, made AVAILABLE with a token.
+	conn=$("${ar[@]}" create-connection --connection-name "$name" --provider-type GITHUB | json 'd["Connection"]["ConnectionArn"]')
+	tokfile=$(mktemp)
+	printf '%s\n' "$PROVIDERSIM_TOKEN" >"$tokfile"
+	out=$("$OPENRUNNER_BIN" connection handshake --endpoint-url "$api" --connection-arn "$conn" --token-file "$tokfile" 2>&1) || true
+	rm -f "$tokfile"
+	status=$("${ar[@]}" list-connections --connection-name "$name" | json 'd["ConnectionSummaryList"][0]["Status"]')
+	[[ $status == AVAILABLE && $out == *AVAILABLE*octo* ]] && ok "source: connection handshake: AVAILABLE" || fail "source: handshake: $status: $out"
+
+	# 2. A service from the repository, configured by its apprunner.yaml.
+	local src='{"CodeRepository":{"RepositoryUrl":"'"$PROVIDERSIM_CLONE_URL"'","SourceCodeVersion":{"Type":"BRANCH","Value":"main"},"CodeConfiguration":{"ConfigurationSource":"REPOSITORY"}},"AuthenticationConfiguration":{"ConnectionArn":"'"$conn"'"}}'
+	out=$("${ar[@]}" create-service --service-name "$name" --source-configuration "$src")
+	arn=$(json 'd["Service"]["ServiceArn"]' <<<"$out")
+	host=$(json 'd["Service"]["ServiceUrl"]' <<<"$out")
+	[[ $(json 'd["Service"]["Status"]' <<<"$out") == OPERATION_IN_PROGRESS ]] && ok "source: create-service" || fail "source: create-service: $out"
+	src_status() {
+		for _ in $(seq 600); do
+			status=$("${ar[@]}" describe-service --service-arn "$arn" | json 'd["Service"]["Status"]')
+			[[ $status != OPERATION_IN_PROGRESS ]] && return
+			sleep 0.2
+		done
+	}
+	# src_body WANT: wait until the service answers WANT on the router.
+	src_body() {
+		for _ in $(seq 300); do
+			body=$(curl -sS -H "Host: $host" "http://$router/" 2>&1) || true
+			[[ $body == "$1" ]] && return
+			sleep 0.2
+		done
+	}
+	src_status
+	if [[ $status == RUNNING ]]; then ok "source: describe-service: RUNNING"; else
+		fail "source: describe-service: $status"
+		"$OPENRUNNER_BIN" logs --endpoint-url "$api" "$arn" | tail -n 30 | sed 's/^/    /'
+	fi
+
+	# 3. It answers at its ServiceUrl, on the router (--router-listen).
+	src_body v1
+	[[ $body == v1 ]] && ok "source: curl -H 'Host: $host' answers v1" || fail "source: the service answers: $body"
+
+	# 4. A connection in use cannot be deleted.
+	if out=$("${ar[@]}" delete-connection --connection-arn "$conn" 2>&1); then
+		fail "source: delete-connection of a connection in use succeeded"
+	elif [[ $out == *"(InvalidRequestException)"*"$name"* ]]; then
+		ok "source: delete-connection refused while $name uses it"
+	else
+		fail "source: delete-connection: $out"
+	fi
+
+	# 5. A push goes live on its own: the simulator delivers the signed
+	# webhook OpenRunner registered when it created the service.
+	out=$(curl -fsS -X POST -d '{"repo":"octo/hello","branch":"main","message":"v2"}' "$PROVIDERSIM_CONTROL_URL/commit")
+	sha=$(json 'd["sha"]' <<<"$out")
+	status=$(json '",".join(str(x["status"]) for x in d["deliveries"] if x["event"] == "push")' <<<"$out")
+	[[ $status == 2?? ]] && ok "source: push $sha: webhook delivered ($status)" || fail "source: push deliveries: $out"
+	src_body v2
+	[[ $body == v2 ]] && ok "source: the push went live: v2" || fail "source: after the push the service answers: $body"
+	for i in $(seq 100); do
+		ops=$("${ar[@]}" list-operations --service-arn "$arn" | json '",".join(o["Type"] + ":" + o["Status"] for o in d["OperationSummaryList"])')
+		[[ $ops != *PENDING* && $ops != *IN_PROGRESS* ]] && break
+		sleep 0.2
+	done
+	[[ $ops == START_DEPLOYMENT:SUCCEEDED,CREATE_SERVICE:SUCCEEDED ]] && ok "source: list-operations: $ops" || fail "source: list-operations: $ops"
+	out=$("$OPENRUNNER_BIN" logs --endpoint-url "$api" "$arn")
+	[[ $out == *"Deploying commit $sha"* ]] && ok "source: openrunner logs: deploying commit $sha" || fail "source: the log does not name commit $sha: $out"
+
+	# 6. Deleted, the service stops answering and lets go of the connection.
+	"${ar[@]}" delete-service --service-arn "$arn" >/dev/null
+	src_status
+	[[ $status == DELETED ]] && ok "source: delete-service: DELETED" || fail "source: delete-service: $status"
+	status=$(curl -sS -o /dev/null -w '%{http_code}' -H "Host: $host" "http://$router/")
+	[[ $status == 404 ]] && ok "source: the deleted service's URL answers 404" || fail "source: the deleted service's URL answers $status"
+	status=$("${ar[@]}" delete-connection --connection-arn "$conn" | json 'd["Connection"]["Status"]')
+	[[ $status == DELETED ]] && ok "source: delete-connection: DELETED" || fail "source: delete-connection: $status"
+}
+
 suite flag
 AWS_ENDPOINT_URL_APPRUNNER=$url suite env
 services
+source_service
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed == 0 ]]
