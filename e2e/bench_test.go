@@ -193,7 +193,7 @@ func BenchmarkSourceCreateRunning(b *testing.B) {
 				if _, err := e.c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn}); err != nil {
 					b.Fatal(err)
 				}
-				waitStatusLong(b, e.c, out.Service.ServiceArn)
+				waitStatus(b, e.c, out.Service.ServiceArn)
 				b.StartTimer()
 			}
 		})

@@ -25,10 +25,11 @@ const testImage = testutil.DockerTestImage
 func needDocker(t *testing.T) { testutil.NeedDockerTestImage(t) }
 
 // waitStatus polls DescribeService until the service leaves
-// OPERATION_IN_PROGRESS and returns it.
-func waitStatus(t *testing.T, c *apprunner.Client, arn *string) *types.Service {
+// OPERATION_IN_PROGRESS and returns it. Builds from source may take
+// minutes on a cold Docker cache.
+func waitStatus(t testing.TB, c *apprunner.Client, arn *string) *types.Service {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(4 * time.Minute)
 	for time.Now().Before(deadline) {
 		out, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: arn})
 		if err != nil {

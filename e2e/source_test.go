@@ -159,25 +159,7 @@ func (e *sourceEnv) create(t testing.TB, name string, src *types.SourceConfigura
 	t.Cleanup(func() {
 		_, _ = e.c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn})
 	})
-	return waitStatusLong(t, e.c, out.Service.ServiceArn)
-}
-
-// waitStatusLong is waitStatus for builds, which may take longer.
-func waitStatusLong(t testing.TB, c *apprunner.Client, arn *string) *types.Service {
-	t.Helper()
-	deadline := time.Now().Add(4 * time.Minute)
-	for time.Now().Before(deadline) {
-		out, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: arn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Service.Status != types.ServiceStatusOperationInProgress {
-			return out.Service
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("the service stayed OPERATION_IN_PROGRESS")
-	return nil
+	return waitStatus(t, e.c, out.Service.ServiceArn)
 }
 
 // body returns what the service answers at / (status and body).
@@ -348,7 +330,7 @@ func TestSourceServiceLifecycle(t *testing.T) {
 	if _, err := e.c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: svc.ServiceArn}); err != nil {
 		t.Fatal(err)
 	}
-	waitStatusLong(t, e.c, svc.ServiceArn)
+	waitStatus(t, e.c, svc.ServiceArn)
 	if _, err := e.c.DeleteConnection(ctx, &apprunner.DeleteConnectionInput{ConnectionArn: aws.String(e.conns["github"])}); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +383,7 @@ func TestSourceServiceFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc = waitStatusLong(t, e.c, up.Service.ServiceArn)
+			svc = waitStatus(t, e.c, up.Service.ServiceArn)
 			if svc.Status != types.ServiceStatusRunning {
 				t.Fatalf("after the update: %s\n%s", svc.Status, e.serviceLog(t, *svc.ServiceArn, false))
 			}
