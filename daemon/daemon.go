@@ -521,6 +521,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
 		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
 		RegisterWebhook:   d.hooks.register,
+		UnregisterWebhook: d.hooks.unregister,
 	}
 	if b, ok := d.runtime.(openrunner.Builder); ok {
 		d.engine.Source.Builder = b

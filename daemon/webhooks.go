@@ -116,12 +116,11 @@ func (h *hooks) webhook(_ context.Context, c *openrunner.Connection) (string, st
 	return webhook.URL(h.publicURL+webhookPath, provider, hookKey(c)), h.secret(c.ARN())
 }
 
-// register creates the push webhook of the service's repository with the
-// provider, unless one with the same URL exists.
-func (h *hooks) register(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) error {
+// registration describes the push webhook of the service's repository.
+func (h *hooks) registration(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) (webhook.Registration, error) {
 	conn, err := h.connections.FindConnectionByARN(ctx, svc.Config.Source.ConnectionARN)
 	if err != nil {
-		return err
+		return webhook.Registration{}, err
 	}
 	hookURL, secret := h.webhook(ctx, conn)
 	provider, apiBase := "github", cmp.Or(h.d.cfg.GitHub.APIURL, handshake.DefaultGitHubAPIURL)
@@ -130,19 +129,34 @@ func (h *hooks) register(ctx context.Context, svc *openrunner.Service, cred open
 	}
 	owner, name, err := webhook.RepositoryFromURL(provider, svc.Config.Source.Code.RepositoryURL)
 	if err != nil {
-		return err
+		return webhook.Registration{}, err
 	}
-	client := h.d.cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+	return webhook.Registration{Provider: provider, APIBase: apiBase, Repository: owner + "/" + name,
+		HookURL: hookURL, Secret: secret, Credential: cred}, nil
+}
+
+func (h *hooks) client() *http.Client {
+	if h.d.cfg.HTTPClient != nil {
+		return h.d.cfg.HTTPClient
 	}
-	_, err = webhook.Register(ctx, client, webhook.Registration{
-		Provider:   provider,
-		APIBase:    apiBase,
-		Repository: owner + "/" + name,
-		HookURL:    hookURL,
-		Secret:     secret,
-		Credential: cred,
-	})
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// unregister removes the push webhook of the service's repository.
+func (h *hooks) unregister(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) error {
+	r, err := h.registration(ctx, svc, cred)
+	if err == nil {
+		_, err = webhook.Unregister(ctx, h.client(), r)
+	}
+	return err
+}
+
+// register creates the push webhook of the service's repository with the
+// provider, unless one with the same URL exists.
+func (h *hooks) register(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) error {
+	r, err := h.registration(ctx, svc, cred)
+	if err == nil {
+		_, err = webhook.Register(ctx, h.client(), r)
+	}
 	return err
 }

@@ -337,6 +337,9 @@ func TestSourceServiceLifecycle(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(e.d.DataDir(), "builds")); len(entries) != 0 {
 		t.Fatalf("builds left after delete: %v", entries)
 	}
+	if hooks := e.sim.Hooks(); len(hooks) != 0 {
+		t.Fatalf("the webhook outlived the service: %+v", hooks)
+	}
 }
 
 // TestSourceServiceFailures: a first deployment that cannot succeed ends
@@ -483,6 +486,15 @@ func TestSourceMonorepo(t *testing.T) {
 	ops := e.waitOperations(t, apiSvc.ServiceArn, 2)
 	if len(ops) > 3 {
 		t.Fatalf("three pushes made %d deployments, want at most 2", len(ops)-1)
+	}
+
+	// The webhook stays while one service still needs it.
+	if _, err := e.c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: apiSvc.ServiceArn}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e.c, apiSvc.ServiceArn)
+	if hooks := e.sim.Hooks(); len(hooks) != 1 {
+		t.Fatalf("hooks after deleting one of two services: %+v", hooks)
 	}
 }
 

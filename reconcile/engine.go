@@ -366,7 +366,7 @@ func (e *Engine) delete(svc *openrunner.Service, op *openrunner.Operation) {
 		return
 	}
 	e.removeBuild(svc.Active)
-	e.forgetSource(svc)
+	e.forgetSource(svc, op)
 	e.succeed(svc, op, openrunner.ServiceDeleted)
 }
 

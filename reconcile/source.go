@@ -44,6 +44,9 @@ type Source struct {
 	// RegisterWebhook registers a push webhook for the service's
 	// repository with the provider (nil: none is registered).
 	RegisterWebhook func(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) error
+	// UnregisterWebhook removes it again, when the last service that
+	// deploys the repository through the connection is deleted.
+	UnregisterWebhook func(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) error
 }
 
 // configFile is the name App Runner reads in the source directory.
@@ -316,8 +319,20 @@ func (e *Engine) removeBuild(rev *openrunner.Revision) {
 	}
 }
 
-// forgetSource removes everything kept of a deleted service's source.
-func (e *Engine) forgetSource(svc *openrunner.Service) {
+// forgetSource removes everything kept of a deleted service's source, and
+// its push webhook if no other service needs it.
+func (e *Engine) forgetSource(svc *openrunner.Service, op *openrunner.Operation) {
+	if svc.Config.Source.Code != nil && e.Source.UnregisterWebhook != nil && e.Source.Credentials != nil && !e.webhookShared(svc) {
+		ctx := openrunner.NewContextWithScope(e.ctx, svc.Scope)
+		cred, err := e.Source.Credentials.AccessToken(ctx, svc.Config.Source.ConnectionARN)
+		if err == nil {
+			err = e.Source.UnregisterWebhook(ctx, svc, cred)
+		}
+		if err != nil {
+			e.eventf(svc, op, "Could not remove the push webhook of %s: %s. Remove it in the repository's settings.",
+				svc.Config.Source.Code.RepositoryURL, openrunner.ErrorMessage(err))
+		}
+	}
 	if e.Source.Fetcher != nil {
 		_ = e.Source.Fetcher.Remove(svc.ID)
 	}
@@ -378,4 +393,29 @@ func readInside(root, name string) ([]byte, error) {
 	}
 	defer r.Close()
 	return r.ReadFile(name)
+}
+
+// webhookShared reports whether another service that is not deleted
+// deploys the same repository through the same connection (and so needs
+// the webhook svc's deletion would remove).
+func (e *Engine) webhookShared(svc *openrunner.Service) bool {
+	services, err := e.Services.FindServicesByStatus(e.ctx, openrunner.ServiceRunning, openrunner.ServicePaused,
+		openrunner.ServiceOperationInProgress, openrunner.ServiceCreateFailed, openrunner.ServiceDeleteFailed)
+	if err != nil {
+		return true // keep it: a stray webhook costs less than a missing one
+	}
+	repo := repositoryKey(svc.Config.Source.Code.RepositoryURL)
+	for _, other := range services {
+		if other.ARN() != svc.ARN() && other.Config.Source.Code != nil &&
+			other.Config.Source.ConnectionARN == svc.Config.Source.ConnectionARN &&
+			repositoryKey(other.Config.Source.Code.RepositoryURL) == repo {
+			return true
+		}
+	}
+	return false
+}
+
+// repositoryKey is a repository URL without case, trailing slash or ".git".
+func repositoryKey(u string) string {
+	return strings.TrimSuffix(strings.TrimRight(strings.ToLower(u), "/"), ".git")
 }

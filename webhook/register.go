@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -68,6 +69,19 @@ type Registration struct {
 // credential lacks; an unreachable or failing provider is EINTERNAL with a
 // message to try again. Errors never contain the credential or the secret.
 func Register(ctx context.Context, c *http.Client, r Registration) (created bool, err error) {
+	rc, err := newRegistrar(c, r, "register")
+	if err != nil {
+		return false, err
+	}
+	if rc.provider == GitHub {
+		return rc.github(ctx)
+	}
+	return rc.bitbucket(ctx)
+}
+
+// newRegistrar checks r for Register (action "register", which needs the
+// secret) or Unregister (action "remove").
+func newRegistrar(c *http.Client, r Registration, action string) (*registrar, error) {
 	if c == nil {
 		c = http.DefaultClient
 	}
@@ -75,30 +89,26 @@ func Register(ctx context.Context, c *http.Client, r Registration) (created bool
 	owner, name, ok := strings.Cut(r.Repository, "/")
 	switch {
 	case provider != GitHub && provider != Bitbucket:
-		return false, openrunner.Errorf(openrunner.EINVALID, "Unknown webhook provider %q.", r.Provider)
+		return nil, openrunner.Errorf(openrunner.EINVALID, "Unknown webhook provider %q.", r.Provider)
 	case !ok || owner == "" || name == "" || strings.Contains(name, "/"):
-		return false, openrunner.Errorf(openrunner.EINVALID, "The repository %q is not of the form owner/name.", r.Repository)
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The repository %q is not of the form owner/name.", r.Repository)
 	case !httpURL(r.APIBase):
-		return false, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not an http(s) URL.", providerName(provider), r.APIBase)
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not an http(s) URL.", providerName(provider), r.APIBase)
 	case !httpURL(r.HookURL):
-		return false, openrunner.Errorf(openrunner.EINVALID, "The webhook URL %q is not an http(s) URL.", r.HookURL)
-	case r.Secret == "":
-		return false, openrunner.Errorf(openrunner.EINVALID, "A webhook secret is required.")
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The webhook URL %q is not an http(s) URL.", r.HookURL)
+	case action == "register" && r.Secret == "":
+		return nil, openrunner.Errorf(openrunner.EINVALID, "A webhook secret is required.")
 	case r.Credential.Token == "":
-		return false, openrunner.Errorf(openrunner.EINVALID, "A %s credential is required to register a webhook.", providerName(provider))
+		return nil, openrunner.Errorf(openrunner.EINVALID, "A %s credential is required to %s a webhook.", providerName(provider), action)
 	}
 	if p := strings.ToLower(r.Credential.Provider); p != "" && p != provider {
-		return false, openrunner.Errorf(openrunner.EINVALID, "The credential is for %s, not %s.", providerName(p), providerName(provider))
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The credential is for %s, not %s.", providerName(p), providerName(provider))
 	}
-	rc := &registrar{client: c, r: r, provider: provider, owner: owner, name: name,
-		base: strings.TrimRight(r.APIBase, "/")}
-	if provider == GitHub {
-		return rc.github(ctx)
-	}
-	return rc.bitbucket(ctx)
+	return &registrar{client: c, r: r, provider: provider, owner: owner, name: name,
+		base: strings.TrimRight(r.APIBase, "/")}, nil
 }
 
-// registrar carries one Register call.
+// registrar carries one Register or Unregister call.
 type registrar struct {
 	client      *http.Client
 	r           Registration
@@ -107,8 +117,9 @@ type registrar struct {
 	base        string
 }
 
-// hook is a provider webhook, reduced to what Register compares.
+// hook is a provider webhook, reduced to what Register and Unregister use.
 type hook struct {
+	id     string // GitHub's numeric ID, Bitbucket's UUID with braces
 	url    string
 	active bool
 	events []string
@@ -116,6 +127,7 @@ type hook struct {
 
 // ghHook is a GitHub repository webhook as the REST API returns it.
 type ghHook struct {
+	ID     int64    `json:"id"`
 	Active bool     `json:"active"`
 	Events []string `json:"events"`
 	Config struct {
@@ -123,41 +135,104 @@ type ghHook struct {
 	} `json:"config"`
 }
 
-func (rc *registrar) github(ctx context.Context) (bool, error) {
-	hooksURL := rc.base + "/repos/" + url.PathEscape(rc.owner) + "/" + url.PathEscape(rc.name) + "/hooks"
-	list := func() (*hook, error) {
-		next := hooksURL + "?per_page=100"
-		for range maxPages {
-			a, err := rc.call(ctx, http.MethodGet, next, nil)
-			if err != nil {
-				return nil, err
-			}
-			if a.status != http.StatusOK {
-				return nil, rc.refusal("list the webhooks of", a)
-			}
-			var hooks []ghHook
-			if err := json.Unmarshal(a.body, &hooks); err != nil {
-				return nil, rc.unreadable("webhook list")
-			}
-			for _, h := range hooks {
-				if h.Config.URL == rc.r.HookURL {
-					return &hook{url: h.Config.URL, active: h.Active, events: h.Events}, nil
+// bbHook is a Bitbucket webhook subscription as the REST API returns it.
+type bbHook struct {
+	UUID   string   `json:"uuid"`
+	URL    string   `json:"url"`
+	Active bool     `json:"active"`
+	Events []string `json:"events"`
+}
+
+// hooksURL is the repository's webhook collection: GitHub's
+// /repos/{owner}/{repo}/hooks or Bitbucket's
+// /repositories/{workspace}/{repo_slug}/hooks.
+func (rc *registrar) hooksURL() string {
+	if rc.provider == GitHub {
+		return rc.base + "/repos/" + url.PathEscape(rc.owner) + "/" + url.PathEscape(rc.name) + "/hooks"
+	}
+	return rc.base + "/repositories/" + url.PathEscape(rc.owner) + "/" + url.PathEscape(rc.name) + "/hooks"
+}
+
+// matching lists the repository's webhooks, page by page (GitHub's Link
+// rel="next", Bitbucket's "next", followed only on the API's origin), and
+// returns those delivering to r.HookURL; with first, it stops at the
+// first one.
+func (rc *registrar) matching(ctx context.Context, first bool) ([]hook, error) {
+	next := rc.hooksURL()
+	if rc.provider == GitHub {
+		next += "?per_page=100"
+	}
+	var out []hook
+	for range maxPages {
+		a, err := rc.call(ctx, http.MethodGet, next, nil)
+		if err != nil {
+			return nil, err
+		}
+		if a.status != http.StatusOK {
+			return nil, rc.refusal("list the webhooks of", a)
+		}
+		hooks, following, err := rc.parseHooks(a)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hooks {
+			if h.url == rc.r.HookURL {
+				out = append(out, h)
+				if first {
+					return out, nil
 				}
 			}
-			if next = rc.sameOrigin(nextLink(a.header)); next == "" {
-				break
-			}
 		}
-		return nil, nil
+		if next = rc.sameOrigin(following); next == "" {
+			break
+		}
 	}
-	if h, err := list(); err != nil || h != nil {
+	return out, nil
+}
+
+// parseHooks reads one page of a webhook listing and the URL of the next.
+func (rc *registrar) parseHooks(a *answer) (hooks []hook, next string, err error) {
+	if rc.provider == GitHub {
+		var page []ghHook
+		if err := json.Unmarshal(a.body, &page); err != nil {
+			return nil, "", rc.unreadable("webhook list")
+		}
+		for _, h := range page {
+			hooks = append(hooks, hook{id: strconv.FormatInt(h.ID, 10), url: h.Config.URL, active: h.Active, events: h.Events})
+		}
+		return hooks, nextLink(a.header), nil
+	}
+	var page struct {
+		Values []bbHook `json:"values"`
+		Next   string   `json:"next"`
+	}
+	if err := json.Unmarshal(a.body, &page); err != nil {
+		return nil, "", rc.unreadable("webhook list")
+	}
+	for _, h := range page.Values {
+		hooks = append(hooks, hook{id: h.UUID, url: h.URL, active: h.Active, events: h.Events})
+	}
+	return hooks, page.Next, nil
+}
+
+// find returns the first webhook delivering to r.HookURL, or nil.
+func (rc *registrar) find(ctx context.Context) (*hook, error) {
+	hooks, err := rc.matching(ctx, true)
+	if err != nil || len(hooks) == 0 {
+		return nil, err
+	}
+	return &hooks[0], nil
+}
+
+func (rc *registrar) github(ctx context.Context) (bool, error) {
+	if h, err := rc.find(ctx); err != nil || h != nil {
 		return false, rc.checkExisting(h, err, "push")
 	}
 	body := map[string]any{
 		"name": "web", "active": true, "events": []string{"push"},
 		"config": map[string]any{"url": rc.r.HookURL, "content_type": "json", "secret": rc.r.Secret, "insecure_ssl": "0"},
 	}
-	a, err := rc.call(ctx, http.MethodPost, hooksURL, body)
+	a, err := rc.call(ctx, http.MethodPost, rc.hooksURL(), body)
 	if err != nil {
 		return false, err
 	}
@@ -167,58 +242,22 @@ func (rc *registrar) github(ctx context.Context) (bool, error) {
 	case a.status == http.StatusUnprocessableEntity:
 		// A concurrent Register may have created the same hook ("Hook
 		// already exists on this repository"): look again.
-		if h, err := list(); err != nil || h != nil {
+		if h, err := rc.find(ctx); err != nil || h != nil {
 			return false, rc.checkExisting(h, err, "push")
 		}
 	}
 	return false, rc.refusal("create the webhook on", a)
 }
 
-// bbHook is a Bitbucket webhook subscription as the REST API returns it.
-type bbHook struct {
-	URL    string   `json:"url"`
-	Active bool     `json:"active"`
-	Events []string `json:"events"`
-}
-
 func (rc *registrar) bitbucket(ctx context.Context) (bool, error) {
-	hooksURL := rc.base + "/repositories/" + url.PathEscape(rc.owner) + "/" + url.PathEscape(rc.name) + "/hooks"
-	list := func() (*hook, error) {
-		next := hooksURL
-		for range maxPages {
-			a, err := rc.call(ctx, http.MethodGet, next, nil)
-			if err != nil {
-				return nil, err
-			}
-			if a.status != http.StatusOK {
-				return nil, rc.refusal("list the webhooks of", a)
-			}
-			var page struct {
-				Values []bbHook `json:"values"`
-				Next   string   `json:"next"`
-			}
-			if err := json.Unmarshal(a.body, &page); err != nil {
-				return nil, rc.unreadable("webhook list")
-			}
-			for _, h := range page.Values {
-				if h.URL == rc.r.HookURL {
-					return &hook{url: h.URL, active: h.Active, events: h.Events}, nil
-				}
-			}
-			if next = rc.sameOrigin(page.Next); next == "" {
-				break
-			}
-		}
-		return nil, nil
-	}
-	if h, err := list(); err != nil || h != nil {
+	if h, err := rc.find(ctx); err != nil || h != nil {
 		return false, rc.checkExisting(h, err, "repo:push")
 	}
 	body := map[string]any{
 		"description": "OpenRunner", "url": rc.r.HookURL, "active": true,
 		"events": []string{"repo:push"}, "secret": rc.r.Secret,
 	}
-	a, err := rc.call(ctx, http.MethodPost, hooksURL, body)
+	a, err := rc.call(ctx, http.MethodPost, rc.hooksURL(), body)
 	if err != nil {
 		return false, err
 	}
@@ -321,7 +360,17 @@ func (rc *registrar) refusal(what string, a *answer) error {
 			pn, withReason("HTTP 401"), what, repo)
 	}
 	var need string
+	deleting := what == deleteWhat
 	switch {
+	case deleting && rc.provider == GitHub && (a.status == http.StatusNotFound || a.status == http.StatusForbidden):
+		// Unregister asks only after a listing succeeded and the webhook is
+		// still there, so a 404 here means too little access, not absence.
+		need = fmt.Sprintf("The token can list the webhooks of %s but lacks the admin:repo_hook (or repo) scope needed to delete one, or the GitHub App lacks the Webhooks (repository_hooks) write permission.", repo)
+	case deleting && rc.provider == Bitbucket && a.status == http.StatusForbidden:
+		need = fmt.Sprintf("The credential lacks the webhook scope (API tokens: delete:webhook:bitbucket) or admin access to %s.", repo)
+		if scopes := bbRequiredScopes(a.body); scopes != "" {
+			need += " Required scopes: " + rc.clean(scopes) + "."
+		}
 	case rc.provider == GitHub && a.status == http.StatusNotFound:
 		need = fmt.Sprintf("The token lacks the admin:repo_hook scope or access to %s, the GitHub App is not installed on it, or the repository does not exist.", repo)
 	case rc.provider == GitHub && a.status == http.StatusForbidden:

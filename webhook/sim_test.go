@@ -521,3 +521,147 @@ func TestRegister_Concurrent(t *testing.T) {
 		t.Fatalf("%d created, %d hooks; want 1 and 1", createdN, len(s.Hooks()))
 	}
 }
+
+// TestUnregister registers OpenRunner's hook and another one on each
+// provider, then unregisters OpenRunner's: it is gone, pushes no longer
+// reach OpenRunner, the other hook stays, and unregistering again is a
+// no-op.
+func TestUnregister(t *testing.T) {
+	for _, tt := range []struct {
+		provider, owner, name string
+		event                 string
+		cred                  func(s *providersim.Sim) openrunner.ProviderCredential
+		base                  func(s *providersim.Sim) string
+	}{
+		{"github", "octocat", "hello", "push",
+			func(s *providersim.Sim) openrunner.ProviderCredential {
+				return openrunner.ProviderCredential{Provider: openrunner.ProviderGitHub, Token: s.IssueGitHubToken("octocat", "admin:repo_hook")}
+			},
+			(*providersim.Sim).GitHubAPIURL},
+		{"bitbucket", "team", "svc", "repo:push",
+			func(s *providersim.Sim) openrunner.ProviderCredential {
+				return openrunner.ProviderCredential{Provider: openrunner.ProviderBitbucket, Token: s.IssueBitbucketToken("team", "repository", "webhook")}
+			},
+			(*providersim.Sim).BitbucketAPIURL},
+	} {
+		t.Run(tt.provider, func(t *testing.T) {
+			s := mustSim(t)
+			rc := newReceiver(t)
+			repo := s.AddRepo(tt.provider, tt.owner, tt.name, "main")
+			const key, otherKey = "123456789012/us-east-1/conn/0001", "123456789012/us-east-1/other/0002"
+			reg := webhook.Registration{
+				Provider: tt.provider, APIBase: tt.base(s), Repository: tt.owner + "/" + tt.name,
+				HookURL: rc.hookURL(tt.provider, key, "secret-1"), Secret: "secret-1", Credential: tt.cred(s),
+			}
+			other := reg
+			other.HookURL, other.Secret = rc.hookURL(tt.provider, otherKey, "secret-2"), "secret-2"
+			for _, r := range []webhook.Registration{reg, other} {
+				if created, err := webhook.Register(t.Context(), s.Client(), r); err != nil || !created {
+					t.Fatalf("Register(%s) = %v, %v", r.HookURL, created, err)
+				}
+			}
+			mustCommit(t, repo, "main", map[string]string{"a": "1"})
+			if len(rc.delivered(key)) != 1 || len(rc.delivered(otherKey)) != 1 {
+				t.Fatalf("before Unregister: %d and %d pushes, want 1 and 1", len(rc.delivered(key)), len(rc.delivered(otherKey)))
+			}
+
+			unreg := reg
+			unreg.Secret = "" // not needed
+			deleted, err := webhook.Unregister(t.Context(), s.Client(), unreg)
+			if err != nil || !deleted {
+				t.Fatalf("Unregister = %v, %v; want deleted", deleted, err)
+			}
+			hooks := s.Hooks()
+			if len(hooks) != 1 || hooks[0].URL != other.HookURL {
+				t.Fatalf("hooks after Unregister = %+v, want only %s", hooks, other.HookURL)
+			}
+			n := len(s.Deliveries())
+			mustCommit(t, repo, "main", map[string]string{"a": "2"})
+			if got := rc.delivered(key); len(got) != 1 {
+				t.Fatalf("%d pushes delivered after Unregister, want still 1", len(got))
+			}
+			if got := rc.delivered(otherKey); len(got) != 2 {
+				t.Fatalf("the other hook got %d pushes, want 2", len(got))
+			}
+			for _, d := range s.Deliveries()[n:] {
+				if d.URL == reg.HookURL {
+					t.Fatalf("%s delivered to the removed hook", d.Event)
+				}
+			}
+
+			deleted, err = webhook.Unregister(t.Context(), s.Client(), unreg)
+			if err != nil || deleted {
+				t.Fatalf("second Unregister = %v, %v; want false, nil", deleted, err)
+			}
+			if len(s.Hooks()) != 1 {
+				t.Fatalf("hooks = %+v", s.Hooks())
+			}
+		})
+	}
+}
+
+// TestUnregister_Refused checks that a credential that cannot delete
+// webhooks is a clear EINVALID error, leaving the hook in place.
+func TestUnregister_Refused(t *testing.T) {
+	s := mustSim(t)
+	s.AddRepo("github", "octocat", "hello", "main")
+	s.AddRepo("bitbucket", "team", "svc", "main")
+	const hookURL = "https://openrunner.example/_openrunner/webhooks/x/k"
+	for _, r := range []webhook.Registration{
+		{Provider: "github", APIBase: s.GitHubAPIURL(), Repository: "octocat/hello", HookURL: hookURL, Secret: "hook-secret-value",
+			Credential: openrunner.ProviderCredential{Token: s.IssueGitHubToken("octocat", "admin:repo_hook")}},
+		{Provider: "bitbucket", APIBase: s.BitbucketAPIURL(), Repository: "team/svc", HookURL: hookURL, Secret: "hook-secret-value",
+			Credential: openrunner.ProviderCredential{Token: s.IssueBitbucketToken("team", "webhook")}},
+	} {
+		if created, err := webhook.Register(t.Context(), s.Client(), r); err != nil || !created {
+			t.Fatalf("Register(%s) = %v, %v", r.Provider, created, err)
+		}
+	}
+	for _, tt := range []struct {
+		name     string
+		provider string
+		repo     string
+		cred     openrunner.ProviderCredential
+		want     []string
+	}{
+		{"ErrGitHubNoHookScope", "github", "octocat/hello", openrunner.ProviderCredential{Token: s.IssueGitHubToken("octocat", "read:user")},
+			[]string{"GitHub refused to list the webhooks of octocat/hello (HTTP 404", "admin:repo_hook"}},
+		{"ErrGitHubReadOnlyScope", "github", "octocat/hello", openrunner.ProviderCredential{Token: s.IssueGitHubToken("octocat", "read:repo_hook")},
+			[]string{"GitHub refused to delete a webhook of octocat/hello (HTTP 404", "admin:repo_hook"}},
+		{"ErrGitHubBadToken", "github", "octocat/hello", openrunner.ProviderCredential{Token: "ghp_notAValidTokenAtAll000000000000000"},
+			[]string{"GitHub rejected the connection's credential", "401"}},
+		{"ErrBitbucketScope", "bitbucket", "team/svc", openrunner.ProviderCredential{Token: s.IssueBitbucketToken("team", "repository")},
+			[]string{"Bitbucket refused to list the webhooks of team/svc (HTTP 403", "webhook scope", "Required scopes: webhook."}},
+		{"ErrNoCredential", "bitbucket", "team/svc", openrunner.ProviderCredential{},
+			[]string{"A Bitbucket credential is required to remove a webhook."}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := s.GitHubAPIURL()
+			if tt.provider == "bitbucket" {
+				base = s.BitbucketAPIURL()
+			}
+			deleted, err := webhook.Unregister(t.Context(), s.Client(), webhook.Registration{
+				Provider: tt.provider, APIBase: base, Repository: tt.repo, HookURL: hookURL, Credential: tt.cred,
+			})
+			if deleted || err == nil {
+				t.Fatalf("Unregister = %v, %v; want an error", deleted, err)
+			}
+			if got := openrunner.ErrorCode(err); got != openrunner.EINVALID {
+				t.Fatalf("code = %s (%v), want EINVALID", got, err)
+			}
+			msg := openrunner.ErrorMessage(err)
+			t.Log(msg)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q lacks %q", msg, w)
+				}
+			}
+			if tt.cred.Token != "" && strings.Contains(err.Error(), tt.cred.Token) {
+				t.Fatalf("error leaks the token: %v", err)
+			}
+		})
+	}
+	if n := len(s.Hooks()); n != 2 {
+		t.Fatalf("%d hooks after refused unregistrations, want 2", n)
+	}
+}
