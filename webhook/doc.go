@@ -1,7 +1,8 @@
 // Package webhook receives the push deliveries of GitHub and Bitbucket Cloud
 // repository webhooks, verifies their HMAC signatures and turns them into
-// Push values, and registers those webhooks with the providers' REST APIs,
-// so that source-code services redeploy when their branch is pushed.
+// Push values, and registers (Register) and removes (Unregister) those
+// webhooks with the providers' REST APIs, so that source-code services
+// redeploy when their branch is pushed.
 //
 // Receiving follows GitHub's "Webhook events and payloads" and "Validating
 // webhook deliveries" (X-GitHub-Event, X-GitHub-Delivery,
