@@ -25,6 +25,11 @@ type Server struct {
 	// operations answer NotImplementedException.
 	Services openrunner.ServiceService
 	Deployer Deployer
+	// ProviderURLs are the web URLs of the providers by ProviderType
+	// (https://github.com, https://bitbucket.org, or an enterprise
+	// server's): a source-code service's repository must be on its
+	// connection's provider, since the connection's token is sent there.
+	ProviderURLs map[string]string
 	// RuntimeError, when set, says why this server cannot run services;
 	// CreateService answers it as InvalidRequestException.
 	RuntimeError string

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -258,10 +259,8 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 			return err
 		}
 		cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
-		if cfg.Source.ConnectionARN != svc.Config.Source.ConnectionARN {
-			if err := s.checkConnection(ctx, cfg.Source); err != nil {
-				return err
-			}
+		if err := s.checkConnection(ctx, cfg.Source); err != nil {
+			return err
 		}
 		desired = cfg
 		return nil
@@ -382,7 +381,12 @@ func (s *Server) checkConnection(ctx context.Context, src openrunner.SourceConfi
 		if openrunner.ErrorCode(err) != openrunner.ENOTFOUND {
 			return err
 		}
-	} else if _, err := s.Connections.FindConnectionByARN(ctx, arn); err == nil {
+	} else if c, err := s.Connections.FindConnectionByARN(ctx, arn); err == nil {
+		base := s.ProviderURLs[c.ProviderType]
+		if base != "" && !source.OnProvider(src.Code.RepositoryURL, base) {
+			return openrunner.Errorf(openrunner.EINVALID, "The repository %s isn't on %s, the provider of the connection %s: its URL must start with %s/.",
+				openrunner.Truncate(src.Code.RepositoryURL, 200), c.ProviderType, c.Name, base)
+		}
 		return nil
 	} else if openrunner.ErrorCode(err) != openrunner.ENOTFOUND {
 		return err

@@ -230,6 +230,15 @@ func applySource(cur openrunner.SourceConfig, in *wire.SourceConfiguration, crea
 		if err := source.CheckRepositoryURL(code.RepositoryURL); err != nil {
 			return cur, err
 		}
+		if code.VersionType != "BRANCH" {
+			return cur, openrunner.Errorf(openrunner.EINVALID, "SourceCodeVersion.Type must be BRANCH.")
+		}
+		if err := source.CheckBranch(code.VersionValue); err != nil {
+			return cur, err
+		}
+		if strings.Contains("/"+code.SourceDirectory+"/", "/../") {
+			return cur, openrunner.Errorf(openrunner.EINVALID, "SourceDirectory must be a directory of the repository, without \"..\": %s", openrunner.Truncate(code.SourceDirectory, 200))
+		}
 		if code.ConfigurationSource == "API" && code.Values == nil {
 			return cur, openrunner.Errorf(openrunner.EINVALID, "CodeConfiguration with ConfigurationSource API needs CodeConfigurationValues.")
 		}

@@ -5,6 +5,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -230,9 +231,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	svc := &api.Server{
-		Connections: connections,
-		Tags:        sqlite.NewTagService(d.db),
-		Pages:       api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
+		ProviderURLs: d.providerURLs(),
+		Connections:  connections,
+		Tags:         sqlite.NewTagService(d.db),
+		Pages:        api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.hooks = &hooks{d: d, connections: connections, handshakes: handshakes, master: master, publicURL: publicURL}
@@ -520,6 +522,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Credentials:       d.hooks.handshakes,
 		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
 		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
+		ProviderURLs:      d.providerURLs(),
 		RegisterWebhook:   d.hooks.register,
 		UnregisterWebhook: d.hooks.unregister,
 	}
@@ -540,6 +543,15 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	svc.Services, svc.Deployer = services, d.engine
 	ext.Logs, ext.Services = d.logs, services
 	return nil
+}
+
+// providerURLs are the providers' web URLs by ProviderType: repositories
+// must be there to be fetched with a connection's token.
+func (d *Daemon) providerURLs() map[string]string {
+	return map[string]string{
+		openrunner.ProviderGitHub:    strings.TrimRight(cmp.Or(d.cfg.GitHub.URL, handshake.DefaultGitHubURL), "/"),
+		openrunner.ProviderBitbucket: strings.TrimRight(cmp.Or(d.cfg.Bitbucket.URL, handshake.DefaultBitbucketURL), "/"),
+	}
 }
 
 // processRuntime returns the host-process runtime, keeping its instances

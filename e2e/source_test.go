@@ -404,6 +404,15 @@ func TestSourceServiceFailures(t *testing.T) {
 			SourceConfiguration: codeSource(u, "main", "", e.conns["github"], nil)})
 		wantAPIError(t, err, "InvalidRequestException", "repository URL")
 	}
+	// The connection's token only ever goes to its provider.
+	_, err = e.c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("elsewhere"),
+		SourceConfiguration: codeSource("https://attacker.example.com/octo/good.git", "main", "", e.conns["github"], nil)})
+	wantAPIError(t, err, "InvalidRequestException", "isn't on GITHUB")
+	for _, tc := range []struct{ branch, dir, want string }{{"-x", "", "branch"}, {"main", "/a/../../etc", "SourceDirectory"}} {
+		_, err = e.c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("bad-input"),
+			SourceConfiguration: codeSource(good.CloneURL(), tc.branch, tc.dir, e.conns["github"], nil)})
+		wantAPIError(t, err, "InvalidRequestException", tc.want)
+	}
 }
 
 // TestSourceLanguages deploys the Node.js and Go samples on the process

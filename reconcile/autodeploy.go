@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/source"
 )
 
 // AutoDeploy tells the engine that the service's branch may have new
@@ -126,6 +127,9 @@ func (e *Engine) poll(interval time.Duration) {
 				continue
 			}
 			code := svc.Config.Source.Code
+			if base := e.Source.ProviderURLs[cred.Provider]; base != "" && !source.OnProvider(code.RepositoryURL, base) {
+				continue
+			}
 			head, err := e.Source.Fetcher.RemoteHead(e.ctx, code.RepositoryURL, code.VersionValue, cred)
 			if err != nil {
 				e.Logger.Debug("polling", "service", svc.ARN(), "error", err)

@@ -103,6 +103,17 @@ func (e *Engine) Open(ctx context.Context) error {
 		return err
 	}
 	e.pruneBuilds(ctx)
+	// Pushes that arrived while the server was down, or during an
+	// operation it did not finish, were never deployed: check every
+	// auto-deploying service once.
+	if running, err := e.Services.FindServicesByStatus(ctx, openrunner.ServiceRunning); err == nil {
+		for _, svc := range running {
+			if autoDeployable(svc) && !pending[svc.ARN()] {
+				e.pushed[svc.ARN()] = true
+				pending[svc.ARN()] = true
+			}
+		}
+	}
 	for arn := range pending {
 		e.Kick(arn)
 	}

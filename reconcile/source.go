@@ -38,6 +38,9 @@ type Source struct {
 	Dir string
 	// KeepSnapshots is how many snapshots a service keeps; 0 means 5.
 	KeepSnapshots int
+	// ProviderURLs are the providers' web URLs by ProviderType; a
+	// repository elsewhere is not fetched with the connection's token.
+	ProviderURLs map[string]string
 	// AllowEndOfSupport lets new services use runtimes past App Runner's
 	// end of support (App Runner refuses them).
 	AllowEndOfSupport bool
@@ -102,6 +105,11 @@ func (e *Engine) credential(svc *openrunner.Service, op *openrunner.Operation, c
 // ERROR.
 func (e *Engine) fetch(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, cred openrunner.ProviderCredential) (string, error) {
 	code := cfg.Source.Code
+	if base := e.Source.ProviderURLs[cred.Provider]; base != "" && !source.OnProvider(code.RepositoryURL, base) {
+		msg := fmt.Sprintf("The repository %s isn't on %s (%s), the provider of the connection; it is not fetched with the connection's credentials.", code.RepositoryURL, providerName(cred.Provider), base)
+		e.eventf(svc, op, "%s", msg)
+		return "", errors.New(msg)
+	}
 	commit, err := e.Source.Fetcher.Fetch(e.ctx, svc.ID, code.RepositoryURL, code.VersionValue, cred)
 	if err == nil {
 		return commit, nil

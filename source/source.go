@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/openrunner/openrunner"
 )
@@ -97,6 +98,11 @@ func (f *Fetcher) env(cred *openrunner.ProviderCredential) []string {
 		// Only http(s): never file://, ssh or ext:: (which runs commands),
 		// whatever a repository URL or a redirect says.
 		"GIT_ALLOW_PROTOCOL=http:https",
+		// SourceDirectory is a path, never a pathspec pattern.
+		"GIT_LITERAL_PATHSPECS=1",
+		// A provider that stops sending fails the fetch after a minute.
+		"GIT_HTTP_LOW_SPEED_LIMIT=1000",
+		"GIT_HTTP_LOW_SPEED_TIME=60",
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
 		"LC_ALL=C",
@@ -112,6 +118,8 @@ func (f *Fetcher) env(cred *openrunner.ProviderCredential) []string {
 }
 
 func (f *Fetcher) git(ctx context.Context, dir string, cred *openrunner.ProviderCredential, stdout io.Writer, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, gitTimeout)
+	defer cancel()
 	bin := f.Git
 	if bin == "" {
 		bin = "git"
@@ -129,6 +137,9 @@ func (f *Fetcher) git(ctx context.Context, dir string, cred *openrunner.Provider
 	}
 	err := cmd.Run()
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, openrunner.Errorf(openrunner.EINVALID, "git %s did not finish within %s.", args[0], gitTimeout)
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -136,6 +147,10 @@ func (f *Fetcher) git(ctx context.Context, dir string, cred *openrunner.Provider
 	}
 	return out.Bytes(), nil
 }
+
+// gitTimeout bounds every git command, so a provider that accepts a
+// connection and never answers cannot hold a service's worker.
+const gitTimeout = 5 * time.Minute
 
 type gitError struct {
 	args   string
@@ -163,6 +178,14 @@ func (f *Fetcher) ensureRepo(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		// A git killed in the middle (with the server) leaves its lock
+		// files; nothing else uses the repository while we hold its lock.
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".lock") {
+				_ = os.Remove(p)
+			}
+			return nil
+		})
 		return dir, nil
 	}
 	tmp := dir + ".tmp"
@@ -180,6 +203,17 @@ func (f *Fetcher) ensureRepo(ctx context.Context, key string) (string, error) {
 		os.RemoveAll(tmp)
 		return "", err
 	}
+	// Snapshots hold every file of the commit, as a clone would: the
+	// repository's export-ignore and export-subst attributes are not
+	// applied by git archive.
+	if err := os.MkdirAll(filepath.Join(tmp, "info"), 0o700); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "info", "attributes"), []byte("* -export-ignore -export-subst\n"), 0o600); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
@@ -193,7 +227,7 @@ func (f *Fetcher) ensureRepo(ctx context.Context, key string) (string, error) {
 // not found or not readable with the credential, branch missing, or the
 // provider unreachable.
 func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred openrunner.ProviderCredential) (string, error) {
-	if err := checkBranch(branch); err != nil {
+	if err := CheckBranch(branch); err != nil {
 		return "", err
 	}
 	if err := CheckRepositoryURL(repoURL); err != nil {
@@ -204,7 +238,9 @@ func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred o
 	if err != nil {
 		return "", err
 	}
-	ref := "refs/openrunner/fetched/" + branch
+	// One ref for whatever branch the service follows now: branch names
+	// like "a" and "a/b" cannot both be refs.
+	ref := "refs/openrunner/fetched/HEAD"
 	stderr, err := f.git(ctx, dir, &cred, nil, "fetch", "--quiet", "--no-tags", "--depth=1", "--", repoURL, "+refs/heads/"+branch+":"+ref)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -228,7 +264,7 @@ func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred o
 // RemoteHead returns the commit branch points at on repoURL without
 // fetching anything (git ls-remote), for polling. Errors are as Fetch's.
 func (f *Fetcher) RemoteHead(ctx context.Context, repoURL, branch string, cred openrunner.ProviderCredential) (string, error) {
-	if err := checkBranch(branch); err != nil {
+	if err := CheckBranch(branch); err != nil {
 		return "", err
 	}
 	if err := CheckRepositoryURL(repoURL); err != nil {
@@ -288,9 +324,23 @@ func CheckRepositoryURL(s string) error {
 	return nil
 }
 
-// checkBranch refuses branch names git would take for options or that are
+// OnProvider reports whether repoURL is a repository of the provider
+// whose web URL is base (https://github.com, a GitHub Enterprise Server's
+// URL, https://bitbucket.org): the connection's token is only ever sent
+// there.
+func OnProvider(repoURL, base string) bool {
+	b, err1 := url.Parse(strings.TrimRight(base, "/"))
+	u, err2 := url.Parse(repoURL)
+	if err1 != nil || err2 != nil || b.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, b.Scheme) && strings.EqualFold(u.Host, b.Host) &&
+		strings.HasPrefix(u.Path, b.Path+"/") && len(u.Path) > len(b.Path)+1
+}
+
+// CheckBranch refuses branch names git would take for options or that are
 // not valid ref names.
-func checkBranch(b string) error {
+func CheckBranch(b string) error {
 	if b == "" || strings.HasPrefix(b, "-") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
 		strings.HasSuffix(b, ".lock") || strings.Contains(b, "..") || strings.Contains(b, "@{") || strings.Contains(b, "//") ||
 		strings.ContainsAny(b, " ~^:?*[\\\x7f") {
@@ -352,7 +402,7 @@ func (f *Fetcher) Snapshot(ctx context.Context, key, commit, dst string) (int64,
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.git(ctx, rd, nil, pw, "archive", "--format=tar", commit)
+		_, err := f.git(ctx, rd, nil, pw, "archive", "--worktree-attributes", "--format=tar", commit)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -376,8 +426,15 @@ func (f *Fetcher) Snapshot(ctx context.Context, key, commit, dst string) (int64,
 }
 
 // untar extracts a git archive into dir: files, directories and symbolic
-// links, refusing paths that leave dir.
+// links. Everything is written through an os.Root, so no entry lands
+// outside dir, not even through a symbolic link an earlier entry made (a
+// crafted tree can hold both "a" -> /elsewhere and "a/file").
 func untar(r io.Reader, dir string) (int64, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
 	tr := tar.NewReader(r)
 	var total int64
 	for {
@@ -389,29 +446,29 @@ func untar(r io.Reader, dir string) (int64, error) {
 			return total, err
 		}
 		name := path.Clean(h.Name)
-		if name == "." || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			if name == "." {
-				continue
-			}
+		if name == "." {
+			continue
+		}
+		if !filepath.IsLocal(filepath.FromSlash(name)) {
 			return total, fmt.Errorf("source: archive entry %q leaves the snapshot", h.Name)
 		}
-		p := filepath.Join(dir, filepath.FromSlash(name))
+		p := filepath.FromSlash(name)
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return total, err
+			if err := root.MkdirAll(p, 0o755); err != nil {
+				return total, fmt.Errorf("source: %s: %w", h.Name, err)
 			}
 		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return total, err
+			if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return total, fmt.Errorf("source: %s: %w", h.Name, err)
 			}
 			mode := os.FileMode(0o644)
 			if h.Mode&0o111 != 0 {
 				mode = 0o755
 			}
-			w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+			w, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 			if err != nil {
-				return total, err
+				return total, fmt.Errorf("source: %s: %w", h.Name, err)
 			}
 			n, err := io.Copy(w, tr)
 			total += n
@@ -422,11 +479,11 @@ func untar(r io.Reader, dir string) (int64, error) {
 				return total, err
 			}
 		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return total, err
+			if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return total, fmt.Errorf("source: %s: %w", h.Name, err)
 			}
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return total, err
+			if err := root.Symlink(h.Linkname, p); err != nil {
+				return total, fmt.Errorf("source: %s: %w", h.Name, err)
 			}
 		}
 		// git archive writes a global header with the commit id, and

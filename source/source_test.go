@@ -141,3 +141,22 @@ func TestCheckRepositoryURL(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchOtherBranch: a service moved from branch "feat" to "feat/x"
+// (names that cannot both be refs; here of two repositories) still
+// fetches.
+func TestFetchOtherBranch(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	one, two := sim.AddRepo("github", "octo", "one", "main"), sim.AddRepo("github", "octo", "two", "main")
+	a, _ := one.Commit("feat", map[string]string{"a": "1"}, "feat")
+	b, _ := two.Commit("feat/x", map[string]string{"a": "2"}, "feat/x")
+	cred := openrunner.ProviderCredential{Provider: openrunner.ProviderGitHub, Token: sim.IssueGitHubToken("octo", "repo")}
+	f := &source.Fetcher{Dir: t.TempDir()}
+	if got, err := f.Fetch(ctx, "k", one.CloneURL(), "feat", cred); err != nil || got != a {
+		t.Fatalf("feat: %s, %v; want %s", got, err, a)
+	}
+	if got, err := f.Fetch(ctx, "k", two.CloneURL(), "feat/x", cred); err != nil || got != b {
+		t.Fatalf("feat/x: %s, %v; want %s", got, err, b)
+	}
+}
