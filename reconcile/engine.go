@@ -324,6 +324,7 @@ func (e *Engine) create(svc *openrunner.Service, op *openrunner.Operation) {
 		return
 	}
 	svc.Config, svc.Active = cfg, rev
+	e.forgetCommits(svc, rev)
 	e.succeed(svc, op, openrunner.ServiceRunning)
 }
 
@@ -436,6 +437,7 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 		e.removeBuild(old)
 	}
 	svc.Config, svc.Active = cfg, rev
+	e.forgetCommits(svc, rev)
 	e.event(svc, op, logs.OperationCompleted(op.Type))
 	e.finish(svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
 }

@@ -427,3 +427,14 @@ func (e *Engine) webhookShared(svc *openrunner.Service) bool {
 func repositoryKey(u string) string {
 	return strings.TrimSuffix(strings.TrimRight(strings.ToLower(u), "/"), ".git")
 }
+
+// forgetCommits lets the service's repository drop every fetched commit
+// but the one rev deploys.
+func (e *Engine) forgetCommits(svc *openrunner.Service, rev *openrunner.Revision) {
+	if rev.Build == nil || e.Source.Fetcher == nil {
+		return
+	}
+	if err := e.Source.Fetcher.Forget(e.ctx, svc.ID, rev.Build.CommitID); err != nil {
+		e.Logger.Warn("forgetting old commits", "service", svc.ARN(), "error", err)
+	}
+}

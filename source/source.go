@@ -517,7 +517,10 @@ func (f *Fetcher) Forget(ctx context.Context, key string, keep ...string) error 
 			}
 		}
 	}
-	return nil
+	// Collect what no ref keeps once enough of it piles up (git's own
+	// threshold); everything a deployment needs is behind a ref.
+	_, err = f.git(ctx, rd, nil, nil, "-c", "gc.auto=6700", "gc", "--auto", "--quiet")
+	return err
 }
 
 // Remove deletes key's repository (the service is gone).
