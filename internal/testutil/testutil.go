@@ -104,13 +104,18 @@ func transportError(err error) aws.Ternary {
 	return aws.UnknownTernary
 }
 
-// removeContainers removes the Docker containers of one server.
+// removeContainers removes the Docker containers and build images of one
+// server.
 func removeContainers(owner string) {
 	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+docker.LabelOwner+"="+owner).Output()
-	if err != nil || len(strings.TrimSpace(string(out))) == 0 {
-		return
+	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(out))...)...).Run()
 	}
-	_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(out))...)...).Run()
+	// And the images its source-code builds made.
+	out, err = exec.Command("docker", "images", "-q", "--filter", "label="+docker.LabelOwner+"="+owner).Output()
+	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		_ = exec.Command("docker", append([]string{"rmi", "-f"}, strings.Fields(string(out))...)...).Run()
+	}
 }
 
 // stopProcesses stops every instance the process runtime in dir started
