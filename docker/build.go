@@ -2,7 +2,6 @@ package docker
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -615,33 +614,13 @@ func refPart(s string, unsafe *regexp.Regexp, fold func(string) string, n int) s
 // redrawn with carriage returns (a progress bar) is passed on as it was
 // last drawn.
 type lineSplitter struct {
-	emit func(string)
-	buf  []byte
+	emit  func(string)
+	lines lines
 }
 
-func (s *lineSplitter) write(text string) {
-	s.buf = append(s.buf, text...)
-	for {
-		i := bytes.IndexByte(s.buf, '\n')
-		if i < 0 {
-			break
-		}
-		s.line(s.buf[:i])
-		s.buf = s.buf[i+1:]
-	}
-	for len(s.buf) >= maxLine {
-		s.line(s.buf[:maxLine])
-		s.buf = s.buf[maxLine:]
-	}
-	s.buf = append(s.buf[:0:0], s.buf...)
-}
+func (s *lineSplitter) write(text string) { s.lines.write([]byte(text), s.line) }
 
-func (s *lineSplitter) flush() {
-	if len(s.buf) > 0 {
-		s.line(s.buf)
-		s.buf = nil
-	}
-}
+func (s *lineSplitter) flush() { s.lines.flush(s.line) }
 
 func (s *lineSplitter) line(b []byte) {
 	l := strings.TrimRight(string(b), "\r")

@@ -67,34 +67,45 @@ type lineWriter struct {
 	stream string
 	sink   func(openrunner.LogLine)
 	now    func() time.Time
-	buf    []byte
+	lines  lines
 }
 
 // Write implements io.Writer.
 func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.emit(w.buf[:i])
-		w.buf = w.buf[i+1:]
-	}
-	for len(w.buf) >= maxLine {
-		w.emit(w.buf[:maxLine])
-		w.buf = w.buf[maxLine:]
-	}
-	// Start over at the front so that the buffer does not creep forward.
-	w.buf = append(w.buf[:0:0], w.buf...)
+	w.lines.write(p, w.emit)
 	return len(p), nil
 }
 
 // flush emits a last line that had no newline.
-func (w *lineWriter) flush() {
-	if len(w.buf) > 0 {
-		w.emit(w.buf)
-		w.buf = nil
+func (w *lineWriter) flush() { w.lines.flush(w.emit) }
+
+// lines cuts a stream into lines of at most maxLine bytes, keeping a
+// partial line between writes.
+type lines struct{ buf []byte }
+
+func (l *lines) write(p []byte, emit func([]byte)) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		emit(l.buf[:i])
+		l.buf = l.buf[i+1:]
+	}
+	for len(l.buf) >= maxLine {
+		emit(l.buf[:maxLine])
+		l.buf = l.buf[maxLine:]
+	}
+	// Start over at the front so that the buffer does not creep forward.
+	l.buf = append(l.buf[:0:0], l.buf...)
+}
+
+// flush emits a last line that had no newline.
+func (l *lines) flush(emit func([]byte)) {
+	if len(l.buf) > 0 {
+		emit(l.buf)
+		l.buf = nil
 	}
 }
 
