@@ -391,6 +391,12 @@ func TestSourceServiceFailures(t *testing.T) {
 				t.Fatalf("after the update: %s\n%s", svc.Status, e.serviceLog(t, *svc.ServiceArn, false))
 			}
 			e.waitBody(t, svc, "fixed")
+			// The repository it left behind keeps no webhook of ours.
+			for _, h := range e.sim.Hooks() {
+				if h.Repo == "octo/broken" {
+					t.Errorf("the webhook of the repository the service moved away from is still there: %+v", h)
+				}
+			}
 		})
 	}
 

@@ -436,6 +436,10 @@ func (e *Engine) deploy(svc *openrunner.Service, op *openrunner.Operation) {
 	if old := svc.Active; old != nil && old.Build != nil && rev.Build != nil && old.Build.Image != rev.Build.Image {
 		e.removeBuild(old)
 	}
+	if movedSource(svc.Config.Source, cfg.Source) {
+		prev := *svc
+		e.unregisterWebhook(&prev, op)
+	}
 	svc.Config, svc.Active = cfg, rev
 	e.forgetCommits(svc, rev)
 	e.event(svc, op, logs.OperationCompleted(op.Type))

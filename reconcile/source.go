@@ -330,17 +330,7 @@ func (e *Engine) removeBuild(rev *openrunner.Revision) {
 // forgetSource removes everything kept of a deleted service's source, and
 // its push webhook if no other service needs it.
 func (e *Engine) forgetSource(svc *openrunner.Service, op *openrunner.Operation) {
-	if svc.Config.Source.Code != nil && e.Source.UnregisterWebhook != nil && e.Source.Credentials != nil && !e.webhookShared(svc) {
-		ctx := openrunner.NewContextWithScope(e.ctx, svc.Scope)
-		cred, err := e.Source.Credentials.AccessToken(ctx, svc.Config.Source.ConnectionARN)
-		if err == nil {
-			err = e.Source.UnregisterWebhook(ctx, svc, cred)
-		}
-		if err != nil {
-			e.eventf(svc, op, "Could not remove the push webhook of %s: %s. Remove it in the repository's settings.",
-				svc.Config.Source.Code.RepositoryURL, openrunner.ErrorMessage(err))
-		}
-	}
+	e.unregisterWebhook(svc, op)
 	if e.Source.Fetcher != nil {
 		_ = e.Source.Fetcher.Remove(svc.ID)
 	}
@@ -350,6 +340,33 @@ func (e *Engine) forgetSource(svc *openrunner.Service, op *openrunner.Operation)
 	e.mu.Lock()
 	delete(e.tried, svc.ARN())
 	e.mu.Unlock()
+}
+
+// unregisterWebhook removes the push webhook of the repository svc's
+// configuration names, unless another service needs it.
+func (e *Engine) unregisterWebhook(svc *openrunner.Service, op *openrunner.Operation) {
+	if svc.Config.Source.Code == nil || e.Source.UnregisterWebhook == nil || e.Source.Credentials == nil || e.webhookShared(svc) {
+		return
+	}
+	ctx := openrunner.NewContextWithScope(e.ctx, svc.Scope)
+	cred, err := e.Source.Credentials.AccessToken(ctx, svc.Config.Source.ConnectionARN)
+	if err == nil {
+		err = e.Source.UnregisterWebhook(ctx, svc, cred)
+	}
+	if err != nil {
+		e.eventf(svc, op, "Could not remove the push webhook of %s: %s. Remove it in the repository's settings.",
+			svc.Config.Source.Code.RepositoryURL, openrunner.ErrorMessage(err))
+	}
+}
+
+// movedSource reports whether a deployment from prev to next leaves a
+// repository or connection behind (whose webhook then goes).
+func movedSource(prev, next openrunner.SourceConfig) bool {
+	if prev.Code == nil {
+		return false
+	}
+	return next.Code == nil || prev.ConnectionARN != next.ConnectionARN ||
+		repositoryKey(prev.Code.RepositoryURL) != repositoryKey(next.Code.RepositoryURL)
 }
 
 // pruneBuilds removes the builds no service's active revision runs: those
