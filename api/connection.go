@@ -114,7 +114,18 @@ func (s *Server) connectionInUse(ctx context.Context, arn string) error {
 			return err
 		}
 		for _, svc := range page.Services {
-			if svc.Config.Source.ConnectionARN == arn {
+			uses := svc.Config.Source.ConnectionARN == arn
+			if !uses && svc.Status == openrunner.ServiceOperationInProgress {
+				// An update in progress may be moving the service to it.
+				ops, err := s.Services.FindOperations(ctx, svc.ARN(), openrunner.OperationFilter{Limit: 1})
+				if err != nil {
+					return err
+				}
+				for _, op := range ops.Operations {
+					uses = op.Desired != nil && op.Desired.Source.ConnectionARN == arn
+				}
+			}
+			if uses {
 				return openrunner.Errorf(openrunner.EINVALID,
 					"You can't delete the connection: the service %s (%s) uses it. Delete the service, or update it to use another connection, first.", svc.Name, svc.ARN())
 			}
