@@ -162,10 +162,19 @@ func (e *gitError) Error() string {
 	return fmt.Sprintf("git %s: %s", e.args, firstLine(e.stderr, e.err))
 }
 
+// firstLine is git's first line of complaint, which may quote what the
+// remote said: bounded, and without control characters, before it goes to
+// a service log.
 func firstLine(stderr string, err error) string {
 	for _, l := range strings.Split(stderr, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
-			return l
+			l = strings.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f {
+					return -1
+				}
+				return r
+			}, l)
+			return openrunner.Truncate(l, 300)
 		}
 	}
 	return err.Error()
