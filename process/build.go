@@ -713,6 +713,17 @@ func (r *Runtime) buildOf(p string) (string, bool) {
 // at p belongs to, or nil if p is not in a build directory. Returns
 // EINVALID for a path in a build directory whose build did not finish.
 func (r *Runtime) builtEnv(p string) (*toolEnv, error) {
+	rec, err := r.buildRecordOf(p)
+	if rec == nil || err != nil {
+		return nil, err
+	}
+	return &rec.Tools, nil
+}
+
+// buildRecordOf returns the record of the build that the artifact at p
+// belongs to, or nil if p is not in a build directory; EINVALID for a
+// build that did not finish.
+func (r *Runtime) buildRecordOf(p string) (*record, error) {
 	name, ok := r.buildOf(p)
 	if !ok {
 		return nil, nil
@@ -727,7 +738,7 @@ func (r *Runtime) builtEnv(p string) (*toolEnv, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("process: read the record of build %s: %w", name, err)
 	}
-	return &rec.Tools, nil
+	return &rec, nil
 }
 
 // Builds implements openrunner.Builder: every directory of BuildDir that

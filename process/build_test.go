@@ -649,6 +649,9 @@ func TestRemoveBuild(t *testing.T) {
 		return img
 	}
 	one, two := build("one"), build("two")
+	if got, err := rt.EnsureImage(ctx, one.Ref, false, nil); err != nil || got.ID != one.ID {
+		t.Fatalf("EnsureImage of a build = %+v, %v; want the ID Build gave, %s", got, err, one.ID)
+	}
 	builds, err := rt.Builds(ctx)
 	if err != nil || len(builds) != 2 || builds[0].RevisionID != "one" || builds[1].RevisionID != "two" {
 		t.Fatalf("Builds = %+v, %v", builds, err)

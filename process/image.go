@@ -79,6 +79,13 @@ func (r *Runtime) EnsureImage(ctx context.Context, ref string, pull bool, log fu
 	if err != nil {
 		return openrunner.Image{}, openrunner.Errorf(openrunner.EINVALID, "image %s cannot be read: %v", ref, errors.Unwrap(err))
 	}
+	// A finished build is identified by its record: hashing its
+	// environment (a venv, node_modules) on every resume would be slow.
+	if rec, err := r.buildRecordOf(a.path); err != nil {
+		return openrunner.Image{}, err
+	} else if rec != nil {
+		return openrunner.Image{Ref: ref, ID: rec.ID}, nil
+	}
 	r.mu.Lock()
 	c, ok := r.images[ref]
 	r.mu.Unlock()
