@@ -84,18 +84,6 @@ func TestKill9MidBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	arn := aws.ToString(out.Service.ServiceArn)
-	t.Cleanup(func() {
-		// The instance outlives the server by design; deleting the
-		// service stops it.
-		_, _ = c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn})
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			d, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
-			if err != nil || d.Service.Status == types.ServiceStatusDeleted {
-				return
-			}
-		}
-	})
-
 	// Kill the server once the build runs.
 	logBody, _ := json.Marshal(api.GetServiceLogsInput{ServiceArn: arn})
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -117,6 +105,20 @@ func TestKill9MidBuild(t *testing.T) {
 	}
 
 	startServer(t, bin, addr, dir, args...)
+	// Registered after the restart, so that it runs before the server
+	// is stopped.
+	t.Cleanup(func() {
+		// The instance outlives the server by design; deleting the
+		// service stops it.
+		_, _ = c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn})
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			d, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
+			if err != nil || d.Service.Status == types.ServiceStatusDeleted {
+				return
+			}
+		}
+	})
+
 	var status types.ServiceStatus
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		d, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
