@@ -281,6 +281,12 @@ func TestSourceServiceLifecycle(t *testing.T) {
 			t.Errorf("the service log lacks %q:\n%s", want, log)
 		}
 	}
+	// The instance's output reaches the application log.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(e.serviceLog(t, *svc.ServiceArn, true), "listening on port"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("application log:\n%s", e.serviceLog(t, *svc.ServiceArn, true))
+		}
+	}
 	if hooks := e.sim.Hooks(); len(hooks) != 1 || !strings.Contains(hooks[0].URL, "/_openrunner/webhooks/github/") {
 		t.Fatalf("registered hooks: %+v", hooks)
 	}
