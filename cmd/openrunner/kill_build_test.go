@@ -119,17 +119,7 @@ func TestKill9MidBuild(t *testing.T) {
 		}
 	})
 
-	var status types.ServiceStatus
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		d, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if status = d.Service.Status; status != types.ServiceStatusOperationInProgress {
-			break
-		}
-	}
-	if status != types.ServiceStatusRunning {
+	if status := settledStatus(t, c, out.Service.ServiceArn, 90*time.Second); status != types.ServiceStatusRunning {
 		t.Fatalf("after kill -9 and restart: %s, want RUNNING", status)
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+router+"/", nil)

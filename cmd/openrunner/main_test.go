@@ -189,6 +189,23 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// settledStatus polls DescribeService until the service leaves
+// OPERATION_IN_PROGRESS (or timeout passes) and returns its status.
+func settledStatus(t *testing.T, c *apprunner.Client, arn *string, timeout time.Duration) types.ServiceStatus {
+	t.Helper()
+	var status types.ServiceStatus
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		d, err := c.DescribeService(context.Background(), &apprunner.DescribeServiceInput{ServiceArn: arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status = d.Service.Status; status != types.ServiceStatusOperationInProgress {
+			break
+		}
+	}
+	return status
+}
+
 // TestKill9MidDeployment kills the server right after CreateService
 // answered, while the deployment runs; after a restart the service must
 // reach RUNNING (the operation re-runs), never stay OPERATION_IN_PROGRESS,
@@ -221,17 +238,7 @@ func TestKill9MidDeployment(t *testing.T) {
 
 	startServer(t, bin, addr, dir, "--runtime", "docker")
 	c = testutil.Client("http://"+addr, testutil.ClientOptions{})
-	var status types.ServiceStatus
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		d, err := c.DescribeService(context.Background(), &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if status = d.Service.Status; status != types.ServiceStatusOperationInProgress {
-			break
-		}
-	}
-	if status != types.ServiceStatusRunning {
+	if status := settledStatus(t, c, out.Service.ServiceArn, 60*time.Second); status != types.ServiceStatusRunning {
 		t.Fatalf("after kill -9 and restart: %s, want RUNNING", status)
 	}
 	ids, err := exec.Command("docker", "ps", "-q", "--filter", "label=dev.openrunner.service-arn="+aws.ToString(out.Service.ServiceArn)).Output()
