@@ -6,44 +6,173 @@ import (
 	"time"
 )
 
-// Runtime runs the instances of service revisions: containers on a Docker
-// engine, child processes on the host, or pods on Kubernetes. It knows
-// nothing of App Runner's API; the deployer tells it what to run, checks
-// health itself and routes traffic.
+// Runtime runs service revisions: containers on a Docker engine, child
+// processes on the host, or pods on Kubernetes. It knows nothing of App
+// Runner's API. The reconciler tells it what should run ("revision R of
+// service S should have N ready instances of this spec") and reads back what
+// does (each revision's ready endpoints and failures); the runtime converges
+// on its own: it starts instances in parallel, health-checks them with the
+// revision's HealthCheckConfig, replaces any that exit or fail their checks,
+// and stops extra ones.
 //
 // Every instance a Runtime starts carries the labels of its InstanceSpec, so
-// that a restarted server can find what is running (ListInstances), adopt
-// what it still wants and stop the rest.
+// that a restarted server finds what is running (Open adopts it) and the
+// reconciler stops what it no longer wants.
 type Runtime interface {
 	// Name is the runtime's name as --runtime takes it: "docker", "process".
 	Name() string
 
-	// EnsureImage makes the image available to StartInstance and returns
-	// its identity. An image already present under exactly ref is used as it
-	// is unless pull is true; otherwise it is pulled. Progress lines go to
-	// log. Returns EINVALID with a message a user can act on (unknown image,
-	// denied, registry unreachable) when the image cannot be had.
+	// Open connects to the engine, adopts the running instances a previous
+	// run of this OpenRunner left (each counts as ready at once, so traffic
+	// keeps flowing through a restart, and is health-checked from then on)
+	// and starts converging. hooks say whom to tell about changes.
+	Open(ctx context.Context, hooks RuntimeHooks) error
+
+	// Close stops converging and returns once the runtime's goroutines have
+	// ended. Instances keep running; the next Open adopts them.
+	Close() error
+
+	// EnsureImage makes the image available to the revisions that name it
+	// and returns its identity. An image already present under exactly ref
+	// is used as it is unless pull is true; otherwise it is pulled.
+	// Progress lines go to log. Returns EINVALID with a message a user can
+	// act on (unknown image, denied, registry unreachable) when the image
+	// cannot be had.
 	EnsureImage(ctx context.Context, ref string, pull bool, log func(line string)) (Image, error)
 
+	// SetRevision records that spec.Replicas ready instances of the
+	// revision should run, and returns at once (EINVALID for a spec no
+	// instance can start from). The runtime then converges in the
+	// background: it starts the missing instances in parallel, counts each
+	// ready once it passed its health check (HealthyThreshold passes),
+	// checks it every Interval for its life, replaces one that exits or
+	// fails UnhealthyThreshold checks in a row, and stops extra ones
+	// (not-ready ones first, then the newest), draining each through
+	// RuntimeHooks.Drain first. A revision's spec does not change: calling
+	// SetRevision again only changes Replicas.
+	SetRevision(ctx context.Context, spec RevisionSpec) error
+
+	// RemoveRevision drains and stops every instance of the revision and
+	// forgets it. It returns once they are stopped. Removing a revision the
+	// runtime does not know is not an error.
+	RemoveRevision(ctx context.Context, serviceARN, revisionID string) error
+
+	// Revisions reports every revision the runtime holds, those set with
+	// SetRevision and those found at Open, for one service, or for all
+	// when serviceARN is "".
+	Revisions(ctx context.Context, serviceARN string) ([]RevisionStatus, error)
+
+	// FollowLogs sends the instance's output to sink, one line at a time,
+	// from since on, until ctx ends or the instance is gone.
+	FollowLogs(ctx context.Context, instanceID string, since time.Time, sink func(LogLine)) error
+}
+
+// RuntimeHooks are how a Runtime tells the rest of OpenRunner about its
+// instances. Every field may be nil. Hooks are called without the runtime's
+// locks held, possibly from several goroutines at once.
+type RuntimeHooks struct {
+	// Changed is called when something about one of the service's
+	// revisions changed: an instance became ready, stopped being ready, or
+	// failed.
+	Changed func(serviceARN string)
+	// Drain is called before an instance that may have received traffic is
+	// stopped. It takes the instance out of routing and returns once no
+	// request is in flight on it, or ctx ends.
+	Drain func(ctx context.Context, instanceID string)
+	// Output returns where an instance's output lines go; the runtime
+	// follows every instance it starts (from its start) or adopts (from
+	// then on) into it. A nil func or a nil result: not followed.
+	Output func(in *Instance) func(LogLine)
+}
+
+// RevisionSpec is what a Runtime should run of one revision.
+type RevisionSpec struct {
+	ServiceARN string
+	RevisionID string
+	// Instance is how each instance starts; its ServiceARN and RevisionID
+	// are the revision's.
+	Instance    InstanceSpec
+	HealthCheck HealthCheckConfig
+	// Replicas is how many ready instances should run; 0 stops them all
+	// (the revision stays known until RemoveRevision).
+	Replicas int
+}
+
+// RevisionStatus is what a Runtime observes of one revision.
+type RevisionStatus struct {
+	ServiceARN string
+	RevisionID string
+	// Replicas is the count last set with SetRevision; -1 for a revision
+	// found at Open that has not been set since.
+	Replicas int
+	// Ready are the instances that passed their health check and have not
+	// failed since, oldest first.
+	Ready []Endpoint
+	// Starting counts instances started and not yet ready.
+	Starting int
+	// Failures are the newest failures of the revision's instances (at most
+	// MaxRevisionFailures, oldest first); FailureCount counts every one
+	// since the revision was first set or found.
+	Failures     []InstanceFailure
+	FailureCount int
+}
+
+// MaxRevisionFailures is how many failures a RevisionStatus keeps.
+const MaxRevisionFailures = 10
+
+// Endpoint is a ready instance: where the router sends traffic.
+type Endpoint struct {
+	InstanceID string
+	// Addr is host:port where the application answers, reachable from this
+	// OpenRunner process.
+	Addr      string
+	StartedAt time.Time
+}
+
+// Why an instance failed (InstanceFailure.Reason).
+const (
+	FailureStart     = "start"     // the runtime could not start it (bad command, image)
+	FailureExited    = "exited"    // the application exited (or was killed)
+	FailureUnhealthy = "unhealthy" // it failed its health checks
+)
+
+// InstanceFailure is one instance's failure.
+type InstanceFailure struct {
+	InstanceID string
+	At         time.Time
+	Reason     string // FailureStart, FailureExited or FailureUnhealthy
+	// ExitCode is the application's exit code for FailureExited, else -1.
+	ExitCode int
+	// Message says what happened, in words a user can act on.
+	Message string
+	// BeforeReady is true when the instance failed before it was ever
+	// ready: a failed start or first health check.
+	BeforeReady bool
+}
+
+// InstanceDriver starts and stops single instances: the engine-specific
+// half of a Runtime. Docker and the process runtime implement it, and
+// package replicas turns a driver into a Runtime (health checks, replicas,
+// replacement, adoption).
+type InstanceDriver interface {
 	// StartInstance starts one instance of spec and returns once the
-	// runtime has started it (not once it is healthy). Returns EINVALID if
+	// engine has started it (not once it is healthy). Returns EINVALID if
 	// it cannot start (bad command, image without a usable entrypoint).
 	StartInstance(ctx context.Context, spec InstanceSpec) (*Instance, error)
 
 	// InstanceState reports whether the instance is still running and, if
-	// it exited, how. Returns ENOTFOUND if the runtime has no such instance.
+	// it exited, how. Returns ENOTFOUND if the engine has no such instance.
 	InstanceState(ctx context.Context, id string) (InstanceState, error)
 
 	// StopInstance stops the instance (SIGTERM, then SIGKILL after grace)
 	// and removes it. Stopping an instance that is gone is not an error.
 	StopInstance(ctx context.Context, id string, grace time.Duration) error
 
-	// ListInstances returns every instance this runtime started for this
+	// ListInstances returns every instance this driver started for this
 	// OpenRunner (found by label), running or not.
 	ListInstances(ctx context.Context) ([]*Instance, error)
 
-	// FollowLogs sends the instance's output to sink, one line at a time,
-	// from since on, until ctx ends or the instance is gone.
+	// FollowLogs is Runtime.FollowLogs.
 	FollowLogs(ctx context.Context, id string, since time.Time, sink func(LogLine)) error
 }
 
@@ -71,6 +200,9 @@ type InstanceSpec struct {
 	CPU          int // in App Runner units: 1024 = 1 vCPU
 	MemoryMB     int
 	Labels       map[string]string // added to the runtime's own labels
+	// Networks are the networks the instance joins besides the runtime's
+	// default one (VPC egress); empty for none.
+	Networks []string
 }
 
 // Validate returns EINVALID for a spec no runtime can start: the checks

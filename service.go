@@ -2,6 +2,7 @@ package openrunner
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -47,7 +48,61 @@ type Service struct {
 	// deployment.
 	Active *Revision
 
+	// Desired is what the service should be; Observed is what the
+	// reconciler last saw.
+	Desired  DesiredState
+	Observed ObservedState
+
 	Seq int64 // store-assigned creation order
+}
+
+// DesiredState is what a service should be, beside its Active revision.
+// Operations write it when they start (Paused), the reconciler when it has
+// prepared a deployment's revision (Rollout), the autoscaler when demand
+// changes (Instances).
+type DesiredState struct {
+	// Paused: no instance runs and the ServiceUrl answers 503.
+	Paused bool `json:",omitempty"`
+	// Rollout is the revision being rolled out, once pulled or built; nil
+	// when no deployment is under way or it is still being prepared.
+	Rollout *Revision `json:",omitempty"`
+	// MinSize and MaxSize bound Instances (the auto scaling
+	// configuration's).
+	MinSize int `json:",omitempty"`
+	MaxSize int `json:",omitempty"`
+	// Instances is how many instances the active revision should run.
+	Instances int `json:",omitempty"`
+	// MaxConcurrency is how many requests one instance serves at once.
+	MaxConcurrency int `json:",omitempty"`
+}
+
+// Count returns the instances the active revision should run: Instances
+// held between MinSize and MaxSize, and at least 1.
+func (d DesiredState) Count() int {
+	n := d.Instances
+	if n < d.MinSize {
+		n = d.MinSize
+	}
+	if d.MaxSize > 0 && n > d.MaxSize {
+		n = d.MaxSize
+	}
+	return max(n, 1)
+}
+
+// ObservedState is what the reconciler saw of a service at its last pass.
+type ObservedState struct {
+	// Ready counts the ready instances per revision id.
+	Ready map[string]int `json:",omitempty"`
+	// Error is why the last pass could not converge; "" when it did or is
+	// progressing.
+	Error string    `json:",omitempty"`
+	At    time.Time `json:",omitempty"`
+}
+
+// URL returns the ServiceUrl App Runner reports, a host name without
+// scheme: <prefix>.<region>.<base domain>, lowercase.
+func (s *Service) URL(baseDomain string) string {
+	return strings.ToLower(s.URLPrefix + "." + s.Scope.Region + "." + baseDomain)
 }
 
 // ARN returns arn:aws:apprunner:<region>:<account>:service/<name>/<id>.
@@ -271,8 +326,8 @@ type ServiceService interface {
 	UpdateOperation(ctx context.Context, op *Operation) error
 
 	// FinishOperation stores op in its final status together with the
-	// service's new state (status, active revision, config, DeletedAt),
-	// atomically. It works in any Scope.
+	// service's new state (status, active revision, config, desired and
+	// observed states, DeletedAt), atomically. It works in any Scope.
 	FinishOperation(ctx context.Context, op *Operation, svc *Service) error
 
 	// FindOperations returns the service's operations newest first.
@@ -290,4 +345,10 @@ type ServiceService interface {
 	// FindServiceForOperation returns the service of an operation in any
 	// Scope (DELETED included). Returns ENOTFOUND if there is none.
 	FindServiceForOperation(ctx context.Context, op *Operation) (*Service, error)
+
+	// UpdateServiceState calls apply on the stored service with that ARN,
+	// in any Scope, and stores its Desired and Observed states (nothing
+	// else), atomically. apply may return an error to store nothing.
+	// Returns ENOTFOUND for an unknown service.
+	UpdateServiceState(ctx context.Context, arn string, apply func(*Service) error) (*Service, error)
 }
