@@ -66,6 +66,8 @@ type DesiredState struct {
 	// Rollout is the revision being rolled out, once pulled or built; nil
 	// when no deployment is under way or it is still being prepared.
 	Rollout *Revision `json:",omitempty"`
+	// RolloutOperation is the operation whose deployment Rollout is.
+	RolloutOperation string `json:",omitempty"`
 	// MinSize and MaxSize bound Instances (the auto scaling
 	// configuration's).
 	MinSize int `json:",omitempty"`

@@ -25,6 +25,8 @@ type Server struct {
 	// operations answer NotImplementedException.
 	Services openrunner.ServiceService
 	Deployer Deployer
+	// BaseDomain ends every ServiceUrl: <prefix>.<region>.<BaseDomain>.
+	BaseDomain string
 	// ProviderURLs are the web URLs of the providers by ProviderType
 	// (https://github.com, https://bitbucket.org, or an enterprise
 	// server's): a source-code service's repository must be on its

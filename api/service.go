@@ -4,17 +4,24 @@ import (
 	"context"
 
 	"github.com/openrunner/openrunner"
-	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/wire"
 )
 
-// Deployer runs the operations the service calls store (package reconcile).
+// Deployer converges services on what the store says they should be
+// (package reconcile).
 type Deployer interface {
-	// Kick tells the deployer the service has a new operation to run.
+	// Kick tells the deployer the service changed: it has a new operation
+	// or desired state.
 	Kick(serviceARN string)
-	// ServiceURL is the service's ServiceUrl: a host name, no scheme.
-	ServiceURL(svc *openrunner.Service) string
 }
+
+// Defaults of a service's desired state: App Runner's default auto
+// scaling configuration (MinSize 1, MaxSize 25, MaxConcurrency 100).
+const (
+	defaultMinSize        = 1
+	defaultMaxSize        = 25
+	defaultMaxConcurrency = 100
+)
 
 // DefaultAutoScalingConfigurationARN returns the ARN of the AWS-provided
 // default auto scaling configuration, the same in every account and Region.
@@ -58,7 +65,8 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 	if err != nil {
 		return nil, err
 	}
-	svc := &openrunner.Service{Name: *in.ServiceName, Config: cfg, AutoScalingConfigurationARN: asc}
+	svc := &openrunner.Service{Name: *in.ServiceName, Config: cfg, AutoScalingConfigurationARN: asc,
+		Desired: openrunner.DesiredState{MinSize: defaultMinSize, MaxSize: defaultMaxSize, Instances: defaultMinSize, MaxConcurrency: defaultMaxConcurrency}}
 	if in.EncryptionConfiguration != nil {
 		svc.KMSKey = wire.Deref(in.EncryptionConfiguration.KmsKey)
 	}
@@ -148,6 +156,7 @@ func (s *Server) PauseService(ctx context.Context, in *wire.PauseServiceInput) (
 		if svc.Status != openrunner.ServiceRunning {
 			return openrunner.Errorf(openrunner.EINVALIDSTATE, "You can pause a service only when it's RUNNING. Current status: %s", svc.Status)
 		}
+		svc.Desired.Paused = true
 		return nil
 	})
 	if err == errNoop {
@@ -174,6 +183,7 @@ func (s *Server) ResumeService(ctx context.Context, in *wire.ResumeServiceInput)
 		if svc.Status != openrunner.ServicePaused {
 			return openrunner.Errorf(openrunner.EINVALIDSTATE, "You can resume a service only when it's PAUSED. Current status: %s", svc.Status)
 		}
+		svc.Desired.Paused = false
 		return nil
 	})
 	if err == errNoop {
@@ -357,7 +367,7 @@ func (s *Server) wireService(svc *openrunner.Service) *wire.Service {
 		},
 	}
 	if svc.Config.Network.IsPubliclyAccessible {
-		out.ServiceUrl = wire.Ptr(s.Deployer.ServiceURL(svc))
+		out.ServiceUrl = wire.Ptr(svc.URL(s.BaseDomain))
 	}
 	if !svc.DeletedAt.IsZero() {
 		out.DeletedAt = wire.NewTimestamp(svc.DeletedAt)
@@ -383,7 +393,7 @@ func (s *Server) checkConnection(ctx context.Context, src openrunner.SourceConfi
 		}
 	} else if c, err := s.Connections.FindConnectionByARN(ctx, arn); err == nil {
 		base := s.ProviderURLs[c.ProviderType]
-		if base != "" && !source.OnProvider(src.Code.RepositoryURL, base) {
+		if base != "" && !openrunner.OnProvider(src.Code.RepositoryURL, base) {
 			return openrunner.Errorf(openrunner.EINVALID, "The repository %s isn't on %s, the provider of the connection %s: its URL must start with %s/.",
 				openrunner.Truncate(src.Code.RepositoryURL, 200), c.ProviderType, c.Name, base)
 		}

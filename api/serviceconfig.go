@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/openrunner/openrunner"
-	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -227,13 +226,13 @@ func applySource(cur openrunner.SourceConfig, in *wire.SourceConfiguration, crea
 				}
 			}
 		}
-		if err := source.CheckRepositoryURL(code.RepositoryURL); err != nil {
+		if err := openrunner.CheckRepositoryURL(code.RepositoryURL); err != nil {
 			return cur, err
 		}
 		if code.VersionType != "BRANCH" {
 			return cur, openrunner.Errorf(openrunner.EINVALID, "SourceCodeVersion.Type must be BRANCH.")
 		}
-		if err := source.CheckBranch(code.VersionValue); err != nil {
+		if err := openrunner.CheckBranch(code.VersionValue); err != nil {
 			return cur, err
 		}
 		if strings.Contains("/"+code.SourceDirectory+"/", "/../") {

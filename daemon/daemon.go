@@ -120,11 +120,12 @@ type Daemon struct {
 	db   *sqlite.DB
 	ln   net.Listener
 
+	master       []byte
 	runtime      openrunner.Runtime
 	hooks        *hooks
 	owner        string
 	logs         *logs.Store
-	engine       *reconcile.Engine
+	reconciler   *reconcile.Controller
 	routerLn     net.Listener
 	routerServer *http.Server
 	routerServed chan error
@@ -163,9 +164,10 @@ func New(cfg Config) *Daemon {
 	return &Daemon{cfg: cfg, logger: logger}
 }
 
-// Open starts the daemon: it checks the configuration, opens the store and
-// starts serving. It returns once the listener is bound, so a port-0 address
-// is known (Addr) and listen errors are reported synchronously.
+// Open starts the daemon: it checks the configuration, opens the store,
+// the services (runtime, router, reconciler) and the API, and starts
+// serving. It returns once the listeners are bound, so a port-0 address is
+// known (Addr) and listen errors are reported synchronously.
 func (d *Daemon) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -180,6 +182,34 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("refusing to listen on %s with the default test/test credentials: anyone who can reach this address could use it. "+
 			"Give real credentials with --credentials-file (OPENRUNNER_CREDENTIALS_FILE), or listen on a loopback address such as 127.0.0.1:4590", d.cfg.Listen)
 	}
+	if err := d.openStore(ctx); err != nil {
+		return err
+	}
+	if d.ln, err = net.Listen("tcp", d.cfg.Listen); err != nil {
+		return err
+	}
+	parts, err := d.openParts(ctx, creds)
+	if err != nil {
+		return err
+	}
+	d.server = &http.Server{
+		Handler:           d.mux(parts),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
+	}
+	d.served = make(chan error, 1)
+	go func() { d.served <- d.server.Serve(d.ln) }()
+	d.ready.Store(true)
+	if defaults {
+		d.logger.Warn("using the default credentials (access key test, account 000000000000); configure --credentials-file for real use")
+	}
+	d.logger.Info("openrunner serving", "api", d.URL(), "console", d.publicURL()+"/console/", "data_dir", d.cfg.DataDir, "version", Version)
+	return nil
+}
+
+// openStore takes the data directory, its master key and its database.
+func (d *Daemon) openStore(ctx context.Context) (err error) {
 	if d.cfg.DataDir == "" {
 		return errors.New("a data directory is required (--data-dir, OPENRUNNER_DATA_DIR)")
 	}
@@ -189,38 +219,43 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.lock, err = lockDataDir(d.cfg.DataDir); err != nil {
 		return err
 	}
-	master, err := vault.LoadOrCreateKey(d.cfg.DataDir, d.cfg.SecretKey)
-	if err != nil {
+	if d.master, err = vault.LoadOrCreateKey(d.cfg.DataDir, d.cfg.SecretKey); err != nil {
 		return err
 	}
-
 	d.db = sqlite.NewDB(filepath.Join(d.cfg.DataDir, "openrunner.db"))
 	d.db.Now = d.cfg.Now
 	d.db.Quotas = d.cfg.Quotas
-	if err := d.db.Open(); err != nil {
-		return err
-	}
+	return d.db.Open()
+}
 
-	if d.ln, err = net.Listen("tcp", d.cfg.Listen); err != nil {
-		return err
+// publicURL is how browsers reach this server.
+func (d *Daemon) publicURL() string {
+	if u := strings.TrimRight(d.cfg.PublicURL, "/"); u != "" {
+		return u
 	}
-	publicURL := strings.TrimRight(d.cfg.PublicURL, "/")
-	if publicURL == "" {
-		publicURL = d.URL()
-	}
+	return d.URL()
+}
 
+// parts are the handlers the API listener serves.
+type parts struct {
+	api, ext, console, webhooks http.Handler
+}
+
+// openParts builds the connection handshakes, the services, the App Runner
+// API, OpenRunner's extension API and the console.
+func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (parts, error) {
 	connections := sqlite.NewConnectionService(d.db)
-	v, err := vault.New(master)
+	v, err := vault.New(d.master)
 	if err != nil {
-		return err
+		return parts{}, err
 	}
 	if err := d.checkVaultKey(ctx, v); err != nil {
-		return err
+		return parts{}, err
 	}
 	handshakes, err := handshake.New(handshake.Config{
 		Connections: connections,
 		Vault:       v,
-		CallbackURL: publicURL + "/console/oauth/callback",
+		CallbackURL: d.publicURL() + "/console/oauth/callback",
 		GitHub:      d.cfg.GitHub,
 		Bitbucket:   d.cfg.Bitbucket,
 		HTTPClient:  d.cfg.HTTPClient,
@@ -228,22 +263,47 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Logger:      d.logger,
 	})
 	if err != nil {
-		return err
+		return parts{}, err
 	}
 	svc := &api.Server{
 		ProviderURLs: d.providerURLs(),
 		Connections:  connections,
 		Tags:         sqlite.NewTagService(d.db),
-		Pages:        api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
+		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
+		BaseDomain:   d.cfg.BaseDomain,
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
-	d.hooks = &hooks{d: d, connections: connections, handshakes: handshakes, master: master, publicURL: publicURL}
+	d.hooks = &hooks{d: d, connections: connections, handshakes: handshakes, master: d.master, publicURL: d.publicURL()}
 	ext.Connections, ext.Webhook = connections, d.hooks.webhook
 	if err := d.openServices(ctx, svc, ext); err != nil {
-		return err
+		return parts{}, err
 	}
+	authenticate := d.authenticator(creds)
+	return parts{
+		api:      d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) { return wire.Dispatch(ctx, svc, op, body) }),
+		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
+		console:  d.console(connections, handshakes, creds),
+		webhooks: d.hooks.handler(),
+	}, nil
+}
+
+// mux routes the API listener's requests to the parts.
+func (d *Daemon) mux(p parts) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
+	mux.Handle("/_openrunner/", p.ext)
+	mux.Handle(webhookPath, http.StripPrefix(webhookPath, p.webhooks))
+	mux.Handle("/console/", p.console)
+	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusFound))
+	mux.Handle("/", p.api)
+	return mux
+}
+
+// authenticator verifies a request's SigV4 signature and puts the caller's
+// Scope in its context.
+func (d *Daemon) authenticator(creds sigv4.StaticCredentials) func(r *http.Request, body []byte) (context.Context, error) {
 	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
-	authenticate := func(r *http.Request, body []byte) (context.Context, error) {
+	return func(r *http.Request, body []byte) (context.Context, error) {
 		id, err := verifier.Verify(r, body)
 		if err != nil {
 			var se *sigv4.Error
@@ -257,31 +317,26 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		scope := openrunner.Scope{AccountID: strings.Clone(id.AccountID), Region: strings.Clone(id.Region)}
 		return openrunner.NewContextWithScope(r.Context(), scope), nil
 	}
-	apiHandler := &awsjson.Server{
-		TargetPrefix: "AppRunner",
-		Namespace:    "com.amazonaws.apprunner",
-		Authenticate: authenticate,
-		Dispatch: func(ctx context.Context, op string, body []byte) (any, error) {
-			return wire.Dispatch(ctx, svc, op, body)
-		},
-		MapError:     api.MapError,
-		MaxBodyBytes: d.cfg.MaxBodyBytes,
-		Logger:       d.logger,
-		Now:          d.cfg.Now,
-	}
+}
 
-	extHandler := &awsjson.Server{
-		TargetPrefix: api.ExtensionTargetPrefix,
+// awsJSON serves an AWS JSON 1.0 API whose operations carry prefix.
+func (d *Daemon) awsJSON(prefix, path string, authenticate func(*http.Request, []byte) (context.Context, error), dispatch func(context.Context, string, []byte) (any, error)) http.Handler {
+	return &awsjson.Server{
+		TargetPrefix: prefix,
 		Namespace:    "com.amazonaws.apprunner",
-		Path:         "/_openrunner/",
+		Path:         path,
 		Authenticate: authenticate,
-		Dispatch:     ext.Dispatch,
+		Dispatch:     dispatch,
 		MapError:     api.MapError,
 		MaxBodyBytes: d.cfg.MaxBodyBytes,
 		Logger:       d.logger,
 		Now:          d.cfg.Now,
 	}
-	consoleHandler := console.New(console.Config{
+}
+
+// console serves the web console, signing in with the API's access keys.
+func (d *Daemon) console(connections openrunner.ConnectionService, handshakes *handshake.Service, creds sigv4.StaticCredentials) http.Handler {
+	return console.New(console.Config{
 		Connections: connections,
 		Handshakes:  handshakes,
 		SignIn: func(ctx context.Context, accessKeyID, secret string) (string, bool, error) {
@@ -291,32 +346,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			}
 			return c.AccountID, subtle.ConstantTimeCompare([]byte(c.SecretAccessKey), []byte(secret)) == 1, nil
 		},
-		Secure: strings.HasPrefix(publicURL, "https://"),
+		Secure: strings.HasPrefix(d.publicURL(), "https://"),
 		Now:    d.cfg.Now,
 		Logger: d.logger,
 	})
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
-	mux.Handle("/_openrunner/", extHandler)
-	mux.Handle(webhookPath, http.StripPrefix(webhookPath, d.hooks.handler()))
-	mux.Handle("/console/", consoleHandler)
-	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusFound))
-	mux.Handle("/", apiHandler)
-	d.server = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
-	}
-	d.served = make(chan error, 1)
-	go func() { d.served <- d.server.Serve(d.ln) }()
-	d.ready.Store(true)
-	if defaults {
-		d.logger.Warn("using the default credentials (access key test, account 000000000000); configure --credentials-file for real use")
-	}
-	d.logger.Info("openrunner serving", "api", d.URL(), "console", publicURL+"/console/", "data_dir", d.cfg.DataDir, "version", Version)
-	return nil
 }
 
 func (d *Daemon) credentials() (creds sigv4.StaticCredentials, defaults bool, err error) {
@@ -358,17 +391,17 @@ func (d *Daemon) Close() error {
 	} else if d.routerLn != nil {
 		d.routerLn.Close()
 	}
-	if d.engine != nil {
-		errs = append(errs, d.engine.Close())
-		d.engine = nil
+	if d.reconciler != nil {
+		errs = append(errs, d.reconciler.Close())
+		d.reconciler = nil
+	}
+	if d.runtime != nil {
+		errs = append(errs, d.runtime.Close())
+		d.runtime = nil
 	}
 	if d.logs != nil {
 		errs = append(errs, d.logs.Close())
 		d.logs = nil
-	}
-	if c, ok := d.runtime.(interface{ Close() error }); ok {
-		errs = append(errs, c.Close())
-		d.runtime = nil
 	}
 	if d.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -458,107 +491,6 @@ func lockDataDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("the data directory %s is in use by another openrunner process (%v); stop it or give another --data-dir", dir, err)
 	}
 	return f, nil
-}
-
-// openServices chooses the runtime, starts the operations engine and the
-// router, and gives the API the service store and the deployer. Without a
-// runtime the service operations explain what is missing.
-func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Extensions) error {
-	owner, err := d.ownerID(ctx)
-	if err != nil {
-		return err
-	}
-	d.owner = owner
-	switch d.cfg.Runtime {
-	case "", "docker":
-		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
-			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
-		if err == nil {
-			err = rt.Open(ctx)
-		}
-		if err != nil {
-			if d.cfg.Runtime == "docker" {
-				return err
-			}
-			d.logger.Info("no Docker engine answers; services run as host processes (--runtime process)", "docker", err)
-			if d.runtime, err = d.processRuntime(owner); err != nil {
-				return err
-			}
-			break
-		}
-		d.runtime = rt
-	case "process":
-		if d.runtime, err = d.processRuntime(owner); err != nil {
-			return err
-		}
-	case "none":
-		svc.RuntimeError = "This OpenRunner runs no services (--runtime none)."
-		return nil
-	default:
-		return fmt.Errorf("--runtime must be docker, process or none, got %q", d.cfg.Runtime)
-	}
-
-	services := sqlite.NewServiceService(d.db)
-	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
-		return err
-	}
-	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now})
-	d.engine = &reconcile.Engine{
-		Services:       services,
-		Runtime:        d.runtime,
-		Router:         rtr,
-		Prober:         &health.Prober{},
-		Logs:           d.logs,
-		BaseDomain:     d.cfg.BaseDomain,
-		Instances:      1,
-		MaxConcurrency: 100,
-		Connections:    d.hooks.connections,
-		PollInterval:   d.cfg.PollInterval,
-		Logger:         d.logger,
-		Now:            d.cfg.Now,
-	}
-	d.engine.Source = reconcile.Source{
-		Fetcher:           &source.Fetcher{Dir: filepath.Join(d.cfg.DataDir, "sources", "git")},
-		Credentials:       d.hooks.handshakes,
-		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
-		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
-		ProviderURLs:      d.providerURLs(),
-		RegisterWebhook:   d.hooks.register,
-		UnregisterWebhook: d.hooks.unregister,
-	}
-	if b, ok := d.runtime.(openrunner.Builder); ok {
-		d.engine.Source.Builder = b
-	}
-	d.hooks.engine, d.hooks.services = d.engine, services
-	if err := d.engine.Open(ctx); err != nil {
-		return err
-	}
-	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
-		return fmt.Errorf("router: %w", err)
-	}
-	d.routerServer = &http.Server{Handler: rtr, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
-	d.routerServed = make(chan error, 1)
-	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
-	svc.Services, svc.Deployer = services, d.engine
-	ext.Logs, ext.Services = d.logs, services
-	return nil
-}
-
-// providerURLs are the providers' web URLs by ProviderType: repositories
-// must be there to be fetched with a connection's token.
-func (d *Daemon) providerURLs() map[string]string {
-	return map[string]string{
-		openrunner.ProviderGitHub:    strings.TrimRight(cmp.Or(d.cfg.GitHub.URL, handshake.DefaultGitHubURL), "/"),
-		openrunner.ProviderBitbucket: strings.TrimRight(cmp.Or(d.cfg.Bitbucket.URL, handshake.DefaultBitbucketURL), "/"),
-	}
-}
-
-// processRuntime returns the host-process runtime, keeping its instances
-// and builds in the data directory.
-func (d *Daemon) processRuntime(owner string) (openrunner.Runtime, error) {
-	return process.New(process.Options{Dir: filepath.Join(d.cfg.DataDir, "process"), BuildDir: filepath.Join(d.cfg.DataDir, "builds"),
-		Owner: owner, Logger: d.logger, Now: d.cfg.Now})
 }
 
 // Owner returns the id this server's runtime instances are labelled with

@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/openrunner/openrunner"
@@ -31,7 +30,7 @@ type Credentials interface {
 // Source holds what the engine needs to deploy source-code services.
 type Source struct {
 	Builder     openrunner.Builder
-	Fetcher     *source.Fetcher
+	Fetcher     Fetcher
 	Credentials Credentials
 	// Dir keeps a snapshot of the source of each deployment:
 	// Dir/<service id>/<revision id>.
@@ -50,6 +49,136 @@ type Source struct {
 	// UnregisterWebhook removes it again, when the last service that
 	// deploys the repository through the connection is deleted.
 	UnregisterWebhook func(ctx context.Context, svc *openrunner.Service, cred openrunner.ProviderCredential) error
+}
+
+// Fetcher fetches repositories and keeps their commits (package source's
+// Fetcher). key names a service's repository.
+type Fetcher interface {
+	// Fetch fetches the branch's newest commit and returns its id.
+	Fetch(ctx context.Context, key, repoURL, branch string, cred openrunner.ProviderCredential) (string, error)
+	// RemoteHead returns the id of the branch's newest commit without
+	// fetching it.
+	RemoteHead(ctx context.Context, repoURL, branch string, cred openrunner.ProviderCredential) (string, error)
+	// Changed reports whether anything under dir differs between two
+	// fetched commits.
+	Changed(ctx context.Context, key, from, to, dir string) (bool, error)
+	// Snapshot writes the commit's tree to dst.
+	Snapshot(ctx context.Context, key, commit, dst string) (int64, error)
+	// Forget lets the repository drop every commit but keep.
+	Forget(ctx context.Context, key string, keep ...string) error
+	// Remove deletes the repository.
+	Remove(key string) error
+}
+
+// job prepares a deployment's revision (pulls its image, or fetches and
+// builds its source) outside the passes, which only look at whether it is
+// done, so that a service's other work (routing, scaling, replacing
+// instances) never waits behind a build.
+type job struct {
+	opID   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	result jobResult
+}
+
+type jobResult struct {
+	rev       *openrunner.Revision
+	unchanged bool // a StartDeployment whose image did not change
+	err       error
+}
+
+func (j *job) finished() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// job returns the job preparing the operation's revision, nil if none.
+func (m *memo) job(opID string) *job {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.current != nil && m.current.opID == opID {
+		return m.current
+	}
+	return nil
+}
+
+func (m *memo) clearJob() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.current = nil
+}
+
+// startJob runs f for the operation in a goroutine, and queues a pass of
+// the service when it is done. A job of another operation is cancelled.
+func (c *Controller) startJob(m *memo, svc *openrunner.Service, op *openrunner.Operation, f func(context.Context) jobResult) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	j := &job{opID: op.ID, cancel: cancel, done: make(chan struct{})}
+	m.mu.Lock()
+	if m.current != nil {
+		m.current.cancel()
+	}
+	m.current = j
+	m.mu.Unlock()
+	arn := svc.ARN()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				c.Logger.Error("preparing a revision panicked", "service", arn, "panic", p)
+				j.result = jobResult{err: errors.New("OpenRunner failed while preparing the deployment")}
+			}
+			close(j.done)
+			c.Kick(arn)
+		}()
+		j.result = f(ctx)
+	}()
+}
+
+// prepare makes the revision a deployment rolls out: the image pulled, or
+// the source fetched and built. A StartDeployment of an image re-resolves
+// its tag, and changes nothing when the image is the running one.
+func (c *Controller) prepare(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig) jobResult {
+	if cfg.Source.Code != nil {
+		rev, err := c.buildRevision(ctx, svc, op, cfg, svc.Active == nil)
+		if err != nil {
+			return jobResult{err: err}
+		}
+		c.event(svc, op, logs.Provisioning(cfg.Network.IsPubliclyAccessible))
+		return jobResult{rev: rev}
+	}
+	img := cfg.Source.Image
+	if img == nil {
+		return jobResult{err: errors.New("the service has no source")}
+	}
+	if op.Type == openrunner.OperationStartDeployment {
+		// Re-resolve the tag: pull it; an image that only exists in the
+		// local engine (docker build, no registry) is re-read as it is.
+		got, err := c.Runtime.EnsureImage(ctx, img.Identifier, true, func(string) {})
+		if err != nil {
+			c.eventf(svc, op, "Could not pull %s (%s); using the image in the local engine.", img.Identifier, openrunner.ErrorMessage(err))
+			got, err = c.Runtime.EnsureImage(ctx, img.Identifier, false, func(string) {})
+		}
+		if err == nil && svc.Active != nil && got.ID == svc.Active.ImageID {
+			return jobResult{unchanged: true}
+		}
+	}
+	c.event(svc, op, logs.PullingImage(img.Identifier, img.RepositoryType))
+	got, err := c.Runtime.EnsureImage(ctx, img.Identifier, false, func(string) {})
+	if err != nil {
+		c.eventf(svc, op, "Failed to pull your application image %s: %s", img.Identifier, openrunner.ErrorMessage(err))
+		return jobResult{err: fmt.Errorf("image %s: %s", img.Identifier, openrunner.ErrorMessage(err))}
+	}
+	c.event(svc, op, logs.ImagePulled(img.RepositoryType))
+	c.event(svc, op, logs.Provisioning(cfg.Network.IsPubliclyAccessible))
+	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, ImageID: got.ID, DeployedAt: c.Now()}
+	c.memo.get(svc.ARN()).setEnsured(rev.ID)
+	return jobResult{rev: rev}
 }
 
 // configFile is the name App Runner reads in the source directory.
@@ -72,9 +201,9 @@ func providerName(provider string) string {
 
 // connectionProvider returns the provider of the service's connection,
 // GITHUB if it cannot be told.
-func (e *Engine) connectionProvider(ctx context.Context, svc *openrunner.Service, arn string) string {
-	if e.Connections != nil {
-		if c, err := e.Connections.FindConnectionByARN(openrunner.NewContextWithScope(ctx, svc.Scope), arn); err == nil {
+func (c *Controller) connectionProvider(ctx context.Context, svc *openrunner.Service, arn string) string {
+	if c.Connections != nil {
+		if c, err := c.Connections.FindConnectionByARN(openrunner.NewContextWithScope(ctx, svc.Scope), arn); err == nil {
 			return c.ProviderType
 		}
 	}
@@ -83,111 +212,110 @@ func (e *Engine) connectionProvider(ctx context.Context, svc *openrunner.Service
 
 // credential returns the service's connection credential, or the failure
 // App Runner reports when the connection cannot be used.
-func (e *Engine) credential(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, provider string) (openrunner.ProviderCredential, error) {
-	ctx := openrunner.NewContextWithScope(e.ctx, svc.Scope)
-	cred, err := e.Source.Credentials.AccessToken(ctx, cfg.Source.ConnectionARN)
+func (c *Controller) credential(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, provider string) (openrunner.ProviderCredential, error) {
+	ctx = openrunner.NewContextWithScope(ctx, svc.Scope)
+	cred, err := c.Source.Credentials.AccessToken(ctx, cfg.Source.ConnectionARN)
 	if err == nil {
 		return cred, nil
 	}
 	switch openrunner.ErrorCode(err) {
 	case openrunner.EINVALIDSTATE, openrunner.ENOTFOUND:
 		msg := "Failed to retrieve the latest commit from your source repository. Be sure you configure your service with a valid connection to your " + providerName(provider) + " repository"
-		e.event(svc, op, logs.Prefix+msg)
-		e.eventf(svc, op, "The connection %s cannot be used: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
+		c.event(svc, op, logs.Prefix+msg)
+		c.eventf(svc, op, "The connection %s cannot be used: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
 		return cred, errors.New(msg)
 	}
-	e.eventf(svc, op, "Could not get a credential for the connection %s: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
+	c.eventf(svc, op, "Could not get a credential for the connection %s: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
 	return cred, fmt.Errorf("connection %s: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
 }
 
 // fetch fetches the branch's newest commit; a credential the provider
 // refuses is checked with the provider, which sets the connection to
 // ERROR.
-func (e *Engine) fetch(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, cred openrunner.ProviderCredential) (string, error) {
+func (c *Controller) fetch(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, cred openrunner.ProviderCredential) (string, error) {
 	code := cfg.Source.Code
-	if base := e.Source.ProviderURLs[cred.Provider]; base != "" && !source.OnProvider(code.RepositoryURL, base) {
+	if base := c.Source.ProviderURLs[cred.Provider]; base != "" && !openrunner.OnProvider(code.RepositoryURL, base) {
 		msg := fmt.Sprintf("The repository %s isn't on %s (%s), the provider of the connection; it is not fetched with the connection's credentials.", code.RepositoryURL, providerName(cred.Provider), base)
-		e.eventf(svc, op, "%s", msg)
+		c.eventf(svc, op, "%s", msg)
 		return "", errors.New(msg)
 	}
-	commit, err := e.Source.Fetcher.Fetch(e.ctx, svc.ID, code.RepositoryURL, code.VersionValue, cred)
+	commit, err := c.Source.Fetcher.Fetch(ctx, svc.ID, code.RepositoryURL, code.VersionValue, cred)
 	if err == nil {
 		return commit, nil
 	}
 	if errors.Is(err, source.ErrRejected) {
-		ctx := openrunner.NewContextWithScope(e.ctx, svc.Scope)
-		if verr := e.Source.Credentials.Verify(ctx, cfg.Source.ConnectionARN); openrunner.ErrorCode(verr) == openrunner.EINVALIDSTATE {
+		ctx = openrunner.NewContextWithScope(ctx, svc.Scope)
+		if verr := c.Source.Credentials.Verify(ctx, cfg.Source.ConnectionARN); openrunner.ErrorCode(verr) == openrunner.EINVALIDSTATE {
 			msg := fmt.Sprintf("The provider no longer accepts the credentials of the connection %s; it is now ERROR. Complete its handshake again, then start a deployment.", cfg.Source.ConnectionARN)
-			e.eventf(svc, op, "%s", msg)
+			c.eventf(svc, op, "%s", msg)
 			return "", errors.New(msg)
 		}
 	}
-	e.eventf(svc, op, "%s", openrunner.ErrorMessage(err))
+	c.eventf(svc, op, "%s", openrunner.ErrorMessage(err))
 	return "", errors.New(openrunner.ErrorMessage(err))
 }
 
 // buildRevision fetches the newest commit of the service's branch, reads
 // its configuration and builds it, logging each step with App Runner's
 // lines. The returned revision is built but not started.
-func (e *Engine) buildRevision(svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, first bool) (*openrunner.Revision, error) {
+func (c *Controller) buildRevision(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, first bool) (*openrunner.Revision, error) {
 	code := cfg.Source.Code
 	dir := sourceDirectory(code)
-	e.event(svc, op, logs.DeploymentArtifactSource(code.RepositoryURL, code.VersionValue, "/"+dir))
-	if e.Source.Builder == nil || e.Source.Fetcher == nil || e.Source.Credentials == nil {
-		e.event(svc, op, logs.SourceDeployFailed)
-		return nil, fmt.Errorf("the %s runtime cannot build services from source code", e.Runtime.Name())
+	c.event(svc, op, logs.DeploymentArtifactSource(code.RepositoryURL, code.VersionValue, "/"+dir))
+	if c.Source.Builder == nil || c.Source.Fetcher == nil || c.Source.Credentials == nil {
+		c.event(svc, op, logs.SourceDeployFailed)
+		return nil, fmt.Errorf("the %s runtime cannot build services from source code", c.Runtime.Name())
 	}
-	provider := e.connectionProvider(e.ctx, svc, cfg.Source.ConnectionARN)
-	_ = e.step(op, openrunner.OperationInProgress, "fetch-source")
-	cred, err := e.credential(svc, op, cfg, provider)
+	provider := c.connectionProvider(ctx, svc, cfg.Source.ConnectionARN)
+	cred, err := c.credential(ctx, svc, op, cfg, provider)
 	if err != nil {
 		return nil, err
 	}
-	if op.Type != openrunner.OperationStartDeployment && cfg.Source.AutoDeploymentsEnabled && e.Source.RegisterWebhook != nil {
-		e.event(svc, op, logs.CreatingPipeline)
-		if err := e.Source.RegisterWebhook(openrunner.NewContextWithScope(e.ctx, svc.Scope), svc, cred); err != nil {
+	if op.Type != openrunner.OperationStartDeployment && cfg.Source.AutoDeploymentsEnabled && c.Source.RegisterWebhook != nil {
+		c.event(svc, op, logs.CreatingPipeline)
+		if err := c.Source.RegisterWebhook(openrunner.NewContextWithScope(ctx, svc.Scope), svc, cred); err != nil {
 			// Never fatal: pushes can still be deployed by polling or
 			// StartDeployment.
-			e.eventf(svc, op, "Could not register a push webhook with %s: %s. Automatic deployments need a webhook set up by hand (see the README) or polling (--poll-interval).",
+			c.eventf(svc, op, "Could not register a push webhook with %s: %s. Automatic deployments need a webhook set up by hand (see the README) or polling (--poll-interval).",
 				providerName(provider), openrunner.ErrorMessage(err))
 		} else {
-			e.event(svc, op, logs.PipelineCreated)
+			c.event(svc, op, logs.PipelineCreated)
 		}
 	}
-	e.event(svc, op, logs.PullingSource(provider, code.RepositoryURL))
-	commit, err := e.fetch(svc, op, cfg, cred)
+	c.event(svc, op, logs.PullingSource(provider, code.RepositoryURL))
+	commit, err := c.fetch(ctx, svc, op, cfg, cred)
 	if err != nil {
-		e.event(svc, op, logs.SourceDeployFailed)
+		c.event(svc, op, logs.SourceDeployFailed)
 		return nil, err
 	}
-	e.mu.Lock()
-	e.tried[svc.ARN()] = commit
-	e.mu.Unlock()
+	c.memo.get(svc.ARN()).setTried(commit)
 	op.CommitID = commit
-	_ = e.step(op, openrunner.OperationInProgress, "snapshot")
-	e.event(svc, op, logs.SourcePulled)
-	e.eventf(svc, op, "Deploying commit %s of branch %s.", commit, code.VersionValue)
+	if err := c.Services.UpdateOperation(ctx, op); err != nil {
+		c.Logger.Warn("recording the commit", "operation", op.ID, "error", err)
+	}
+	c.event(svc, op, logs.SourcePulled)
+	c.eventf(svc, op, "Deploying commit %s of branch %s.", commit, code.VersionValue)
 
-	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, DeployedAt: e.Now()}
-	snap := filepath.Join(e.Source.Dir, svc.ID, rev.ID)
+	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, DeployedAt: c.Now()}
+	snap := filepath.Join(c.Source.Dir, svc.ID, rev.ID)
 	if err := os.MkdirAll(filepath.Dir(snap), 0o700); err != nil {
 		return nil, err
 	}
-	if _, err := e.Source.Fetcher.Snapshot(e.ctx, svc.ID, commit, snap); err != nil {
-		e.event(svc, op, logs.SourceDeployFailed)
+	if _, err := c.Source.Fetcher.Snapshot(ctx, svc.ID, commit, snap); err != nil {
+		c.event(svc, op, logs.SourceDeployFailed)
 		return nil, fmt.Errorf("keeping a snapshot of commit %s: %w", commit, err)
 	}
-	e.pruneSnapshots(svc, rev.ID)
+	c.pruneSnapshots(svc, rev.ID)
 
-	conf, err := e.readConfig(svc, op, code, snap, dir)
+	conf, err := c.readConfig(svc, op, code, snap, dir)
 	if err != nil {
-		e.event(svc, op, logs.SourceDeployFailed)
+		c.event(svc, op, logs.SourceDeployFailed)
 		return nil, err
 	}
-	if first && !e.Source.AllowEndOfSupport {
-		if err := apprunneryaml.CheckNewService(conf, e.Now()); err != nil {
-			e.eventf(svc, op, "%s", err)
-			e.event(svc, op, logs.SourceDeployFailed)
+	if first && !c.Source.AllowEndOfSupport {
+		if err := apprunneryaml.CheckNewService(conf, c.Now()); err != nil {
+			c.eventf(svc, op, "%s", err)
+			c.event(svc, op, logs.SourceDeployFailed)
 			return nil, err
 		}
 	}
@@ -196,12 +324,12 @@ func (e *Engine) buildRevision(svc *openrunner.Service, op *openrunner.Operation
 		env[v.Name] = v.Value
 	}
 	for _, s := range conf.Run.Secrets {
-		e.eventf(svc, op, "The secret %s (%s) is not set: OpenRunner does not read Secrets Manager or SSM Parameter Store.", s.Name, s.ValueFrom)
+		c.eventf(svc, op, "The secret %s (%s) is not set: OpenRunner does not read Secrets Manager or SSM Parameter Store.", s.Name, s.ValueFrom)
 	}
 	spec := openrunner.BuildSpec{
 		ServiceARN: svc.ARN(), RevisionID: rev.ID, SourceDir: snap, Directory: dir,
 		Runtime: conf.Runtime.Name, RuntimeVersion: conf.LockedVersion(), Port: conf.Run.Port,
-		Log: func(line string) { e.event(svc, op, line) },
+		Log: func(line string) { c.event(svc, op, line) },
 	}
 	for _, st := range conf.Steps() {
 		bs := openrunner.BuildStep{Phase: string(st.Phase), OnRunImage: st.Image == apprunneryaml.RunImage, Commands: st.Commands}
@@ -210,16 +338,15 @@ func (e *Engine) buildRevision(svc *openrunner.Service, op *openrunner.Operation
 		}
 		spec.Steps = append(spec.Steps, bs)
 	}
-	_ = e.step(op, openrunner.OperationInProgress, "build")
-	e.event(svc, op, logs.StartingSourceDeploy)
-	e.event(svc, op, logs.StartingBuild)
-	img, err := e.Source.Builder.Build(e.ctx, spec)
+	c.event(svc, op, logs.StartingSourceDeploy)
+	c.event(svc, op, logs.StartingBuild)
+	img, err := c.Source.Builder.Build(ctx, spec)
 	if err != nil {
-		e.eventf(svc, op, "Build failed: %s", openrunner.ErrorMessage(err))
-		e.event(svc, op, logs.SourceDeployFailed)
+		c.eventf(svc, op, "Build failed: %s", openrunner.ErrorMessage(err))
+		c.event(svc, op, logs.SourceDeployFailed)
 		return nil, fmt.Errorf("build failed: %s", openrunner.ErrorMessage(err))
 	}
-	e.event(svc, op, logs.BuildSucceeded)
+	c.event(svc, op, logs.BuildSucceeded)
 	rev.ImageID = img.ID
 	rev.Build = &openrunner.BuiltRevision{
 		CommitID: commit, Image: img.Ref, StartCommand: conf.Run.Command,
@@ -230,19 +357,19 @@ func (e *Engine) buildRevision(svc *openrunner.Service, op *openrunner.Operation
 
 // readConfig reads apprunner.yaml from the snapshot, or turns the API
 // values into the same configuration.
-func (e *Engine) readConfig(svc *openrunner.Service, op *openrunner.Operation, code *openrunner.CodeSource, snap, dir string) (*apprunneryaml.Config, error) {
+func (c *Controller) readConfig(svc *openrunner.Service, op *openrunner.Operation, code *openrunner.CodeSource, snap, dir string) (*apprunneryaml.Config, error) {
 	if code.ConfigurationSource == apprunneryaml.SourceAPI {
 		if code.Values == nil {
 			return nil, errors.New("CodeConfigurationValues are required with ConfigurationSource API")
 		}
 		conf, err := apprunneryaml.FromAPI(apprunneryaml.CodeValues(*code.Values))
 		if err != nil {
-			e.eventf(svc, op, "Invalid CodeConfigurationValues: %s", err)
+			c.eventf(svc, op, "Invalid CodeConfigurationValues: %s", err)
 			return nil, err
 		}
 		return conf, nil
 	}
-	e.event(svc, op, logs.ReadingConfigFile)
+	c.event(svc, op, logs.ReadingConfigFile)
 	name := configFile
 	if dir != "" {
 		name = dir + "/" + configFile
@@ -250,12 +377,12 @@ func (e *Engine) readConfig(svc *openrunner.Service, op *openrunner.Operation, c
 	b, err := readInside(snap, filepath.FromSlash(name))
 	if errors.Is(err, os.ErrNotExist) {
 		msg := fmt.Sprintf("%s was not found in the source directory /%s. Add one, or configure the service with ConfigurationSource API.", configFile, dir)
-		e.eventf(svc, op, "%s", msg)
+		c.eventf(svc, op, "%s", msg)
 		return nil, errors.New(msg)
 	}
 	if err != nil {
 		msg := fmt.Sprintf("%s in the source directory /%s cannot be read (a link that leaves the repository is not followed).", configFile, dir)
-		e.eventf(svc, op, "%s", msg)
+		c.eventf(svc, op, "%s", msg)
 		return nil, errors.New(msg)
 	}
 	conf, err := apprunneryaml.Parse(b)
@@ -263,10 +390,10 @@ func (e *Engine) readConfig(svc *openrunner.Service, op *openrunner.Operation, c
 		var ve *apprunneryaml.ValidationError
 		if errors.As(err, &ve) {
 			for _, fe := range ve.Errors {
-				e.eventf(svc, op, "Invalid %s: %s", configFile, fe.Error())
+				c.eventf(svc, op, "Invalid %s: %s", configFile, fe.Error())
 			}
 		} else {
-			e.eventf(svc, op, "Invalid %s: %s", configFile, err)
+			c.eventf(svc, op, "Invalid %s: %s", configFile, err)
 		}
 		return nil, fmt.Errorf("invalid %s: %s", configFile, err)
 	}
@@ -275,12 +402,12 @@ func (e *Engine) readConfig(svc *openrunner.Service, op *openrunner.Operation, c
 
 // pruneSnapshots keeps the newest KeepSnapshots source snapshots of the
 // service (rev among them).
-func (e *Engine) pruneSnapshots(svc *openrunner.Service, rev string) {
-	keep := e.Source.KeepSnapshots
+func (c *Controller) pruneSnapshots(svc *openrunner.Service, rev string) {
+	keep := c.Source.KeepSnapshots
 	if keep <= 0 {
 		keep = 5
 	}
-	dir := filepath.Join(e.Source.Dir, svc.ID)
+	dir := filepath.Join(c.Source.Dir, svc.ID)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -303,58 +430,42 @@ func (e *Engine) pruneSnapshots(svc *openrunner.Service, rev string) {
 	}
 }
 
-// runSpec is how a revision's instances start.
-type runSpec struct {
-	image, startCommand, port, portEnv string
-	env                                map[string]string
-}
-
-func revisionRun(rev *openrunner.Revision) runSpec {
-	if b := rev.Build; b != nil {
-		return runSpec{image: b.Image, startCommand: b.StartCommand, port: strconv.Itoa(b.Port), portEnv: b.PortEnv, env: b.Env}
-	}
-	img := rev.Config.Source.Image
-	return runSpec{image: img.Identifier, startCommand: img.StartCommand, port: img.Port, env: img.Env}
-}
-
 // removeBuild deletes a revision's built image, if it was built.
-func (e *Engine) removeBuild(rev *openrunner.Revision) {
-	if rev == nil || rev.Build == nil || e.Source.Builder == nil {
+func (c *Controller) removeBuild(ctx context.Context, rev *openrunner.Revision) {
+	if rev == nil || rev.Build == nil || c.Source.Builder == nil {
 		return
 	}
-	if err := e.Source.Builder.RemoveBuild(context.WithoutCancel(e.ctx), rev.Build.Image); err != nil {
-		e.Logger.Warn("removing a build", "image", rev.Build.Image, "error", err)
+	if err := c.Source.Builder.RemoveBuild(context.WithoutCancel(ctx), rev.Build.Image); err != nil {
+		c.Logger.Warn("removing a build", "image", rev.Build.Image, "error", err)
 	}
 }
 
 // forgetSource removes everything kept of a deleted service's source, and
 // its push webhook if no other service needs it.
-func (e *Engine) forgetSource(svc *openrunner.Service, op *openrunner.Operation) {
-	e.unregisterWebhook(svc, op)
-	if e.Source.Fetcher != nil {
-		_ = e.Source.Fetcher.Remove(svc.ID)
+func (c *Controller) forgetSource(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation) {
+	c.unregisterWebhook(ctx, svc, op)
+	if c.Source.Fetcher != nil {
+		_ = c.Source.Fetcher.Remove(svc.ID)
 	}
-	if e.Source.Dir != "" {
-		_ = os.RemoveAll(filepath.Join(e.Source.Dir, svc.ID))
+	if c.Source.Dir != "" {
+		_ = os.RemoveAll(filepath.Join(c.Source.Dir, svc.ID))
 	}
-	e.mu.Lock()
-	delete(e.tried, svc.ARN())
-	e.mu.Unlock()
+	c.memo.drop(svc.ARN())
 }
 
 // unregisterWebhook removes the push webhook of the repository svc's
 // configuration names, unless another service needs it.
-func (e *Engine) unregisterWebhook(svc *openrunner.Service, op *openrunner.Operation) {
-	if svc.Config.Source.Code == nil || e.Source.UnregisterWebhook == nil || e.Source.Credentials == nil || e.webhookShared(svc) {
+func (c *Controller) unregisterWebhook(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation) {
+	if svc.Config.Source.Code == nil || c.Source.UnregisterWebhook == nil || c.Source.Credentials == nil || c.webhookShared(ctx, svc) {
 		return
 	}
-	ctx := openrunner.NewContextWithScope(e.ctx, svc.Scope)
-	cred, err := e.Source.Credentials.AccessToken(ctx, svc.Config.Source.ConnectionARN)
+	ctx = openrunner.NewContextWithScope(ctx, svc.Scope)
+	cred, err := c.Source.Credentials.AccessToken(ctx, svc.Config.Source.ConnectionARN)
 	if err == nil {
-		err = e.Source.UnregisterWebhook(ctx, svc, cred)
+		err = c.Source.UnregisterWebhook(ctx, svc, cred)
 	}
 	if err != nil {
-		e.eventf(svc, op, "Could not remove the push webhook of %s: %s. Remove it in the repository's settings.",
+		c.eventf(svc, op, "Could not remove the push webhook of %s: %s. Remove it in the repository's settings.",
 			svc.Config.Source.Code.RepositoryURL, openrunner.ErrorMessage(err))
 	}
 }
@@ -373,37 +484,39 @@ func movedSource(prev, next openrunner.SourceConfig) bool {
 // of deployments that failed or were replaced while a server was being
 // killed, and partial ones of builds it interrupted. It runs before any
 // operation starts, so no build is in progress.
-func (e *Engine) pruneBuilds(ctx context.Context) {
-	if e.Source.Builder == nil {
+func (c *Controller) pruneBuilds(ctx context.Context) {
+	if c.Source.Builder == nil {
 		return
 	}
-	builds, err := e.Source.Builder.Builds(ctx)
+	builds, err := c.Source.Builder.Builds(ctx)
 	if err != nil || len(builds) == 0 {
 		if err != nil {
-			e.Logger.Warn("listing builds", "error", err)
+			c.Logger.Warn("listing builds", "error", err)
 		}
 		return
 	}
-	services, err := e.Services.FindServicesByStatus(ctx, openrunner.ServiceRunning, openrunner.ServicePaused,
+	services, err := c.Services.FindServicesByStatus(ctx, openrunner.ServiceRunning, openrunner.ServicePaused,
 		openrunner.ServiceOperationInProgress, openrunner.ServiceCreateFailed, openrunner.ServiceDeleteFailed)
 	if err != nil {
-		e.Logger.Warn("listing services", "error", err)
+		c.Logger.Warn("listing services", "error", err)
 		return
 	}
 	keep := map[string]bool{}
 	for _, svc := range services {
-		if svc.Active != nil {
-			keep[svc.Active.ID] = true
+		for _, rev := range []*openrunner.Revision{svc.Active, svc.Desired.Rollout} {
+			if rev != nil {
+				keep[rev.ID] = true
+			}
 		}
 	}
 	for _, b := range builds {
 		if keep[b.RevisionID] {
 			continue
 		}
-		if err := e.Source.Builder.RemoveBuild(ctx, b.Ref); err != nil {
-			e.Logger.Warn("removing an unused build", "image", b.Ref, "error", err)
+		if err := c.Source.Builder.RemoveBuild(ctx, b.Ref); err != nil {
+			c.Logger.Warn("removing an unused build", "image", b.Ref, "error", err)
 		} else {
-			e.Logger.Info("removed an unused build", "image", b.Ref, "revision", b.RevisionID)
+			c.Logger.Info("removed an unused build", "image", b.Ref, "revision", b.RevisionID)
 		}
 	}
 }
@@ -423,8 +536,8 @@ func readInside(root, name string) ([]byte, error) {
 // webhookShared reports whether another service that is not deleted
 // deploys the same repository through the same connection (and so needs
 // the webhook svc's deletion would remove).
-func (e *Engine) webhookShared(svc *openrunner.Service) bool {
-	services, err := e.Services.FindServicesByStatus(e.ctx, openrunner.ServiceRunning, openrunner.ServicePaused,
+func (c *Controller) webhookShared(ctx context.Context, svc *openrunner.Service) bool {
+	services, err := c.Services.FindServicesByStatus(ctx, openrunner.ServiceRunning, openrunner.ServicePaused,
 		openrunner.ServiceOperationInProgress, openrunner.ServiceCreateFailed, openrunner.ServiceDeleteFailed)
 	if err != nil {
 		return true // keep it: a stray webhook costs less than a missing one
@@ -447,11 +560,11 @@ func repositoryKey(u string) string {
 
 // forgetCommits lets the service's repository drop every fetched commit
 // but the one rev deploys.
-func (e *Engine) forgetCommits(svc *openrunner.Service, rev *openrunner.Revision) {
-	if rev.Build == nil || e.Source.Fetcher == nil {
+func (c *Controller) forgetCommits(ctx context.Context, svc *openrunner.Service, rev *openrunner.Revision) {
+	if rev.Build == nil || c.Source.Fetcher == nil {
 		return
 	}
-	if err := e.Source.Fetcher.Forget(e.ctx, svc.ID, rev.Build.CommitID); err != nil {
-		e.Logger.Warn("forgetting old commits", "service", svc.ARN(), "error", err)
+	if err := c.Source.Fetcher.Forget(ctx, svc.ID, rev.Build.CommitID); err != nil {
+		c.Logger.Warn("forgetting old commits", "service", svc.ARN(), "error", err)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -236,10 +235,10 @@ func (f *Fetcher) ensureRepo(ctx context.Context, key string) (string, error) {
 // not found or not readable with the credential, branch missing, or the
 // provider unreachable.
 func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred openrunner.ProviderCredential) (string, error) {
-	if err := CheckBranch(branch); err != nil {
+	if err := openrunner.CheckBranch(branch); err != nil {
 		return "", err
 	}
-	if err := CheckRepositoryURL(repoURL); err != nil {
+	if err := openrunner.CheckRepositoryURL(repoURL); err != nil {
 		return "", err
 	}
 	defer f.lock(key)()
@@ -273,10 +272,10 @@ func (f *Fetcher) Fetch(ctx context.Context, key, repoURL, branch string, cred o
 // RemoteHead returns the commit branch points at on repoURL without
 // fetching anything (git ls-remote), for polling. Errors are as Fetch's.
 func (f *Fetcher) RemoteHead(ctx context.Context, repoURL, branch string, cred openrunner.ProviderCredential) (string, error) {
-	if err := CheckBranch(branch); err != nil {
+	if err := openrunner.CheckBranch(branch); err != nil {
 		return "", err
 	}
-	if err := CheckRepositoryURL(repoURL); err != nil {
+	if err := openrunner.CheckRepositoryURL(repoURL); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
@@ -314,53 +313,6 @@ func classify(repoURL, branch, stderr string, err error) error {
 		return openrunner.Errorf(openrunner.EINVALID, "The repository %s cannot be reached: %s", repoURL, firstLine(stderr, err))
 	}
 	return openrunner.Errorf(openrunner.EINVALID, "Fetching %s failed: %s", repoURL, firstLine(stderr, err))
-}
-
-// CheckRepositoryURL accepts the http(s) URL of a repository, without
-// credentials, query or fragment: the only kind OpenRunner fetches.
-// Credentials come from the connection, never from the URL (where they
-// would be written to logs).
-func CheckRepositoryURL(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "":
-		return openrunner.Errorf(openrunner.EINVALID, "The repository URL %q isn't valid: give the https:// URL of a GitHub or Bitbucket repository, such as https://github.com/owner/repo.", openrunner.Truncate(s, 200))
-	case u.User != nil:
-		return openrunner.Errorf(openrunner.EINVALID, "The repository URL must not contain credentials: the connection provides them.")
-	case u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") == "":
-		return openrunner.Errorf(openrunner.EINVALID, "The repository URL %q isn't valid: give the https:// URL of a GitHub or Bitbucket repository, such as https://github.com/owner/repo.", openrunner.Truncate(s, 200))
-	}
-	return nil
-}
-
-// OnProvider reports whether repoURL is a repository of the provider
-// whose web URL is base (https://github.com, a GitHub Enterprise Server's
-// URL, https://bitbucket.org): the connection's token is only ever sent
-// there.
-func OnProvider(repoURL, base string) bool {
-	b, err1 := url.Parse(strings.TrimRight(base, "/"))
-	u, err2 := url.Parse(repoURL)
-	if err1 != nil || err2 != nil || b.Host == "" {
-		return false
-	}
-	return strings.EqualFold(u.Scheme, b.Scheme) && strings.EqualFold(u.Host, b.Host) &&
-		strings.HasPrefix(u.Path, b.Path+"/") && len(u.Path) > len(b.Path)+1
-}
-
-// CheckBranch refuses branch names git would take for options or that are
-// not valid ref names.
-func CheckBranch(b string) error {
-	if b == "" || strings.HasPrefix(b, "-") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
-		strings.HasSuffix(b, ".lock") || strings.Contains(b, "..") || strings.Contains(b, "@{") || strings.Contains(b, "//") ||
-		strings.ContainsAny(b, " ~^:?*[\\\x7f") {
-		return openrunner.Errorf(openrunner.EINVALID, "%q is not a valid branch name.", b)
-	}
-	for _, c := range b {
-		if c < 0x20 {
-			return openrunner.Errorf(openrunner.EINVALID, "%q is not a valid branch name.", b)
-		}
-	}
-	return nil
 }
 
 // Changed reports whether anything under dir ("" for the whole
