@@ -93,12 +93,16 @@ func (s *ServiceService) insertService(ctx context.Context, tx *Tx, svc *openrun
 	if err != nil {
 		return err
 	}
+	desired, observed, err := marshalState(svc)
+	if err != nil {
+		return err
+	}
 	for attempt := 1; ; attempt++ {
 		prefix := s.urlPrefix()
 		res, err := tx.ExecContext(ctx, qInsertService,
 			svc.ID, svc.ARN(), svc.Scope.AccountID, svc.Scope.Region, svc.Name, svc.Status, prefix,
 			toNanos(svc.CreatedAt), toNanos(svc.UpdatedAt), toNanos(svc.DeletedAt),
-			string(config), active, svc.AutoScalingConfigurationARN, svc.KMSKey)
+			string(config), active, svc.AutoScalingConfigurationARN, svc.KMSKey, desired, observed)
 		switch {
 		case isConstraint(err, errUnique) && strings.Contains(err.Error(), "services.url_prefix"):
 			// A failed statement leaves the transaction usable, so the
@@ -262,9 +266,9 @@ func (s *ServiceService) UpdateOperation(ctx context.Context, op *openrunner.Ope
 
 // FinishOperation implements openrunner.ServiceService. It writes op's
 // Status, Step and Message and the service's Status, Config, Active,
-// AutoScalingConfigurationARN and KMSKey; it sets op.UpdatedAt, op.EndedAt,
-// svc.UpdatedAt and svc.DeletedAt (the time the service became DELETED,
-// zero for any other status). The service is the operation's, and svc must
+// AutoScalingConfigurationARN, KMSKey, Desired and Observed; it sets
+// op.UpdatedAt, op.EndedAt, svc.UpdatedAt and svc.DeletedAt (the time the
+// service became DELETED, zero for any other status). The service is the operation's, and svc must
 // be that service (same ID). It refuses a status of op that is not final,
 // returns ENOTFOUND for an unknown operation and EINVALIDSTATE for one that
 // has already finished or when svc would leave the DELETED status.
@@ -439,7 +443,8 @@ func findServiceBySeq(ctx context.Context, tx *Tx, seq int64) (*openrunner.Servi
 	return svc, err
 }
 
-// updateService writes the mutable state of svc (found by svc.Seq).
+// updateService writes the mutable state of svc (found by svc.Seq), its
+// desired and observed states included.
 func updateService(ctx context.Context, tx *Tx, svc *openrunner.Service) error {
 	config, err := json.Marshal(svc.Config)
 	if err != nil {
@@ -449,9 +454,13 @@ func updateService(ctx context.Context, tx *Tx, svc *openrunner.Service) error {
 	if err != nil {
 		return err
 	}
+	desired, observed, err := marshalState(svc)
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, qUpdateService,
 		svc.Status, toNanos(svc.UpdatedAt), toNanos(svc.DeletedAt), string(config), active,
-		svc.AutoScalingConfigurationARN, svc.KMSKey, svc.Seq)
+		svc.AutoScalingConfigurationARN, svc.KMSKey, desired, observed, svc.Seq)
 	return err
 }
 
@@ -503,11 +512,11 @@ func operationFinished(id string) error {
 func scanService(row scanner) (*openrunner.Service, error) {
 	svc := &openrunner.Service{}
 	var created, updated, deleted int64
-	var config string
+	var config, desired, observed string
 	var active sql.NullString
 	if err := row.Scan(&svc.Seq, &svc.ID, &svc.Scope.AccountID, &svc.Scope.Region, &svc.Name, &svc.Status,
 		&svc.URLPrefix, &created, &updated, &deleted, &config, &active,
-		&svc.AutoScalingConfigurationARN, &svc.KMSKey); err != nil {
+		&svc.AutoScalingConfigurationARN, &svc.KMSKey, &desired, &observed); err != nil {
 		return nil, err
 	}
 	svc.CreatedAt, svc.UpdatedAt, svc.DeletedAt = fromNanos(created), fromNanos(updated), fromNanos(deleted)
@@ -522,6 +531,9 @@ func scanService(row scanner) (*openrunner.Service, error) {
 		// JSON keeps the offset, not the Location; every stored time reads
 		// back in UTC.
 		svc.Active.DeployedAt = svc.Active.DeployedAt.UTC()
+	}
+	if err := unmarshalState(svc, desired, observed); err != nil {
+		return nil, err
 	}
 	return svc, nil
 }
@@ -616,14 +628,15 @@ const (
 	unfinished = `o.status NOT IN ('FAILED', 'SUCCEEDED', 'ROLLBACK_FAILED', 'ROLLBACK_SUCCEEDED')`
 
 	serviceColumns = `s.seq, s.id, s.account_id, s.region, s.name, s.status, s.url_prefix,
-		s.created_at, s.updated_at, s.deleted_at, s.config, s.active_revision, s.asc_arn, s.kms_key`
+		s.created_at, s.updated_at, s.deleted_at, s.config, s.active_revision, s.asc_arn, s.kms_key,
+		s.desired, s.observed`
 	operationColumns = `o.seq, o.id, s.arn, o.type, o.status, o.step, o.desired, o.message,
 		o.started_at, o.updated_at, o.ended_at, o.commit_id`
 
 	qInsertService = `
 		INSERT INTO services (id, arn, account_id, region, name, status, url_prefix,
-			created_at, updated_at, deleted_at, config, active_revision, asc_arn, kms_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			created_at, updated_at, deleted_at, config, active_revision, asc_arn, kms_key, desired, observed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qFindService = `SELECT ` + serviceColumns + ` FROM services s
 		WHERE s.arn = ? AND s.account_id = ? AND s.region = ?`
 	qFindServiceBySeq = `SELECT ` + serviceColumns + ` FROM services s WHERE s.seq = ?`
@@ -632,7 +645,7 @@ const (
 		WHERE s.account_id = ? AND s.region = ? AND ` + notDeleted + ` AND s.seq > ? ORDER BY s.seq LIMIT ?`
 	qUpdateService = `
 		UPDATE services SET status = ?, updated_at = ?, deleted_at = ?, config = ?, active_revision = ?,
-			asc_arn = ?, kms_key = ?
+			asc_arn = ?, kms_key = ?, desired = ?, observed = ?
 		WHERE seq = ?`
 	qFindServiceForOperation = `SELECT ` + serviceColumns + ` FROM operations o
 		JOIN services s ON s.seq = o.service_seq WHERE o.id = ?`

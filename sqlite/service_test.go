@@ -102,6 +102,8 @@ func TestServiceQueryPlans(t *testing.T) {
 		{qUpdateOperation, []any{"s", "", "", "", 0, "id"}, "sqlite_autoindex_operations_1"},
 		{qListOperations, []any{1, 10, -1}, "operations_service"},
 		{qFindServiceForOperation, []any{"id"}, "sqlite_autoindex_operations_1"},
+		{qFindServiceAnyScope, []any{"arn"}, "sqlite_autoindex_services_2"},
+		{qFindLeases, []any{"holder", 0}, "leases_holder"},
 	} {
 		rows, err := db.read.Query("EXPLAIN QUERY PLAN "+tt.query, tt.args...)
 		if err != nil {

@@ -116,6 +116,8 @@ var prepared = []string{
 	qFindConnection, qUpdateConnection, qCheckResource, qUpsertTag, qCountTags, qListTags,
 	qInsertService, qFindService, qFindServiceBySeq, qListServices, qUpdateService, qFindServiceForOperation,
 	qInsertOperation, qFindOperation, qListOperations, qUnfinishedOperations, qUpdateOperation, qFinishOperation,
+	qFindServiceAnyScope, qUpdateServiceState,
+	qAcquireLease, qReleaseLease, qFindLeases,
 }
 
 // Close closes the database.
@@ -137,24 +139,41 @@ func (db *DB) Close() error {
 // migrate applies, in name order, every embedded migration not yet recorded
 // in the migrations table, each in its own transaction.
 func (db *DB) migrate() error {
-	if _, err := db.write.Exec(`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)`); err != nil {
-		return err
-	}
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	names, err := migrationNames()
 	if err != nil {
 		return err
 	}
+	return applyMigrations(db.write, names)
+}
+
+// migrationNames returns the embedded migrations' file names in the order
+// they apply.
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return nil, err
+	}
 	sort.Strings(names)
+	return names, nil
+}
+
+// applyMigrations applies the embedded migrations names, in that order,
+// skipping those the migrations table records as applied. Tests call it
+// with a prefix of migrationNames to build a database of an older schema.
+func applyMigrations(conn *sql.DB, names []string) error {
+	if _, err := conn.Exec(`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return err
+	}
 	for _, name := range names {
-		if err := db.migrateFile(name); err != nil {
+		if err := applyMigration(conn, name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) migrateFile(name string) error {
-	tx, err := db.write.Begin()
+func applyMigration(conn *sql.DB, name string) error {
+	tx, err := conn.Begin()
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/sqlite"
@@ -29,6 +30,18 @@ func TestConformance(t *testing.T) {
 			Tags:        sqlite.NewTagService(db),
 			Services:    sqlite.NewServiceService(db),
 		}
+	})
+}
+
+func TestLeaseConformance(t *testing.T) {
+	storetest.Leases(t, func(tb testing.TB, now func() time.Time) openrunner.LeaseService {
+		db := sqlite.NewDB(filepath.Join(tb.TempDir(), "openrunner.db"))
+		db.Now = now
+		if err := db.Open(); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { db.Close() })
+		return sqlite.NewLeaseService(db)
 	})
 }
 

@@ -710,6 +710,8 @@ func testServices(t *testing.T, open Opener) {
 		wantEqual(t, "deleted service after a late finish", mustFindService(t, s, ScopeA, svc.ARN()), deleted)
 	})
 
+	t.Run("State", func(t *testing.T) { testServiceState(t, open) })
+
 	t.Run("URLPrefixes", func(t *testing.T) {
 		s := open(t, openrunner.DefaultQuotas())
 		seen := map[string]bool{}
