@@ -5,7 +5,6 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -28,13 +27,9 @@ import (
 	"github.com/openrunner/openrunner/console"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
-	"github.com/openrunner/openrunner/health"
 	"github.com/openrunner/openrunner/logs"
-	"github.com/openrunner/openrunner/process"
 	"github.com/openrunner/openrunner/reconcile"
-	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/sigv4"
-	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/wire"
@@ -280,7 +275,9 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 	}
 	authenticate := d.authenticator(creds)
 	return parts{
-		api:      d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) { return wire.Dispatch(ctx, svc, op, body) }),
+		api: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
+			return wire.Dispatch(ctx, svc, op, body)
+		}),
 		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
 		console:  d.console(connections, handshakes, creds),
 		webhooks: d.hooks.handler(),

@@ -10,7 +10,6 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/handshake"
-	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/webhook"
 )
@@ -31,8 +30,8 @@ type hooks struct {
 	handshakes  *handshake.Service
 	master      []byte
 	publicURL   string
-	// engine and services are nil when this server runs no services.
-	engine   *reconcile.Engine
+	// deployer and services are nil when this server runs no services.
+	deployer interface{ AutoDeploy(serviceARN string) }
 	services openrunner.ServiceService
 }
 
@@ -79,7 +78,7 @@ func (h *hooks) handler() http.Handler {
 // deliver asks the engine to check every running service that deploys
 // the pushed branch of the pushed repository through the connection.
 func (h *hooks) deliver(ctx context.Context, key string, p webhook.Push) error {
-	if h.engine == nil || p.Deleted {
+	if h.deployer == nil || p.Deleted {
 		return nil
 	}
 	arn, _, err := parseHookKey(key)
@@ -101,7 +100,7 @@ func (h *hooks) deliver(ctx context.Context, key string, p webhook.Push) error {
 		if err != nil || !strings.EqualFold(owner+"/"+name, p.Repository) {
 			continue
 		}
-		h.engine.AutoDeploy(svc.ARN())
+		h.deployer.AutoDeploy(svc.ARN())
 	}
 	return nil
 }

@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/api"
+	"github.com/openrunner/openrunner/docker"
+	"github.com/openrunner/openrunner/handshake"
+	"github.com/openrunner/openrunner/logs"
+	"github.com/openrunner/openrunner/process"
+	"github.com/openrunner/openrunner/reconcile"
+	"github.com/openrunner/openrunner/router"
+	"github.com/openrunner/openrunner/source"
+	"github.com/openrunner/openrunner/sqlite"
+)
+
+// openServices chooses and opens the runtime, the router and the
+// reconciler, and gives the API the service store and the deployer.
+// Without a runtime the service operations explain what is missing.
+func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Extensions) error {
+	owner, err := d.ownerID(ctx)
+	if err != nil {
+		return err
+	}
+	d.owner = owner
+	if d.cfg.Runtime == "none" {
+		svc.RuntimeError = "This OpenRunner runs no services (--runtime none)."
+		return nil
+	}
+	services := sqlite.NewServiceService(d.db)
+	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
+		return err
+	}
+	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now})
+	d.reconciler = &reconcile.Controller{
+		Services:     services,
+		Leases:       sqlite.NewLeaseService(d.db),
+		Router:       rtr,
+		Events:       d.logs,
+		BaseDomain:   d.cfg.BaseDomain,
+		Holder:       owner,
+		Connections:  d.hooks.connections,
+		PollInterval: d.cfg.PollInterval,
+		Logger:       d.logger,
+		Now:          d.cfg.Now,
+	}
+	hooks := openrunner.RuntimeHooks{
+		Changed: d.reconciler.Kick,
+		Drain:   func(ctx context.Context, id string) { _ = rtr.Drain(ctx, id) },
+		Output: func(in *openrunner.Instance) func(openrunner.LogLine) {
+			return d.logs.ApplicationSink(in.ServiceARN, in.ID)
+		},
+	}
+	if d.runtime, err = d.openRuntime(ctx, owner, hooks); err != nil {
+		return err
+	}
+	d.reconciler.Runtime = d.runtime
+	d.reconciler.Source = reconcile.Source{
+		Fetcher:           &source.Fetcher{Dir: filepath.Join(d.cfg.DataDir, "sources", "git")},
+		Credentials:       d.hooks.handshakes,
+		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
+		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
+		ProviderURLs:      d.providerURLs(),
+		RegisterWebhook:   d.hooks.register,
+		UnregisterWebhook: d.hooks.unregister,
+	}
+	if b, ok := d.runtime.(openrunner.Builder); ok {
+		d.reconciler.Source.Builder = b
+	}
+	d.hooks.deployer, d.hooks.services = d.reconciler, services
+	if err := d.reconciler.Open(ctx); err != nil {
+		return err
+	}
+	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	d.routerServer = &http.Server{Handler: rtr, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
+	d.routerServed = make(chan error, 1)
+	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
+	svc.Services, svc.Deployer = services, d.reconciler
+	ext.Logs, ext.Services = d.logs, services
+	return nil
+}
+
+// openRuntime opens the runtime --runtime names: Docker (or, when none was
+// named and no Docker engine answers, host processes) or host processes.
+func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner.RuntimeHooks) (openrunner.Runtime, error) {
+	switch d.cfg.Runtime {
+	case "", "docker":
+		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
+			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
+		if err == nil {
+			err = rt.Open(ctx, hooks)
+		}
+		if err == nil {
+			return rt, nil
+		}
+		if d.cfg.Runtime == "docker" {
+			return nil, err
+		}
+		d.logger.Info("no Docker engine answers; services run as host processes (--runtime process)", "docker", err)
+	case "process":
+	default:
+		return nil, fmt.Errorf("--runtime must be docker, process or none, got %q", d.cfg.Runtime)
+	}
+	rt, err := process.New(process.Options{Dir: filepath.Join(d.cfg.DataDir, "process"), BuildDir: filepath.Join(d.cfg.DataDir, "builds"),
+		Owner: owner, Logger: d.logger, Now: d.cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	return rt, rt.Open(ctx, hooks)
+}
+
+// providerURLs are the providers' web URLs by ProviderType: repositories
+// must be there to be fetched with a connection's token.
+func (d *Daemon) providerURLs() map[string]string {
+	return map[string]string{
+		openrunner.ProviderGitHub:    strings.TrimRight(cmp.Or(d.cfg.GitHub.URL, handshake.DefaultGitHubURL), "/"),
+		openrunner.ProviderBitbucket: strings.TrimRight(cmp.Or(d.cfg.Bitbucket.URL, handshake.DefaultBitbucketURL), "/"),
+	}
+}
