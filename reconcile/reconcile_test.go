@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
-	"github.com/openrunner/openrunner/health"
 	"github.com/openrunner/openrunner/internal/memruntime"
 	"github.com/openrunner/openrunner/reconcile"
+	"github.com/openrunner/openrunner/replicas"
 	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/sqlite"
 )
@@ -90,7 +90,7 @@ func start(t *testing.T, sh *shared, holder string, wrap ...func(openrunner.Serv
 		RetryMin:   10 * time.Millisecond,
 		RetryMax:   100 * time.Millisecond,
 	}
-	e.rt = memruntime.New(sh.engine, memruntime.Options{Prober: &health.Prober{}})
+	e.rt = memruntime.New(sh.engine, replicas.Options{StopGrace: time.Second, RestartBackoffMin: 10 * time.Millisecond, RestartBackoffMax: 100 * time.Millisecond})
 	hooks := openrunner.RuntimeHooks{
 		Changed: e.c.Kick,
 		Drain:   func(ctx context.Context, id string) { _ = e.router.Drain(ctx, id) },
@@ -453,7 +453,9 @@ func TestRestartConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghost := openrunner.NewARN(scope, openrunner.ResourceService, "ghost", openrunner.NewID())
-	e.engine.Start(t, openrunner.InstanceSpec{ServiceARN: ghost, RevisionID: openrunner.NewID(), Image: testImage, Port: 8080})
+	if _, err := e.engine.StartInstance(context.Background(), openrunner.InstanceSpec{ServiceARN: ghost, RevisionID: openrunner.NewID(), Image: testImage, Port: 8080}); err != nil {
+		t.Fatal(err)
+	}
 	e3 := start(t, sh, "a")
 	e3.converged(svc, 1)
 	e3.eventually(func() error {
