@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
-	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -20,7 +19,7 @@ type Extensions struct {
 	Handshakes openrunner.HandshakeService
 	// Services and Logs serve GetServiceLogs; nil when no services run.
 	Services openrunner.ServiceService
-	Logs     *logs.Store
+	Logs     openrunner.LogService
 	Pages    *PageTokens
 	// Webhook returns the push webhook of a connection (its delivery URL
 	// and secret) for GetConnectionWebhook.
@@ -190,11 +189,11 @@ func (x *Extensions) getServiceLogs(ctx context.Context, in *GetServiceLogsInput
 	if _, err := x.Services.FindServiceByARN(ctx, in.ServiceArn); err != nil {
 		return nil, err
 	}
-	group := logs.GroupService
+	group := "service"
 	if in.Application {
-		group = logs.GroupApplication
+		group = "application"
 	}
-	q := logs.Query{ServiceARN: in.ServiceArn, Group: group, Limit: in.MaxResults}
+	q := openrunner.LogQuery{ServiceARN: in.ServiceArn, Application: in.Application, Limit: in.MaxResults}
 	if in.StartTime > 0 {
 		q.Since = time.Unix(0, int64(in.StartTime*1e9))
 	}
@@ -204,18 +203,17 @@ func (x *Extensions) getServiceLogs(ctx context.Context, in *GetServiceLogsInput
 		if err != nil {
 			return nil, err
 		}
-		q.After = logs.Cursor(cursor)
+		q.After = cursor
 	}
-	entries, next, err := x.Logs.Read(ctx, q)
+	page, err := x.Logs.ReadLogs(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	name, _ := logs.LogGroupName(in.ServiceArn, group)
-	out := &GetServiceLogsOutput{LogGroup: name, Events: make([]LogEvent, 0, len(entries))}
-	for _, e := range entries {
+	out := &GetServiceLogsOutput{LogGroup: page.Group, Events: make([]LogEvent, 0, len(page.Lines))}
+	for _, e := range page.Lines {
 		out.Events = append(out.Events, LogEvent{Timestamp: wire.NewTimestamp(e.Time), Stream: e.Stream, Message: e.Text})
 	}
-	out.NextToken = x.Pages.MakeString(scope, "GetServiceLogs", query, string(next))
+	out.NextToken = x.Pages.MakeString(scope, "GetServiceLogs", query, page.Next)
 	return out, nil
 }
 

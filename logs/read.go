@@ -453,3 +453,26 @@ func (s *Store) scanSegment(sn *snapshot, ss *segSnap, off int64, minSeq uint64,
 	}
 	return nil
 }
+
+var _ openrunner.LogService = (*Store)(nil)
+
+// ReadLogs implements openrunner.LogService on Read.
+func (s *Store) ReadLogs(ctx context.Context, q openrunner.LogQuery) (openrunner.LogPage, error) {
+	group := GroupService
+	if q.Application {
+		group = GroupApplication
+	}
+	name, err := LogGroupName(q.ServiceARN, group)
+	if err != nil {
+		return openrunner.LogPage{}, err
+	}
+	entries, next, err := s.Read(ctx, Query{ServiceARN: q.ServiceARN, Group: group, Since: q.Since, After: Cursor(q.After), Limit: q.Limit})
+	if err != nil {
+		return openrunner.LogPage{}, err
+	}
+	page := openrunner.LogPage{Group: name, Lines: make([]openrunner.LogEntry, 0, len(entries)), Next: string(next)}
+	for _, e := range entries {
+		page.Lines = append(page.Lines, openrunner.LogEntry{Time: e.Time, Stream: e.Stream, Text: e.Text})
+	}
+	return page, nil
+}

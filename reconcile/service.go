@@ -188,7 +188,7 @@ func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Servi
 	}
 	if err := c.run(ctx, m, svc, rollout, n); err != nil {
 		if openrunner.ErrorCode(err) == openrunner.EINVALID {
-			return c.failDeploy(ctx, svc, op, rollout, fmt.Errorf("starting an instance: %s", openrunner.ErrorMessage(err)))
+			return c.failDeploy(ctx, svc, op, rollout, deployError("starting an instance: %s", openrunner.ErrorMessage(err)))
 		}
 		return err
 	}
@@ -201,7 +201,7 @@ func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Servi
 		f := st.Failures[len(st.Failures)-1]
 		c.failureLines(svc, op, rollout, f)
 		c.eventf(svc, op, "%s", f.Message)
-		return c.failDeploy(ctx, svc, op, rollout, errors.New(f.Message))
+		return c.failDeploy(ctx, svc, op, rollout, deployError("%s", f.Message))
 	}
 	if len(st.Ready) < n {
 		return nil // the runtime's Changed hook brings the next pass
@@ -244,6 +244,9 @@ func (c *Controller) failDeploy(ctx context.Context, svc *openrunner.Service, op
 	}
 	svc.Desired.Rollout, svc.Desired.RolloutOperation = nil, ""
 	msg := openrunner.ErrorMessage(cause)
+	if openrunner.ErrorCode(cause) == openrunner.EINTERNAL {
+		c.Logger.Error("deployment failed", "service", svc.ARN(), "operation", op.ID, "error", cause)
+	}
 	op.Message = msg
 	c.event(svc, op, logs.DeploymentFailed(op.ID, msg))
 	switch {

@@ -131,7 +131,7 @@ func (c *Controller) startJob(m *memo, svc *openrunner.Service, op *openrunner.O
 		defer func() {
 			if p := recover(); p != nil {
 				c.Logger.Error("preparing a revision panicked", "service", arn, "panic", p)
-				j.result = jobResult{err: errors.New("OpenRunner failed while preparing the deployment")}
+				j.result = jobResult{err: openrunner.Errorf(openrunner.EINTERNAL, "OpenRunner failed while preparing the deployment.")}
 			}
 			close(j.done)
 			c.Kick(arn)
@@ -154,7 +154,7 @@ func (c *Controller) prepare(ctx context.Context, svc *openrunner.Service, op *o
 	}
 	img := cfg.Source.Image
 	if img == nil {
-		return jobResult{err: errors.New("the service has no source")}
+		return jobResult{err: deployError("the service has no source")}
 	}
 	if op.Type == openrunner.OperationStartDeployment {
 		// Re-resolve the tag: pull it; an image that only exists in the
@@ -172,13 +172,21 @@ func (c *Controller) prepare(ctx context.Context, svc *openrunner.Service, op *o
 	got, err := c.Runtime.EnsureImage(ctx, img.Identifier, false, func(string) {})
 	if err != nil {
 		c.eventf(svc, op, "Failed to pull your application image %s: %s", img.Identifier, openrunner.ErrorMessage(err))
-		return jobResult{err: fmt.Errorf("image %s: %s", img.Identifier, openrunner.ErrorMessage(err))}
+		return jobResult{err: deployError("image %s: %s", img.Identifier, openrunner.ErrorMessage(err))}
 	}
 	c.event(svc, op, logs.ImagePulled(img.RepositoryType))
 	c.event(svc, op, logs.Provisioning(cfg.Network.IsPubliclyAccessible))
 	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, ImageID: got.ID, DeployedAt: c.Now()}
 	c.memo.get(svc.ARN()).setEnsured(rev.ID)
 	return jobResult{rev: rev}
+}
+
+// deployError is why a deployment failed, in words for its user: it ends
+// up in the operation's message and the service log. Errors that are not
+// (file system, engine) show there as "An internal error occurred." and
+// are logged in full for the operator.
+func deployError(format string, args ...any) error {
+	return openrunner.Errorf(openrunner.EINVALID, format, args...)
 }
 
 // configFile is the name App Runner reads in the source directory.
@@ -223,10 +231,10 @@ func (c *Controller) credential(ctx context.Context, svc *openrunner.Service, op
 		msg := "Failed to retrieve the latest commit from your source repository. Be sure you configure your service with a valid connection to your " + providerName(provider) + " repository"
 		c.event(svc, op, logs.Prefix+msg)
 		c.eventf(svc, op, "The connection %s cannot be used: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
-		return cred, errors.New(msg)
+		return cred, deployError("%s", msg)
 	}
 	c.eventf(svc, op, "Could not get a credential for the connection %s: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
-	return cred, fmt.Errorf("connection %s: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
+	return cred, deployError("connection %s: %s", cfg.Source.ConnectionARN, openrunner.ErrorMessage(err))
 }
 
 // fetch fetches the branch's newest commit; a credential the provider
@@ -237,7 +245,7 @@ func (c *Controller) fetch(ctx context.Context, svc *openrunner.Service, op *ope
 	if base := c.Source.ProviderURLs[cred.Provider]; base != "" && !openrunner.OnProvider(code.RepositoryURL, base) {
 		msg := fmt.Sprintf("The repository %s isn't on %s (%s), the provider of the connection; it is not fetched with the connection's credentials.", code.RepositoryURL, providerName(cred.Provider), base)
 		c.eventf(svc, op, "%s", msg)
-		return "", errors.New(msg)
+		return "", deployError("%s", msg)
 	}
 	commit, err := c.Source.Fetcher.Fetch(ctx, svc.ID, code.RepositoryURL, code.VersionValue, cred)
 	if err == nil {
@@ -248,11 +256,11 @@ func (c *Controller) fetch(ctx context.Context, svc *openrunner.Service, op *ope
 		if verr := c.Source.Credentials.Verify(ctx, cfg.Source.ConnectionARN); openrunner.ErrorCode(verr) == openrunner.EINVALIDSTATE {
 			msg := fmt.Sprintf("The provider no longer accepts the credentials of the connection %s; it is now ERROR. Complete its handshake again, then start a deployment.", cfg.Source.ConnectionARN)
 			c.eventf(svc, op, "%s", msg)
-			return "", errors.New(msg)
+			return "", deployError("%s", msg)
 		}
 	}
 	c.eventf(svc, op, "%s", openrunner.ErrorMessage(err))
-	return "", errors.New(openrunner.ErrorMessage(err))
+	return "", deployError("%s", openrunner.ErrorMessage(err))
 }
 
 // buildRevision fetches the newest commit of the service's branch, reads
@@ -264,7 +272,7 @@ func (c *Controller) buildRevision(ctx context.Context, svc *openrunner.Service,
 	c.event(svc, op, logs.DeploymentArtifactSource(code.RepositoryURL, code.VersionValue, "/"+dir))
 	if c.Source.Builder == nil || c.Source.Fetcher == nil || c.Source.Credentials == nil {
 		c.event(svc, op, logs.SourceDeployFailed)
-		return nil, fmt.Errorf("the %s runtime cannot build services from source code", c.Runtime.Name())
+		return nil, deployError("the %s runtime cannot build services from source code", c.Runtime.Name())
 	}
 	provider := c.connectionProvider(ctx, svc, cfg.Source.ConnectionARN)
 	cred, err := c.credential(ctx, svc, op, cfg, provider)
@@ -316,7 +324,7 @@ func (c *Controller) buildRevision(ctx context.Context, svc *openrunner.Service,
 		if err := apprunneryaml.CheckNewService(conf, c.Now()); err != nil {
 			c.eventf(svc, op, "%s", err)
 			c.event(svc, op, logs.SourceDeployFailed)
-			return nil, err
+			return nil, deployError("%s", err)
 		}
 	}
 	env := map[string]string{}
@@ -344,7 +352,7 @@ func (c *Controller) buildRevision(ctx context.Context, svc *openrunner.Service,
 	if err != nil {
 		c.eventf(svc, op, "Build failed: %s", openrunner.ErrorMessage(err))
 		c.event(svc, op, logs.SourceDeployFailed)
-		return nil, fmt.Errorf("build failed: %s", openrunner.ErrorMessage(err))
+		return nil, deployError("build failed: %s", openrunner.ErrorMessage(err))
 	}
 	c.event(svc, op, logs.BuildSucceeded)
 	rev.ImageID = img.ID
@@ -360,12 +368,12 @@ func (c *Controller) buildRevision(ctx context.Context, svc *openrunner.Service,
 func (c *Controller) readConfig(svc *openrunner.Service, op *openrunner.Operation, code *openrunner.CodeSource, snap, dir string) (*apprunneryaml.Config, error) {
 	if code.ConfigurationSource == apprunneryaml.SourceAPI {
 		if code.Values == nil {
-			return nil, errors.New("CodeConfigurationValues are required with ConfigurationSource API")
+			return nil, deployError("CodeConfigurationValues are required with ConfigurationSource API")
 		}
 		conf, err := apprunneryaml.FromAPI(apprunneryaml.CodeValues(*code.Values))
 		if err != nil {
 			c.eventf(svc, op, "Invalid CodeConfigurationValues: %s", err)
-			return nil, err
+			return nil, deployError("invalid CodeConfigurationValues: %s", err)
 		}
 		return conf, nil
 	}
@@ -378,12 +386,12 @@ func (c *Controller) readConfig(svc *openrunner.Service, op *openrunner.Operatio
 	if errors.Is(err, os.ErrNotExist) {
 		msg := fmt.Sprintf("%s was not found in the source directory /%s. Add one, or configure the service with ConfigurationSource API.", configFile, dir)
 		c.eventf(svc, op, "%s", msg)
-		return nil, errors.New(msg)
+		return nil, deployError("%s", msg)
 	}
 	if err != nil {
 		msg := fmt.Sprintf("%s in the source directory /%s cannot be read (a link that leaves the repository is not followed).", configFile, dir)
 		c.eventf(svc, op, "%s", msg)
-		return nil, errors.New(msg)
+		return nil, deployError("%s", msg)
 	}
 	conf, err := apprunneryaml.Parse(b)
 	if err != nil {
@@ -395,7 +403,7 @@ func (c *Controller) readConfig(svc *openrunner.Service, op *openrunner.Operatio
 		} else {
 			c.eventf(svc, op, "Invalid %s: %s", configFile, err)
 		}
-		return nil, fmt.Errorf("invalid %s: %s", configFile, err)
+		return nil, deployError("invalid %s: %s", configFile, err)
 	}
 	return conf, nil
 }
