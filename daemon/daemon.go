@@ -37,6 +37,7 @@ import (
 	"github.com/openrunner/openrunner/source"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
+	"github.com/openrunner/openrunner/webhook"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -121,7 +122,8 @@ type Daemon struct {
 	ln   net.Listener
 
 	runtime      openrunner.Runtime
-	hooks        *hooks
+	hooks        *webhook.Hooks
+	handshakes   *handshake.Service
 	owner        string
 	logs         *logs.Store
 	engine       *reconcile.Engine
@@ -237,8 +239,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Pages:        api.NewPageTokens(vault.DeriveKey(master, "pagetoken")),
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
-	d.hooks = &hooks{d: d, connections: connections, handshakes: handshakes, master: master, publicURL: publicURL}
-	ext.Connections, ext.Webhook = connections, d.hooks.webhook
+	d.handshakes = handshakes
+	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: master, PublicURL: publicURL, Logger: d.logger,
+		GitHubAPIURL: d.cfg.GitHub.APIURL, BitbucketAPIURL: d.cfg.Bitbucket.APIURL, HTTPClient: d.cfg.HTTPClient}
+	ext.Connections, ext.Webhook = connections, d.hooks.Webhook
 	if err := d.openServices(ctx, svc, ext); err != nil {
 		return err
 	}
@@ -299,7 +303,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
 	mux.Handle("/_openrunner/", extHandler)
-	mux.Handle(webhookPath, http.StripPrefix(webhookPath, d.hooks.handler()))
+	mux.Handle(webhook.DeliveryPath, d.hooks)
 	mux.Handle("/console/", consoleHandler)
 	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusFound))
 	mux.Handle("/", apiHandler)
@@ -512,24 +516,24 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		BaseDomain:     d.cfg.BaseDomain,
 		Instances:      1,
 		MaxConcurrency: 100,
-		Connections:    d.hooks.connections,
+		Connections:    d.hooks.Connections,
 		PollInterval:   d.cfg.PollInterval,
 		Logger:         d.logger,
 		Now:            d.cfg.Now,
 	}
 	d.engine.Source = reconcile.Source{
 		Fetcher:           &source.Fetcher{Dir: filepath.Join(d.cfg.DataDir, "sources", "git")},
-		Credentials:       d.hooks.handshakes,
+		Credentials:       d.handshakes,
 		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
 		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
 		ProviderURLs:      d.providerURLs(),
-		RegisterWebhook:   d.hooks.register,
-		UnregisterWebhook: d.hooks.unregister,
+		RegisterWebhook:   d.hooks.Register,
+		UnregisterWebhook: d.hooks.Unregister,
 	}
 	if b, ok := d.runtime.(openrunner.Builder); ok {
 		d.engine.Source.Builder = b
 	}
-	d.hooks.engine, d.hooks.services = d.engine, services
+	d.hooks.Services, d.hooks.AutoDeploy = services, d.engine.AutoDeploy
 	if err := d.engine.Open(ctx); err != nil {
 		return err
 	}
