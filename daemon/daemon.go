@@ -32,6 +32,7 @@ import (
 	"github.com/openrunner/openrunner/sigv4"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
+	"github.com/openrunner/openrunner/webhook"
 	"github.com/openrunner/openrunner/wire"
 )
 
@@ -117,7 +118,8 @@ type Daemon struct {
 
 	master       []byte
 	runtime      openrunner.Runtime
-	hooks        *hooks
+	hooks        *webhook.Hooks
+	handshakes   *handshake.Service
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
@@ -268,8 +270,10 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		BaseDomain:   d.cfg.BaseDomain,
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
-	d.hooks = &hooks{d: d, connections: connections, handshakes: handshakes, master: d.master, publicURL: d.publicURL()}
-	ext.Connections, ext.Webhook = connections, d.hooks.webhook
+	d.handshakes = handshakes
+	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: d.master, PublicURL: d.publicURL(), Logger: d.logger,
+		GitHubAPIURL: d.cfg.GitHub.APIURL, BitbucketAPIURL: d.cfg.Bitbucket.APIURL, HTTPClient: d.cfg.HTTPClient}
+	ext.Connections, ext.Webhook = connections, d.hooks.Webhook
 	if err := d.openServices(ctx, svc, ext); err != nil {
 		return parts{}, err
 	}
@@ -280,7 +284,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		}),
 		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
 		console:  d.console(connections, handshakes, creds),
-		webhooks: d.hooks.handler(),
+		webhooks: d.hooks,
 	}, nil
 }
 
@@ -289,7 +293,7 @@ func (d *Daemon) mux(p parts) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
 	mux.Handle("/_openrunner/", p.ext)
-	mux.Handle(webhookPath, http.StripPrefix(webhookPath, p.webhooks))
+	mux.Handle(webhook.DeliveryPath, p.webhooks)
 	mux.Handle("/console/", p.console)
 	mux.Handle("/console", http.RedirectHandler("/console/", http.StatusFound))
 	mux.Handle("/", p.api)

@@ -48,7 +48,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Events:       d.logs,
 		BaseDomain:   d.cfg.BaseDomain,
 		Holder:       owner,
-		Connections:  d.hooks.connections,
+		Connections:  d.hooks.Connections,
 		PollInterval: d.cfg.PollInterval,
 		Logger:       d.logger,
 		Now:          d.cfg.Now,
@@ -66,17 +66,17 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	d.reconciler.Runtime = d.runtime
 	d.reconciler.Source = reconcile.Source{
 		Fetcher:           &source.Fetcher{Dir: filepath.Join(d.cfg.DataDir, "sources", "git")},
-		Credentials:       d.hooks.handshakes,
+		Credentials:       d.handshakes,
 		Dir:               filepath.Join(d.cfg.DataDir, "sources", "snapshots"),
 		AllowEndOfSupport: d.cfg.AllowEndOfSupport,
 		ProviderURLs:      d.providerURLs(),
-		RegisterWebhook:   d.hooks.register,
-		UnregisterWebhook: d.hooks.unregister,
+		RegisterWebhook:   d.hooks.Register,
+		UnregisterWebhook: d.hooks.Unregister,
 	}
 	if b, ok := d.runtime.(openrunner.Builder); ok {
 		d.reconciler.Source.Builder = b
 	}
-	d.hooks.deployer, d.hooks.services = d.reconciler, services
+	d.hooks.Services, d.hooks.AutoDeploy = services, d.reconciler.AutoDeploy
 	if err := d.reconciler.Open(ctx); err != nil {
 		return err
 	}

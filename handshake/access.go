@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/forge"
 )
 
 // AccessToken implements openrunner.HandshakeService. It returns
@@ -54,11 +55,11 @@ func providerCredential(provider string, cred *credential) openrunner.ProviderCr
 }
 
 // authOf is how cred authenticates to the provider's REST API.
-func authOf(cred *credential) auth {
+func authOf(cred *credential) forge.Auth {
 	if cred.Kind == kindBasic {
-		return auth{basic: true, user: cred.Username, password: cred.AccessToken}
+		return forge.Basic(cred.Username, string(cred.AccessToken))
 	}
-	return auth{bearer: cred.AccessToken}
+	return forge.Bearer(string(cred.AccessToken))
 }
 
 // load returns the connection with that ARN and its unsealed credential.
@@ -107,7 +108,7 @@ func (s *Service) refresh(ctx context.Context, key, arn string, stale secret) (*
 		return cred, nil // refreshed by someone else meanwhile
 	}
 	provider := conn.ProviderType
-	name := providerName(provider)
+	name := forge.Name(provider)
 	if !cred.refreshable() {
 		_, err := s.fail(ctx, arn, openrunner.EINVALIDSTATE, fmt.Sprintf(
 			"%s no longer accepts this connection's authorization: the access token expired and cannot be refreshed. Complete the handshake again.", name))
@@ -220,7 +221,7 @@ func (s *Service) Verify(ctx context.Context, arn string) error {
 	}
 	provider := conn.ProviderType
 	key := lockKey(scope, arn)
-	name := providerName(provider)
+	name := forge.Name(provider)
 
 	if cred.InstallationID != 0 {
 		if s.appKey == nil {

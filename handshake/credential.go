@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/forge"
 	"github.com/openrunner/openrunner/vault"
 )
 
@@ -18,7 +19,7 @@ const (
 )
 
 // redacted is what a secret prints as.
-const redacted = "[REDACTED]"
+const redacted = forge.Redacted
 
 // secret is a token or key that must never be printed. Every way fmt,
 // slog and encoding/json can render it yields "[REDACTED]"; the value is

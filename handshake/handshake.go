@@ -20,15 +20,16 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/forge"
 	"github.com/openrunner/openrunner/vault"
 )
 
 // Defaults and limits.
 const (
-	DefaultGitHubURL       = "https://github.com"
-	DefaultGitHubAPIURL    = "https://api.github.com"
-	DefaultBitbucketURL    = "https://bitbucket.org"
-	DefaultBitbucketAPIURL = "https://api.bitbucket.org/2.0"
+	DefaultGitHubURL       = forge.DefaultGitHubURL
+	DefaultGitHubAPIURL    = forge.DefaultGitHubAPIURL
+	DefaultBitbucketURL    = forge.DefaultBitbucketURL
+	DefaultBitbucketAPIURL = forge.DefaultBitbucketAPIURL
 
 	// StateLifetime is how long a started browser handshake may take.
 	StateLifetime = 10 * time.Minute
@@ -50,10 +51,6 @@ const (
 	maxPending = 10000
 	// maxTokenLen bounds a token given to HandshakeWithToken.
 	maxTokenLen = 4096
-
-	userAgent    = "OpenRunner"
-	ghAccept     = "application/vnd.github+json"
-	ghAPIVersion = "2022-11-28"
 )
 
 // msgBadState is the one answer to every unusable state, so that a
@@ -123,9 +120,11 @@ type Service struct {
 	gh       GitHubConfig
 	bb       BitbucketConfig
 	appKey   *rsa.PrivateKey
-	client   *http.Client
 	now      func() time.Time
 	log      *slog.Logger
+
+	// The providers' OAuth endpoints (web) and REST APIs.
+	ghWeb, ghAPI, bbWeb, bbAPI forge.Client
 
 	locks keyedLocks
 
@@ -165,20 +164,16 @@ func New(cfg Config) (*Service, error) {
 		callback: cfg.CallbackURL,
 		gh:       cfg.GitHub,
 		bb:       cfg.Bitbucket,
-		client:   cfg.HTTPClient,
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		pending:  map[string]*pendingHandshake{},
 		instToks: map[string]installationToken{},
 	}
-	if s.client == nil {
-		s.client = &http.Client{
-			Timeout: 30 * time.Second,
-			// Never follow a redirect: a POST to the token endpoint
-			// carries the client secret, and Go would re-send it to
-			// wherever a 307 points.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+	client := cfg.HTTPClient
+	if client == nil {
+		// Never follow a redirect: a POST to the token endpoint carries
+		// the client secret.
+		client = forge.NewHTTPClient()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -195,6 +190,13 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("handshake: provider URL %q must be an absolute http(s) URL", u)
 		}
 	}
+	gh, bb := openrunner.ProviderGitHub, openrunner.ProviderBitbucket
+	// The token endpoint on github.com answers JSON only when asked for
+	// application/json; it is not the REST API (no API version header).
+	s.ghWeb = forge.Client{Provider: gh, BaseURL: s.gh.URL, HTTP: client, Accept: "application/json", Logger: s.log}
+	s.ghAPI = forge.Client{Provider: gh, BaseURL: s.gh.APIURL, HTTP: client, Logger: s.log}
+	s.bbWeb = forge.Client{Provider: bb, BaseURL: s.bb.URL, HTTP: client, Logger: s.log}
+	s.bbAPI = forge.Client{Provider: bb, BaseURL: s.bb.APIURL, HTTP: client, Logger: s.log}
 
 	if (s.gh.ClientID == "") != (s.gh.ClientSecret == "") {
 		return nil, errors.New("handshake: GitHub OAuth needs both OPENRUNNER_GITHUB_CLIENT_ID and OPENRUNNER_GITHUB_CLIENT_SECRET")
@@ -283,7 +285,7 @@ func (s *Service) BeginHandshake(ctx context.Context, arn, binding string) (stri
 	}
 	provider := conn.ProviderType
 	if !s.oauthConfigured(provider) {
-		return "", openrunner.Errorf(openrunner.EINVALID, "%s OAuth is not configured: set %s.", providerName(provider), clientSettings(provider))
+		return "", openrunner.Errorf(openrunner.EINVALID, "%s OAuth is not configured: set %s.", forge.Name(provider), clientSettings(provider))
 	}
 	if binding == "" {
 		return "", openrunner.Errorf(openrunner.EINVALID, "The handshake must be started from a browser session.")
@@ -428,9 +430,9 @@ func (s *Service) FinishHandshake(ctx context.Context, binding, state, code, pro
 	if !handshakeable(conn.Status) {
 		return nil, errNotHandshakeable(conn)
 	}
-	name := providerName(p.provider)
+	name := forge.Name(p.provider)
 	if providerError != "" {
-		reason := reasonText(cmp.Or(providerErrorDescription, providerError))
+		reason := forge.Reason(cmp.Or(providerErrorDescription, providerError))
 		return s.fail(ctx, p.arn, openrunner.EINVALID, fmt.Sprintf("%s did not authorize the connection: %s.", name, reason))
 	}
 	if code == "" {
@@ -458,7 +460,7 @@ func (s *Service) FinishHandshake(ctx context.Context, binding, state, code, pro
 	cred := &credential{Kind: kindOAuth}
 	cred.setGrant(grant, now)
 
-	login, err := s.whoAmI(ctx, p.provider, auth{bearer: cred.AccessToken})
+	login, err := s.whoAmI(ctx, p.provider, forge.Bearer(string(cred.AccessToken)))
 	if rej, ok := errors.AsType[*rejectedError](err); ok {
 		return s.fail(ctx, p.arn, openrunner.EINVALID, fmt.Sprintf("%s did not accept the new access token: %s. Start the handshake again.", name, rej.Reason))
 	} else if err != nil {
@@ -591,7 +593,7 @@ func (s *Service) HandshakeWithToken(ctx context.Context, arn, token string) (*o
 
 	provider := conn.ProviderType
 	cred := &credential{Kind: kindToken, AccessToken: tok}
-	a := auth{bearer: tok}
+	a := forge.Bearer(string(tok))
 	if user, pass, ok := strings.Cut(string(tok), ":"); ok && provider == openrunner.ProviderBitbucket {
 		// "user:api-token": an Atlassian API token, used with HTTP Basic.
 		// Atlassian documents the account email as the user for the REST
@@ -600,11 +602,11 @@ func (s *Service) HandshakeWithToken(ctx context.Context, arn, token string) (*o
 			return nil, openrunner.Errorf(openrunner.EINVALID, "Give a Bitbucket API token as email:api-token.")
 		}
 		cred = &credential{Kind: kindBasic, AccessToken: secret(pass), Username: user}
-		a = auth{basic: true, user: user, password: secret(pass)}
+		a = forge.Basic(user, pass)
 	}
 	login, err := s.whoAmI(ctx, provider, a)
 	if rej, ok := errors.AsType[*rejectedError](err); ok {
-		return s.fail(ctx, arn, openrunner.EINVALID, fmt.Sprintf("%s rejected the token: %s.", providerName(provider), rej.Reason))
+		return s.fail(ctx, arn, openrunner.EINVALID, fmt.Sprintf("%s rejected the token: %s.", forge.Name(provider), rej.Reason))
 	} else if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,10 @@
 // repository webhooks, verifies their HMAC signatures and turns them into
 // Push values, and registers (Register) and removes (Unregister) those
 // webhooks with the providers' REST APIs, so that source-code services
-// redeploy when their branch is pushed.
+// redeploy when their branch is pushed. Hooks ties these to OpenRunner's
+// stores: one delivery URL and derived secret per connection, the
+// registration of a service's repository, and the choice of the services
+// a push concerns. The REST calls go through package forge.
 //
 // Receiving follows GitHub's "Webhook events and payloads" and "Validating
 // webhook deliveries" (X-GitHub-Event, X-GitHub-Delivery,

@@ -1,27 +1,21 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/forge"
 )
 
-// GitHub REST conventions ("Getting started with the REST API").
 const (
-	ghAccept     = "application/vnd.github+json"
-	ghAPIVersion = "2022-11-28"
-	userAgent    = "OpenRunner"
 	// maxAnswer bounds what is read from a provider's answer.
 	maxAnswer = 4 << 20
 	// maxPages bounds how many pages of hooks are listed; GitHub allows 20
@@ -82,9 +76,6 @@ func Register(ctx context.Context, c *http.Client, r Registration) (created bool
 // newRegistrar checks r for Register (action "register", which needs the
 // secret) or Unregister (action "remove").
 func newRegistrar(c *http.Client, r Registration, action string) (*registrar, error) {
-	if c == nil {
-		c = http.DefaultClient
-	}
 	provider := strings.ToLower(r.Provider)
 	owner, name, ok := strings.Cut(r.Repository, "/")
 	switch {
@@ -93,28 +84,34 @@ func newRegistrar(c *http.Client, r Registration, action string) (*registrar, er
 	case !ok || owner == "" || name == "" || strings.Contains(name, "/"):
 		return nil, openrunner.Errorf(openrunner.EINVALID, "The repository %q is not of the form owner/name.", r.Repository)
 	case !httpURL(r.APIBase):
-		return nil, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not an http(s) URL.", providerName(provider), r.APIBase)
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not an http(s) URL.", forge.Name(provider), r.APIBase)
 	case !httpURL(r.HookURL):
 		return nil, openrunner.Errorf(openrunner.EINVALID, "The webhook URL %q is not an http(s) URL.", r.HookURL)
 	case action == "register" && r.Secret == "":
 		return nil, openrunner.Errorf(openrunner.EINVALID, "A webhook secret is required.")
 	case r.Credential.Token == "":
-		return nil, openrunner.Errorf(openrunner.EINVALID, "A %s credential is required to %s a webhook.", providerName(provider), action)
+		return nil, openrunner.Errorf(openrunner.EINVALID, "A %s credential is required to %s a webhook.", forge.Name(provider), action)
 	}
 	if p := strings.ToLower(r.Credential.Provider); p != "" && p != provider {
-		return nil, openrunner.Errorf(openrunner.EINVALID, "The credential is for %s, not %s.", providerName(p), providerName(provider))
+		return nil, openrunner.Errorf(openrunner.EINVALID, "The credential is for %s, not %s.", forge.Name(p), forge.Name(provider))
 	}
-	return &registrar{client: c, r: r, provider: provider, owner: owner, name: name,
-		base: strings.TrimRight(r.APIBase, "/")}, nil
+	auth := forge.Bearer(r.Credential.Token)
+	if r.Credential.Username != "" {
+		auth = forge.Basic(r.Credential.Username, r.Credential.Token)
+	}
+	base := strings.TrimRight(r.APIBase, "/")
+	return &registrar{r: r, provider: provider, owner: owner, name: name, base: base, auth: auth,
+		api: forge.Client{Provider: provider, BaseURL: base, HTTP: c, MaxBody: maxAnswer}}, nil
 }
 
 // registrar carries one Register or Unregister call.
 type registrar struct {
-	client      *http.Client
 	r           Registration
 	provider    string
 	owner, name string
 	base        string
+	api         forge.Client
+	auth        forge.Auth
 }
 
 // hook is a provider webhook, reduced to what Register and Unregister use.
@@ -164,12 +161,11 @@ func (rc *registrar) matching(ctx context.Context, first bool) ([]hook, error) {
 	}
 	var out []hook
 	for range maxPages {
-		a, err := rc.call(ctx, http.MethodGet, next, nil)
-		if err != nil {
+		a, err := rc.call(ctx, http.MethodGet, next, nil, http.StatusOK)
+		if serr, ok := errors.AsType[*forge.StatusError](err); ok {
+			return nil, rc.refusal("list the webhooks of", serr)
+		} else if err != nil {
 			return nil, err
-		}
-		if a.status != http.StatusOK {
-			return nil, rc.refusal("list the webhooks of", a)
 		}
 		hooks, following, err := rc.parseHooks(a)
 		if err != nil {
@@ -183,30 +179,31 @@ func (rc *registrar) matching(ctx context.Context, first bool) ([]hook, error) {
 				}
 			}
 		}
-		if next = rc.sameOrigin(following); next == "" {
+		if !rc.api.SameOrigin(following) {
 			break
 		}
+		next = following
 	}
 	return out, nil
 }
 
 // parseHooks reads one page of a webhook listing and the URL of the next.
-func (rc *registrar) parseHooks(a *answer) (hooks []hook, next string, err error) {
+func (rc *registrar) parseHooks(a *forge.Response) (hooks []hook, next string, err error) {
 	if rc.provider == GitHub {
 		var page []ghHook
-		if err := json.Unmarshal(a.body, &page); err != nil {
+		if err := a.Decode(&page); err != nil {
 			return nil, "", rc.unreadable("webhook list")
 		}
 		for _, h := range page {
 			hooks = append(hooks, hook{id: strconv.FormatInt(h.ID, 10), url: h.Config.URL, active: h.Active, events: h.Events})
 		}
-		return hooks, nextLink(a.header), nil
+		return hooks, forge.NextLink(a.Header), nil
 	}
 	var page struct {
 		Values []bbHook `json:"values"`
 		Next   string   `json:"next"`
 	}
-	if err := json.Unmarshal(a.body, &page); err != nil {
+	if err := a.Decode(&page); err != nil {
 		return nil, "", rc.unreadable("webhook list")
 	}
 	for _, h := range page.Values {
@@ -232,21 +229,21 @@ func (rc *registrar) github(ctx context.Context) (bool, error) {
 		"name": "web", "active": true, "events": []string{"push"},
 		"config": map[string]any{"url": rc.r.HookURL, "content_type": "json", "secret": rc.r.Secret, "insecure_ssl": "0"},
 	}
-	a, err := rc.call(ctx, http.MethodPost, rc.hooksURL(), body)
-	if err != nil {
-		return false, err
-	}
+	_, err := rc.call(ctx, http.MethodPost, rc.hooksURL(), body, http.StatusCreated, http.StatusOK)
+	serr, refused := errors.AsType[*forge.StatusError](err)
 	switch {
-	case a.status == http.StatusCreated || a.status == http.StatusOK:
+	case err == nil:
 		return true, nil
-	case a.status == http.StatusUnprocessableEntity:
+	case !refused:
+		return false, err
+	case serr.Status == http.StatusUnprocessableEntity:
 		// A concurrent Register may have created the same hook ("Hook
 		// already exists on this repository"): look again.
 		if h, err := rc.find(ctx); err != nil || h != nil {
 			return false, rc.checkExisting(h, err, "push")
 		}
 	}
-	return false, rc.refusal("create the webhook on", a)
+	return false, rc.refusal("create the webhook on", serr)
 }
 
 func (rc *registrar) bitbucket(ctx context.Context) (bool, error) {
@@ -257,14 +254,11 @@ func (rc *registrar) bitbucket(ctx context.Context) (bool, error) {
 		"description": "OpenRunner", "url": rc.r.HookURL, "active": true,
 		"events": []string{"repo:push"}, "secret": rc.r.Secret,
 	}
-	a, err := rc.call(ctx, http.MethodPost, rc.hooksURL(), body)
-	if err != nil {
-		return false, err
+	_, err := rc.call(ctx, http.MethodPost, rc.hooksURL(), body, http.StatusCreated, http.StatusOK)
+	if serr, ok := errors.AsType[*forge.StatusError](err); ok {
+		return false, rc.refusal("create the webhook on", serr)
 	}
-	if a.status == http.StatusCreated || a.status == http.StatusOK {
-		return true, nil
-	}
-	return false, rc.refusal("create the webhook on", a)
+	return err == nil, err
 }
 
 // checkExisting turns the outcome of a listing that found h (or failed
@@ -276,73 +270,27 @@ func (rc *registrar) checkExisting(h *hook, err error, event string) error {
 	if !h.active || !(slices.Contains(h.events, event) || slices.Contains(h.events, "*")) {
 		return openrunner.Errorf(openrunner.EINVALID,
 			"A %s webhook delivering to %s exists on %s but is inactive or not subscribed to %q events. Activate it with that event, or delete it so that OpenRunner creates it again.",
-			providerName(rc.provider), h.url, rc.r.Repository, event)
+			forge.Name(rc.provider), h.url, rc.r.Repository, event)
 	}
 	return nil
 }
 
-// answer is a provider's HTTP answer.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// call sends one authenticated API request with a JSON body (if any).
-func (rc *registrar) call(ctx context.Context, method, endpoint string, body any) (*answer, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(raw)
+// call sends one authenticated API request with a JSON body (if any). A
+// status other than ok is a *forge.StatusError; a call abandoned because
+// ctx ended returns ctx's error.
+func (rc *registrar) call(ctx context.Context, method, endpoint string, body any, ok ...int) (*forge.Response, error) {
+	a, err := rc.api.Do(ctx, forge.Request{Method: method, URL: endpoint, Auth: rc.auth, JSON: body, OK: ok,
+		Hide: []string{rc.r.Secret}})
+	if _, refused := errors.AsType[*forge.StatusError](err); err != nil && !refused && ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
-	if err != nil {
-		return nil, openrunner.Errorf(openrunner.EINVALID, "The %s API URL %q is not valid.", providerName(rc.provider), rc.base)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("User-Agent", userAgent)
-	if rc.provider == GitHub {
-		req.Header.Set("Accept", ghAccept)
-		req.Header.Set("X-GitHub-Api-Version", ghAPIVersion)
-	} else {
-		req.Header.Set("Accept", "application/json")
-	}
-	if cred := rc.r.Credential; cred.Username != "" {
-		req.SetBasicAuth(cred.Username, cred.Token)
-	} else {
-		req.Header.Set("Authorization", "Bearer "+cred.Token)
-	}
-	resp, err := rc.client.Do(req)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		detail := err.Error()
-		// *url.Error repeats the method and URL; keep only the cause.
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			detail = ue.Err.Error()
-		}
-		return nil, openrunner.Errorf(openrunner.EINTERNAL, "Could not reach %s at %s: %s. Try again later.",
-			providerName(rc.provider), rc.base, rc.clean(detail))
-	}
-	defer resp.Body.Close()
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return nil, openrunner.Errorf(openrunner.EINTERNAL, "Could not read the answer of %s at %s. Try again later.",
-			providerName(rc.provider), rc.base)
-	}
-	return &answer{status: resp.StatusCode, header: resp.Header, body: buf}, nil
+	return a, err
 }
 
 // refusal explains a provider's non-success answer to "<what> owner/repo".
-func (rc *registrar) refusal(what string, a *answer) error {
-	pn, repo := providerName(rc.provider), rc.r.Repository
-	reason := rc.clean(providerMessage(a.body))
+func (rc *registrar) refusal(what string, a *forge.StatusError) error {
+	pn, repo := forge.Name(rc.provider), rc.r.Repository
+	reason := a.Message
 	withReason := func(s string) string {
 		if reason == "" {
 			return s
@@ -350,40 +298,39 @@ func (rc *registrar) refusal(what string, a *answer) error {
 		return s + ": " + reason
 	}
 	switch {
-	case a.status == http.StatusTooManyRequests ||
-		(a.status == http.StatusForbidden && (a.header.Get("X-RateLimit-Remaining") == "0" || a.header.Get("Retry-After") != "")):
+	case a.RateLimited():
 		return openrunner.Errorf(openrunner.EINTERNAL, "%s is rate limiting OpenRunner and would not %s %s. Try again later.", pn, what, repo)
-	case a.status >= 500:
-		return openrunner.Errorf(openrunner.EINTERNAL, "%s is unavailable (HTTP %d) and would not %s %s. Try again later.", pn, a.status, what, repo)
-	case a.status == http.StatusUnauthorized:
+	case a.Status >= 500:
+		return openrunner.Errorf(openrunner.EINTERNAL, "%s is unavailable (HTTP %d) and would not %s %s. Try again later.", pn, a.Status, what, repo)
+	case a.Status == http.StatusUnauthorized:
 		return openrunner.Errorf(openrunner.EINVALID, "%s rejected the connection's credential (%s) when asked to %s %s. Complete the connection's handshake again.",
 			pn, withReason("HTTP 401"), what, repo)
 	}
 	var need string
 	deleting := what == deleteWhat
 	switch {
-	case deleting && rc.provider == GitHub && (a.status == http.StatusNotFound || a.status == http.StatusForbidden):
+	case deleting && rc.provider == GitHub && (a.Status == http.StatusNotFound || a.Status == http.StatusForbidden):
 		// Unregister asks only after a listing succeeded and the webhook is
 		// still there, so a 404 here means too little access, not absence.
 		need = fmt.Sprintf("The token can list the webhooks of %s but lacks the admin:repo_hook (or repo) scope needed to delete one, or the GitHub App lacks the Webhooks (repository_hooks) write permission.", repo)
-	case deleting && rc.provider == Bitbucket && a.status == http.StatusForbidden:
+	case deleting && rc.provider == Bitbucket && a.Status == http.StatusForbidden:
 		need = fmt.Sprintf("The credential lacks the webhook scope (API tokens: delete:webhook:bitbucket) or admin access to %s.", repo)
-		if scopes := bbRequiredScopes(a.body); scopes != "" {
-			need += " Required scopes: " + rc.clean(scopes) + "."
+		if scopes := bbRequiredScopes(a.Body); scopes != "" {
+			need += " Required scopes: " + forge.Reason(scopes, rc.r.Credential.Token, rc.r.Secret) + "."
 		}
-	case rc.provider == GitHub && a.status == http.StatusNotFound:
+	case rc.provider == GitHub && a.Status == http.StatusNotFound:
 		need = fmt.Sprintf("The token lacks the admin:repo_hook scope or access to %s, the GitHub App is not installed on it, or the repository does not exist.", repo)
-	case rc.provider == GitHub && a.status == http.StatusForbidden:
+	case rc.provider == GitHub && a.Status == http.StatusForbidden:
 		need = fmt.Sprintf("The GitHub App needs the Webhooks (repository_hooks) read and write permission on %s, or the token the admin:repo_hook scope.", repo)
-	case rc.provider == Bitbucket && a.status == http.StatusForbidden:
+	case rc.provider == Bitbucket && a.Status == http.StatusForbidden:
 		need = fmt.Sprintf("The credential lacks the webhook scope (API tokens: read:webhook:bitbucket and write:webhook:bitbucket) or admin access to %s.", repo)
-		if scopes := bbRequiredScopes(a.body); scopes != "" {
-			need += " Required scopes: " + rc.clean(scopes) + "."
+		if scopes := bbRequiredScopes(a.Body); scopes != "" {
+			need += " Required scopes: " + forge.Reason(scopes, rc.r.Credential.Token, rc.r.Secret) + "."
 		}
-	case rc.provider == Bitbucket && a.status == http.StatusNotFound:
+	case rc.provider == Bitbucket && a.Status == http.StatusNotFound:
 		need = fmt.Sprintf("The repository %s does not exist or the credential cannot see it.", repo)
 	}
-	msg := fmt.Sprintf("%s refused to %s %s (%s).", pn, what, repo, withReason(fmt.Sprintf("HTTP %d", a.status)))
+	msg := fmt.Sprintf("%s refused to %s %s (%s).", pn, what, repo, withReason(fmt.Sprintf("HTTP %d", a.Status)))
 	if need != "" {
 		msg += " " + need
 	}
@@ -392,74 +339,7 @@ func (rc *registrar) refusal(what string, a *answer) error {
 
 func (rc *registrar) unreadable(what string) error {
 	return openrunner.Errorf(openrunner.EINTERNAL, "%s at %s sent a %s OpenRunner could not read. Try again later.",
-		providerName(rc.provider), rc.base, what)
-}
-
-// sameOrigin returns next if it is on the API's scheme and host (so the
-// credential never goes elsewhere), else "".
-func (rc *registrar) sameOrigin(next string) string {
-	if next == "" {
-		return ""
-	}
-	b, err1 := url.Parse(rc.base)
-	n, err2 := url.Parse(next)
-	if err1 != nil || err2 != nil || b.Scheme != n.Scheme || !strings.EqualFold(b.Host, n.Host) {
-		return ""
-	}
-	return next
-}
-
-// nextLink returns the rel="next" target of a GitHub Link header.
-func nextLink(h http.Header) string {
-	for _, v := range h.Values("Link") {
-		for part := range strings.SplitSeq(v, ",") {
-			target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
-			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
-				continue
-			}
-			for p := range strings.SplitSeq(params, ";") {
-				if k, val, _ := strings.Cut(strings.TrimSpace(p), "="); k == "rel" && strings.Trim(val, `"`) == "next" {
-					return target[1 : len(target)-1]
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// providerMessage extracts the human message from a provider's error body:
-// GitHub's {"message", "errors":[{"message"}]}, Bitbucket's
-// {"error":{"message"}}.
-func providerMessage(body []byte) string {
-	var v struct {
-		Message string `json:"message"`
-		Errors  []struct {
-			Message string `json:"message"`
-			Code    string `json:"code"`
-		} `json:"errors"`
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	if v.Error.Message != "" {
-		return v.Error.Message
-	}
-	msg := v.Message
-	var details []string
-	for _, e := range v.Errors {
-		if e.Message != "" {
-			details = append(details, e.Message)
-		} else if e.Code != "" {
-			details = append(details, e.Code)
-		}
-	}
-	if len(details) > 0 {
-		msg += " (" + strings.Join(details, "; ") + ")"
-	}
-	return msg
+		forge.Name(rc.provider), rc.base, what)
 }
 
 // bbRequiredScopes returns the scopes a Bitbucket 403 says are required
@@ -478,36 +358,6 @@ func bbRequiredScopes(body []byte) string {
 	return strings.Join(v.Error.Detail.Required, ", ")
 }
 
-// clean makes a provider-supplied text safe to show: the credential and
-// secret are removed should the provider echo them, as are control
-// characters and excess length; a final period is dropped because the
-// text goes inside OpenRunner's own sentence.
-func (rc *registrar) clean(s string) string {
-	for _, v := range []string{rc.r.Credential.Token, rc.r.Secret} {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.TrimRight(openrunner.Truncate(s, 300), ". ")
-}
-
-func providerName(p string) string {
-	switch strings.ToLower(p) {
-	case GitHub:
-		return "GitHub"
-	case Bitbucket:
-		return "Bitbucket"
-	}
-	return p
-}
-
 // RepositoryFromURL returns the owner (GitHub account or Bitbucket
 // workspace) and name (repository or slug) of an http(s) repository URL
 // such as https://github.com/owner/repo(.git) or
@@ -523,7 +373,7 @@ func RepositoryFromURL(provider, repoURL string) (owner, name string, err error)
 	}
 	u, perr := url.Parse(repoURL)
 	if perr != nil {
-		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL is not a valid URL.", providerName(p))
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL is not a valid URL.", forge.Name(p))
 	}
 	// Never repeat credentials: a token may be the URL's user name or
 	// password.
@@ -531,14 +381,14 @@ func RepositoryFromURL(provider, repoURL string) (owner, name string, err error)
 	bare.User = nil
 	shown := bare.String()
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL %q is not an https URL.", providerName(p), shown)
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL %q is not an https URL.", forge.Name(p), shown)
 	}
 	segs := strings.Split(strings.TrimRight(u.Path, "/"), "/")
 	if len(segs) >= 3 {
 		owner, name = segs[len(segs)-2], strings.TrimSuffix(segs[len(segs)-1], ".git")
 	}
 	if owner == "" || name == "" {
-		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL %q does not name a repository (want https://HOST/OWNER/NAME).", providerName(p), shown)
+		return "", "", openrunner.Errorf(openrunner.EINVALID, "The %s repository URL %q does not name a repository (want https://HOST/OWNER/NAME).", forge.Name(p), shown)
 	}
 	return owner, name, nil
 }

@@ -11,25 +11,6 @@ import (
 	"github.com/openrunner/openrunner"
 )
 
-func TestNextLink(t *testing.T) {
-	for _, tt := range []struct{ link, want string }{
-		{`<https://api.github.com/repositories/1/hooks?page=2>; rel="next", <https://api.github.com/repositories/1/hooks?page=5>; rel="last"`,
-			"https://api.github.com/repositories/1/hooks?page=2"},
-		{`<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel=next`, "https://api.github.com/x?page=3"},
-		{`<https://api.github.com/x?page=1>; rel="first"`, ""},
-		{`garbage; rel="next"`, ""},
-		{``, ""},
-	} {
-		h := http.Header{}
-		if tt.link != "" {
-			h.Set("Link", tt.link)
-		}
-		if got := nextLink(h); got != tt.want {
-			t.Errorf("nextLink(%q) = %q, want %q", tt.link, got, tt.want)
-		}
-	}
-}
-
 // TestRegister_GitHubPages lists hooks across pages, following Link only
 // on the API's own origin, so the token never goes elsewhere.
 func TestRegister_GitHubPages(t *testing.T) {

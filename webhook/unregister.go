@@ -2,10 +2,12 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/forge"
 )
 
 // deleteWhat is the action named in Unregister's refusals.
@@ -50,27 +52,28 @@ func Unregister(ctx context.Context, c *http.Client, r Registration) (deleted bo
 func (rc *registrar) deleteHook(ctx context.Context, h hook) (bool, error) {
 	if h.id == "" {
 		return false, openrunner.Errorf(openrunner.EINTERNAL, "%s at %s listed a webhook delivering to %s without its ID, so OpenRunner cannot delete it. Try again later.",
-			providerName(rc.provider), rc.base, h.url)
+			forge.Name(rc.provider), rc.base, h.url)
 	}
 	hookURL := rc.hooksURL() + "/" + url.PathEscape(h.id)
-	a, err := rc.call(ctx, http.MethodDelete, hookURL, nil)
-	if err != nil {
-		return false, err
-	}
-	switch a.status {
-	case http.StatusNoContent, http.StatusOK:
+	_, err := rc.call(ctx, http.MethodDelete, hookURL, nil, http.StatusNoContent, http.StatusOK)
+	a, refused := errors.AsType[*forge.StatusError](err)
+	switch {
+	case err == nil:
 		return true, nil
-	case http.StatusNotFound:
+	case !refused:
+		return false, err
+	case a.Status == http.StatusNotFound:
 		// Gone since the listing, or (GitHub) hidden from a token that may
 		// read webhooks but not delete them: read it back to tell.
-		g, err := rc.call(ctx, http.MethodGet, hookURL, nil)
+		_, err := rc.call(ctx, http.MethodGet, hookURL, nil, http.StatusOK)
+		g, refused := errors.AsType[*forge.StatusError](err)
 		switch {
+		case refused && g.Status == http.StatusNotFound:
+			return false, nil
+		case refused:
+			return false, rc.refusal("look up a webhook of", g)
 		case err != nil:
 			return false, err
-		case g.status == http.StatusNotFound:
-			return false, nil
-		case g.status != http.StatusOK:
-			return false, rc.refusal("look up a webhook of", g)
 		}
 	}
 	return false, rc.refusal(deleteWhat, a)
