@@ -20,6 +20,7 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/apprunneryaml"
+	"github.com/openrunner/openrunner/buildtest"
 	"github.com/openrunner/openrunner/internal/sampleapp"
 	"github.com/openrunner/openrunner/process"
 )
@@ -94,22 +95,6 @@ func (l *buildLog) has(line string) bool { return slices.Contains(l.all(), line)
 
 func (l *buildLog) String() string { return strings.Join(l.all(), "\n") }
 
-// writeSource writes files (path → content) to a new snapshot directory.
-func writeSource(tb testing.TB, files map[string]string) string {
-	tb.Helper()
-	dir := tb.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // listTree returns the relative paths under dir.
 func listTree(tb testing.TB, dir string) []string {
 	tb.Helper()
@@ -137,78 +122,94 @@ func needTools(tb testing.TB, tools ...string) {
 	}
 }
 
-// TestBuildSampleApps builds each sample app the way a deployment does,
-// from its apprunner.yaml or its API values, at the repository root or in
-// a monorepo's subdirectory, starts it and asks it for its message.
-func TestBuildSampleApps(t *testing.T) {
-	langs := []struct {
-		name  string
-		make  func(string, ...sampleapp.Option) sampleapp.App
-		tools []string
-	}{
-		{"Python", sampleapp.Python, []string{"python3"}},
-		{"Node", sampleapp.Node, []string{"node", "npm"}},
-		{"Go", sampleapp.Go, []string{"go"}},
+// harness is the process runtime under buildtest: its instances run what
+// it builds.
+type harness struct {
+	*process.Runtime
+	buildDir string
+}
+
+func (h harness) Serve(tb testing.TB, img openrunner.Image, spec openrunner.InstanceSpec) string {
+	return buildtest.ServeInstance(tb, h.Runtime, img, spec)
+}
+
+// runtimeTools are the host commands of the runtimes the suite builds;
+// the first is the one whose version Build logs.
+var runtimeTools = map[string][]string{
+	"python311": {"python3"},
+	"nodejs22":  {"node", "npm"},
+	"go1":       {"go"},
+	"ruby31":    {"ruby"}, // fakeRuby
+}
+
+// TestBuilder runs the Builder conformance suite with the host's
+// toolchains, and fakeRuby for the builds that need none.
+func TestBuilder(t *testing.T) {
+	buildtest.Run(t, func(tb testing.TB) buildtest.Harness {
+		rt, dir := newBuilder(tb, fakeRuby(tb))
+		return harness{rt, dir}
+	}, buildtest.Options{
+		Runtime: "ruby31",
+		// Build commands and instances run in the image's directory.
+		WorkDir: func(_ buildtest.Harness, _ openrunner.BuildSpec, img openrunner.Image) string { return img.Ref },
+		NeedRuntime: func(tb testing.TB, runtime string) {
+			if runtime != "ruby31" {
+				needTools(tb, runtimeTools[runtime]...)
+			}
+		},
+		CommandError: func(phase, command string, code int) string {
+			return fmt.Sprintf("the %s command %q failed with exit code %d", phase, command, code)
+		},
+		CancelWithin: 5 * time.Second,
+		Isolated:     true,
+		CheckBuild:   checkBuild,
+		CheckRemoved: func(t testing.TB, h buildtest.Harness, img openrunner.Image) {
+			dir := h.(harness).buildDir
+			rel, err := filepath.Rel(dir, img.Ref)
+			if err != nil || !filepath.IsLocal(rel) {
+				t.Fatalf("image %s is not in %s", img.Ref, dir)
+			}
+			rev, _, _ := strings.Cut(rel, string(filepath.Separator))
+			if _, err := os.Stat(filepath.Join(dir, rev)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("build %s is still there: %v", rev, err)
+			}
+		},
+		CheckFailed: func(t testing.TB, h buildtest.Harness, _ openrunner.BuildSpec, _ []string) {
+			if left := listTree(t, h.(harness).buildDir); len(left) != 1 {
+				t.Errorf("a failed build left %q", left)
+			}
+		},
+	})
+}
+
+// checkBuild checks a build of the suite: its image is its directory's
+// copy of spec.Directory, its ID names the revision and the source tree,
+// its log names the host's toolchain, and every line carries the phase of
+// one of spec's steps (the first's before the steps run).
+func checkBuild(t testing.TB, h buildtest.Harness, spec openrunner.BuildSpec, img openrunner.Image, log []string) {
+	t.Helper()
+	if want := filepath.Join(h.(harness).buildDir, spec.RevisionID, "app", filepath.FromSlash(spec.Directory)); img.Ref != want {
+		t.Errorf("Ref = %s, want %s", img.Ref, want)
 	}
-	for _, lang := range langs {
-		for _, mode := range []string{"Repository", "Monorepo", "API"} {
-			t.Run(lang.name+"/"+mode, func(t *testing.T) {
-				needTools(t, lang.tools...)
-				t.Parallel()
-				msg := fmt.Sprintf("hello from %s (%s)", lang.name, mode)
-				var opts []sampleapp.Option
-				if mode == "Monorepo" {
-					opts = append(opts, sampleapp.WithDir("services/api"))
-				}
-				app := lang.make(msg, opts...)
-				conf, err := app.Config()
-				if mode == "API" {
-					conf, err = app.APIConfig()
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				src := writeSource(t, app.Files)
-				before := listTree(t, src)
-				rt, buildDir := newBuilder(t, nil)
-				var log buildLog
-				spec := app.BuildSpec(conf, src)
-				spec.ServiceARN, spec.RevisionID, spec.Log = "arn:svc", "rev"+strings.ToLower(lang.name+mode), log.add
-
-				begin := time.Now()
-				img, err := rt.Build(context.Background(), spec)
-				built := time.Since(begin)
-				if err != nil {
-					t.Fatalf("Build: %v\n%s", err, &log)
-				}
-				if want := filepath.Join(buildDir, spec.RevisionID, "app", filepath.FromSlash(app.Dir)); img.Ref != want {
-					t.Errorf("Ref = %s, want %s", img.Ref, want)
-				}
-				if want := "build:" + spec.RevisionID + ":sha256:"; !strings.HasPrefix(img.ID, want) {
-					t.Errorf("ID = %s, want %s...", img.ID, want)
-				}
-				for _, l := range log.all() {
-					if !strings.HasPrefix(l, "[Build] ") {
-						t.Errorf("line %q has no [Build] prefix", l)
-					}
-				}
-				if !strings.Contains(log.String(), "[Build] Using the host's "+lang.tools[0]+" (") {
-					t.Errorf("no line names the host's %s:\n%s", lang.tools[0], &log)
-				}
-				if after := listTree(t, src); !slices.Equal(before, after) {
-					t.Errorf("the build wrote to the source snapshot: %q, then %q", before, after)
-				}
-
-				inst := start(t, rt, openrunner.InstanceSpec{
-					ServiceARN: spec.ServiceARN, RevisionID: spec.RevisionID, Image: img.Ref,
-					StartCommand: conf.Run.Command, Port: conf.Run.Port, PortEnv: conf.Run.PortEnv, Env: sampleapp.RunEnv(conf),
-				})
-				if got, want := waitGet(t, inst, "/"), msg+"\n"; got != want {
-					t.Errorf("GET / = %q, want %q", got, want)
-				}
-				t.Logf("%s: build %v, start to first answer %v", app.Runtime, built.Round(time.Millisecond), time.Since(begin.Add(built)).Round(time.Millisecond))
-			})
+	if want := "build:" + spec.RevisionID + ":sha256:"; !strings.HasPrefix(img.ID, want) {
+		t.Errorf("ID = %s, want %s...", img.ID, want)
+	}
+	first, phases := "Build", map[string]bool{}
+	for i, st := range spec.Steps {
+		if i == 0 {
+			first = st.Phase
 		}
+		phases[st.Phase] = true
+	}
+	phases[first] = true
+	for _, l := range log {
+		if p, _, ok := strings.Cut(strings.TrimPrefix(l, "["), "] "); !ok || !strings.HasPrefix(l, "[") || !phases[p] {
+			t.Errorf("line %q has no prefix of a phase of the build", l)
+		}
+	}
+	tool := runtimeTools[spec.Runtime][0]
+	if want := "[" + first + "] Using the host's " + tool + " ("; !slices.ContainsFunc(log, func(l string) bool { return strings.HasPrefix(l, want) }) {
+		t.Errorf("no line names the host's %s:\n%s", tool, strings.Join(log, "\n"))
 	}
 }
 
@@ -258,7 +259,7 @@ func mustBuildApp(t *testing.T, rt *process.Runtime, app sampleapp.App) (openrun
 		t.Fatal(err)
 	}
 	var log buildLog
-	spec := app.BuildSpec(conf, writeSource(t, app.Files))
+	spec := app.BuildSpec(conf, buildtest.WriteTree(t, app.Files))
 	spec.RevisionID, spec.Log = "r"+strconv.FormatInt(time.Now().UnixNano(), 36), log.add
 	img, err := rt.Build(context.Background(), spec)
 	if err != nil {
@@ -267,46 +268,12 @@ func mustBuildApp(t *testing.T, rt *process.Runtime, app sampleapp.App) (openrun
 	return img, conf
 }
 
-func TestBuildFailingCommand(t *testing.T) {
-	needTools(t, "python3")
-	app := sampleapp.Python("x", sampleapp.WithBrokenBuild())
-	conf, err := app.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, buildDir := newBuilder(t, nil)
-	var log buildLog
-	spec := app.BuildSpec(conf, writeSource(t, app.Files))
-	spec.RevisionID, spec.Log = "broken", log.add
-	_, err = rt.Build(context.Background(), spec)
-	if got, want := openrunner.ErrorCode(err), openrunner.EINVALID; got != want {
-		t.Fatalf("Build: %v, want %s\n%s", err, want, &log)
-	}
-	msg := openrunner.ErrorMessage(err)
-	for _, want := range []string{"Build", strconv.Quote(sampleapp.BrokenBuildCommand), "exit code 1"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q does not name %s", msg, want)
-		}
-	}
-	for _, want := range []string{
-		"[Build] " + sampleapp.BrokenBuildLine,
-		"[Build] The command '/bin/sh -c " + sampleapp.BrokenBuildCommand + "' returned a non-zero code: 1",
-	} {
-		if !log.has(want) {
-			t.Errorf("no line %q in\n%s", want, &log)
-		}
-	}
-	if left := listTree(t, buildDir); len(left) != 1 {
-		t.Errorf("a failed build left %q", left)
-	}
-}
-
 // TestBuildMissingToolchain checks every managed runtime against a host
 // without its commands.
 func TestBuildMissingToolchain(t *testing.T) {
 	empty := t.TempDir()
 	rt, buildDir := newBuilder(t, withPath(empty))
-	src := writeSource(t, map[string]string{"a.txt": "a"})
+	src := buildtest.WriteTree(t, map[string]string{"a.txt": "a"})
 	want := map[string]string{
 		"python3": "python3", "python311": "python3", "nodejs12": "node and npm", "nodejs14": "node and npm",
 		"nodejs16": "node and npm", "nodejs18": "node and npm", "nodejs22": "node and npm", "go1": "go",
@@ -370,7 +337,7 @@ func TestBuildMissingToolchain(t *testing.T) {
 func TestBuildPhases(t *testing.T) {
 	t.Setenv("OPENRUNNER_TEST_SECRET", "secret")
 	rt, _ := newBuilder(t, fakeRuby(t))
-	src := writeSource(t, map[string]string{"svc/app.rb": "puts 1\n", "README": "r"})
+	src := buildtest.WriteTree(t, map[string]string{"svc/app.rb": "puts 1\n", "README": "r"})
 	var log buildLog
 	env := []openrunner.EnvVar{{Name: "STEP_VAR", Value: "step value"}}
 	spec := openrunner.BuildSpec{
@@ -421,7 +388,7 @@ func TestBuildPhases(t *testing.T) {
 func TestBuildVersion(t *testing.T) {
 	ruby := fakeRuby(t)
 	java := withPath(fakeTool(t, "java", `echo 'openjdk version "1.8.0_392"' >&2; echo 'OpenJDK Runtime Environment Corretto-8.392.08.1' >&2`))
-	src := writeSource(t, map[string]string{"a": "a"})
+	src := buildtest.WriteTree(t, map[string]string{"a": "a"})
 	for _, tc := range []struct {
 		env           func(string) (string, bool)
 		runtime, want string
@@ -453,38 +420,29 @@ func TestBuildVersion(t *testing.T) {
 	}
 }
 
-// TestBuildEnvNotAtRunTime checks that build.env reaches the build and not
-// the app, that run.env reaches the app and not the build, and that the app
-// runs in the build's Python environment.
-func TestBuildEnvNotAtRunTime(t *testing.T) {
+// TestBuildPythonEnvAtRunTime checks that the app runs in the build's
+// Python environment. (That build.env reaches the build and not the app,
+// and run.env the app and not the build, buildtest checks.)
+func TestBuildPythonEnvAtRunTime(t *testing.T) {
 	needTools(t, "python3")
 	rt, buildDir := newBuilder(t, nil)
-	app := sampleapp.Python("env", sampleapp.WithBuildEnv("BUILD_ONLY", "b"), sampleapp.WithRunEnv("RUN_ONLY", "r"))
+	app := sampleapp.Python("env")
 	conf, err := app.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var log buildLog
-	spec := app.BuildSpec(conf, writeSource(t, app.Files))
+	spec := app.BuildSpec(conf, buildtest.WriteTree(t, app.Files))
 	spec.RevisionID, spec.Log = "envs", log.add
-	spec.Steps[0].Commands = append(spec.Steps[0].Commands, `test "$BUILD_ONLY" = b && test -z "$RUN_ONLY" && echo "build env ok"`)
 	img, err := rt.Build(context.Background(), spec)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, &log)
 	}
-	if !log.has("[Build] build env ok") {
-		t.Errorf("the build did not see build.env:\n%s", &log)
-	}
 	inst := start(t, rt, openrunner.InstanceSpec{Image: img.Ref, StartCommand: conf.Run.Command, Port: conf.Run.Port, Env: sampleapp.RunEnv(conf)})
 	waitGet(t, inst, "/")
-	if code, _ := getStatus(inst, "/env?name=BUILD_ONLY"); code != 404 {
-		t.Errorf("GET /env?name=BUILD_ONLY: %d, want 404", code)
-	}
 	venv := filepath.Join(buildDir, "envs", "env", "python")
-	for name, want := range map[string]string{"RUN_ONLY": "r", "VIRTUAL_ENV": venv} {
-		if code, got := getStatus(inst, "/env?name="+name); code != 200 || got != want {
-			t.Errorf("GET /env?name=%s = %d %q, want %q", name, code, got, want)
-		}
+	if code, got := getStatus(inst, "/env?name=VIRTUAL_ENV"); code != 200 || got != venv {
+		t.Errorf("GET /env?name=VIRTUAL_ENV = %d %q, want %q", code, got, venv)
 	}
 	if _, path := getStatus(inst, "/env?name=PATH"); !strings.HasPrefix(path, filepath.Join(venv, "bin")+":") {
 		t.Errorf("PATH = %q, want the environment's bin first", path)
@@ -511,7 +469,7 @@ func TestBuildPipIsolation(t *testing.T) {
 	rt, buildDir := newBuilder(t, nil)
 	var log buildLog
 	img, err := rt.Build(context.Background(), openrunner.BuildSpec{
-		RevisionID: "pip", SourceDir: writeSource(t, files), Runtime: "python311", RuntimeVersion: "3.11", Log: log.add,
+		RevisionID: "pip", SourceDir: buildtest.WriteTree(t, files), Runtime: "python311", RuntimeVersion: "3.11", Log: log.add,
 		Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{
 			"pip install --no-index wheels/" + pkg + "-1.0-py3-none-any.whl",
 			"pip3 install --user --no-index wheels/" + userPkg + "-1.0-py3-none-any.whl",
@@ -576,7 +534,7 @@ func TestBuildNodeGlobalInstall(t *testing.T) {
 	needTools(t, "node", "npm")
 	rt, buildDir := newBuilder(t, nil)
 	tool := fmt.Sprintf("openrunner-npmcheck-%d", time.Now().UnixNano())
-	src := writeSource(t, map[string]string{
+	src := buildtest.WriteTree(t, map[string]string{
 		"tool/package.json": `{"name": "` + tool + `", "version": "1.0.0", "bin": {"` + tool + `": "bin.js"}}`,
 		"tool/bin.js":       "#!/usr/bin/env node\nconsole.log('tool ran');\n",
 	})
@@ -612,7 +570,7 @@ func TestBuildNodeGlobalInstall(t *testing.T) {
 func TestBuildGoEnv(t *testing.T) {
 	dir := fakeTool(t, "go", `echo "go version go1.18.7 linux/amd64"`)
 	path := dir + string(filepath.ListSeparator) + os.Getenv("PATH")
-	src := writeSource(t, map[string]string{"main.go": "package main\n"})
+	src := buildtest.WriteTree(t, map[string]string{"main.go": "package main\n"})
 	for _, tc := range []struct {
 		name string
 		env  func(string) (string, bool)
@@ -636,10 +594,17 @@ func TestBuildGoEnv(t *testing.T) {
 	}
 }
 
+// TestRemoveBuild checks what is the process runtime's own in Builds and
+// RemoveBuild: builds are listed in the order of their directories' names,
+// by the path of the copy of the whole repository, a ref that RemoveBuild
+// takes as well as a file URL of the image; a removal takes the build's
+// whole directory, and never anything outside BuildDir. (That Builds lists
+// what Build made until RemoveBuild, and that removing what is gone is no
+// error, buildtest checks.)
 func TestRemoveBuild(t *testing.T) {
 	rt, buildDir := newBuilder(t, fakeRuby(t))
 	ctx := context.Background()
-	src := writeSource(t, map[string]string{"sub/a.txt": "a"})
+	src := buildtest.WriteTree(t, map[string]string{"sub/a.txt": "a"})
 	build := func(rev string) openrunner.Image {
 		t.Helper()
 		img, err := rt.Build(ctx, openrunner.BuildSpec{RevisionID: rev, SourceDir: src, Directory: "sub", Runtime: "ruby31"})
@@ -649,11 +614,9 @@ func TestRemoveBuild(t *testing.T) {
 		return img
 	}
 	one, two := build("one"), build("two")
-	if got, err := rt.EnsureImage(ctx, one.Ref, false, nil); err != nil || got.ID != one.ID {
-		t.Fatalf("EnsureImage of a build = %+v, %v; want the ID Build gave, %s", got, err, one.ID)
-	}
 	builds, err := rt.Builds(ctx)
-	if err != nil || len(builds) != 2 || builds[0].RevisionID != "one" || builds[1].RevisionID != "two" {
+	if err != nil || len(builds) != 2 || builds[0].RevisionID != "one" || builds[1].RevisionID != "two" ||
+		builds[0].Ref != filepath.Join(buildDir, "one", "app") {
 		t.Fatalf("Builds = %+v, %v", builds, err)
 	}
 	if err := rt.RemoveBuild(ctx, builds[0].Ref); err != nil {
@@ -661,9 +624,6 @@ func TestRemoveBuild(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(buildDir, "one")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("build one is still there: %v", err)
-	}
-	if err := rt.RemoveBuild(ctx, one.Ref); err != nil {
-		t.Errorf("removing it again: %v", err)
 	}
 	if err := rt.RemoveBuild(ctx, "file://"+two.Ref); err != nil {
 		t.Fatal(err)
@@ -701,19 +661,17 @@ func TestRemoveBuild(t *testing.T) {
 	}
 }
 
+// TestBuildInvalidSpec checks the specs the process runtime alone refuses;
+// buildtest checks those that every Builder does.
 func TestBuildInvalidSpec(t *testing.T) {
 	rt, _ := newBuilder(t, fakeRuby(t))
-	src := writeSource(t, map[string]string{"sub/a.txt": "a"})
+	src := buildtest.WriteTree(t, map[string]string{"sub/a.txt": "a"})
 	for name, spec := range map[string]openrunner.BuildSpec{
+		// A revision ID names a directory of BuildDir.
 		"RevisionPath":     {RevisionID: "../x", SourceDir: src, Runtime: "ruby31"},
-		"RevisionEmpty":    {SourceDir: src, Runtime: "ruby31"},
-		"DirectoryUp":      {RevisionID: "r", SourceDir: src, Directory: "../x", Runtime: "ruby31"},
-		"DirectoryAbs":     {RevisionID: "r", SourceDir: src, Directory: "/sub", Runtime: "ruby31"},
 		"DirectoryMissing": {RevisionID: "r", SourceDir: src, Directory: "nope", Runtime: "ruby31"},
 		"DirectoryFile":    {RevisionID: "r", SourceDir: src, Directory: "sub/a.txt", Runtime: "ruby31"},
-		"Runtime":          {RevisionID: "r", SourceDir: src, Runtime: "python312"},
 		"SourceRelative":   {RevisionID: "r", SourceDir: "src", Runtime: "ruby31"},
-		"EnvName":          {RevisionID: "r", SourceDir: src, Runtime: "ruby31", Steps: []openrunner.BuildStep{{Phase: "Build", Env: []openrunner.EnvVar{{Name: "A=B"}}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := rt.Build(context.Background(), spec); openrunner.ErrorCode(err) != openrunner.EINVALID {
@@ -724,12 +682,13 @@ func TestBuildInvalidSpec(t *testing.T) {
 }
 
 // TestBuildCancel cancels a build in the middle of a command: the
-// command's whole process group dies, Build returns ctx's error and leaves
-// nothing behind. A second build of the same revision meanwhile is refused.
+// command's whole process group dies. A second build of the same revision
+// meanwhile is refused, and so is its removal. (That Build returns ctx's
+// error at once and leaves nothing behind, buildtest checks.)
 func TestBuildCancel(t *testing.T) {
 	rt, buildDir := newBuilder(t, fakeRuby(t))
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	src := writeSource(t, map[string]string{"a": "a"})
+	src := buildtest.WriteTree(t, map[string]string{"a": "a"})
 	spec := openrunner.BuildSpec{RevisionID: "cancel", SourceDir: src, Runtime: "ruby31",
 		Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{"sleep 60 & echo $! > " + pidFile + "; wait; echo never"}}}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -748,23 +707,13 @@ func TestBuildCancel(t *testing.T) {
 		t.Errorf("RemoveBuild while it builds: %v, want ECONFLICT", err)
 	}
 
-	begin := time.Now()
 	cancel()
 	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Build: %v, want context.Canceled", err)
-		}
+	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Build did not return after its context ended")
 	}
-	if took := time.Since(begin); took > 5*time.Second {
-		t.Errorf("Build took %v to return after cancel", took)
-	}
 	waitDead(t, child)
-	if left := listTree(t, buildDir); len(left) != 1 {
-		t.Errorf("a cancelled build left %q", left)
-	}
 }
 
 // TestBuildKillsLeftovers checks that a command's background processes are
@@ -772,7 +721,7 @@ func TestBuildCancel(t *testing.T) {
 func TestBuildKillsLeftovers(t *testing.T) {
 	rt, _ := newBuilder(t, fakeRuby(t))
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	src := writeSource(t, map[string]string{"a": "a"})
+	src := buildtest.WriteTree(t, map[string]string{"a": "a"})
 	begin := time.Now()
 	_, err := rt.Build(context.Background(), openrunner.BuildSpec{RevisionID: "bg", SourceDir: src, Runtime: "ruby31",
 		Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{"sleep 60 & echo $! > " + pidFile}}}})
