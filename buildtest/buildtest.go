@@ -31,7 +31,7 @@ type Runner interface {
 	// returned, as the deployer does (EnsureImage of img.Ref must give
 	// img.ID, then StartInstance of spec, whose Image is img.Ref), stops
 	// it when tb ends, and returns the host:port where it answers HTTP.
-	// ServeInstance does it with an openrunner.Runtime.
+	// ServeInstance does it with a runtime's Engine.
 	Serve(tb testing.TB, img openrunner.Image, spec openrunner.InstanceSpec) (addr string)
 }
 
@@ -136,10 +136,17 @@ func Run(t *testing.T, newHarness func(tb testing.TB) Harness, opts Options) {
 	}
 }
 
+// Engine is a runtime that runs the Builder's images one instance at a
+// time: a Runtime's EnsureImage and its InstanceDriver.
+type Engine interface {
+	EnsureImage(ctx context.Context, ref string, pull bool, log func(line string)) (openrunner.Image, error)
+	openrunner.InstanceDriver
+}
+
 // ServeInstance implements Runner.Serve with rt, the runtime that runs the
 // Builder's images: EnsureImage of img.Ref, which must give img.ID, then
 // StartInstance of spec with Image img.Ref, stopped when tb ends.
-func ServeInstance(tb testing.TB, rt openrunner.Runtime, img openrunner.Image, spec openrunner.InstanceSpec) string {
+func ServeInstance(tb testing.TB, rt Engine, img openrunner.Image, spec openrunner.InstanceSpec) string {
 	tb.Helper()
 	ctx := context.Background()
 	got, err := rt.EnsureImage(ctx, img.Ref, false, nil)
