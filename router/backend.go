@@ -104,8 +104,9 @@ func (b *backend) waitIdle(ctx context.Context) error {
 // flight, or ctx ends (it then returns ctx.Err()). It is meant for an
 // instance that SetRoute or DeleteRoute has just removed from every route:
 // once WaitIdle returns nil for such an instance, the router sends it no
-// further request and the instance can be stopped. An ID the router does not
-// know (never routed, or removed and already idle) is idle.
+// further request and the instance can be stopped (unless a later SetRoute
+// lists it again). An ID the router does not know (never routed, or removed
+// and already idle) is idle.
 //
 // Upgraded connections (WebSocket) count as in flight until they close, so
 // bound the wait with ctx and stop the instance anyway when it expires.
@@ -137,13 +138,14 @@ const (
 // Ties go to the first one at or after a rotating start, which gives round
 // robin at low load.
 //
-// A route read just before a SetRoute may list instances that have since
-// been retired. Sending them a request could race with a deployer that saw
-// them idle and stopped them, so acquire backs off from a retired instance
-// and reads the host's current route instead. The order of the atomic
+// A route read just before a SetRoute or Drain may list instances that
+// have since been retired. Sending them a request could race with a
+// deployer that saw them idle and stopped them, so acquire backs off from a
+// retired instance and reads the service's current route instead. The order of the atomic
 // operations makes this safe: acquire increments inFlight before it reads
-// retired, and the router stores retired before WaitIdle reads inFlight, so
-// either acquire sees retired or WaitIdle sees the request.
+// retired, and the router publishes the routes without the instance, then
+// stores retired, before WaitIdle or Drain reads inFlight, so either acquire
+// sees retired (and then the new routes) or the waiter sees the request.
 func (r *Router) acquire(rt *route, exclude *backend) (*route, *backend, acquireResult) {
 	for range 4 {
 		b, res := rt.pick(exclude)
@@ -154,10 +156,10 @@ func (r *Router) acquire(rt *route, exclude *backend) (*route, *backend, acquire
 			return rt, b, acquired
 		}
 		b.release(r)
-		cur := (*r.routes.Load())[rt.host]
+		cur := r.current(rt)
 		if cur == nil || cur == rt {
-			// Deleted, or retired by a concurrent SetRoute that has not yet
-			// published: nothing better to offer.
+			// Deleted, or retired by a concurrent SetRoute or Drain that has
+			// not yet published: nothing better to offer.
 			return rt, nil, noInstance
 		}
 		rt = cur
@@ -199,4 +201,21 @@ func (rt *route) pick(exclude *backend) (*backend, acquireResult) {
 		}
 	}
 	return nil, allFull
+}
+
+// Drain takes the instance with the given ID out of every route that lists
+// it, at once and as if SetRoute had been called for each of them without
+// it, then waits like WaitIdle for the requests already on it to finish. It
+// is meant for an instance that is about to be stopped while its service
+// goes on (scale-down, replacement): once Drain returns nil the router sends
+// the instance no further request, unless a later SetRoute lists it again.
+// If ctx ends first, Drain returns ctx.Err(); the instance stays out of the
+// routes all the same. A route left without instances answers 503 "no
+// healthy instance". An ID the router does not know returns nil at once.
+func (r *Router) Drain(ctx context.Context, instanceID string) error {
+	b := r.unroute(instanceID)
+	if b == nil {
+		return nil
+	}
+	return b.waitIdle(ctx)
 }

@@ -48,7 +48,7 @@ func TestRouter_BalancesByInFlight(t *testing.T) {
 	_, b := MustBackend(t, "b", g.handler("b"))
 	_, c := MustBackend(t, "c", g.handler("c"))
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{a, b, c}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{a, b, c}})
 	client := NewClient(t)
 
 	// Held requests pile up; least-in-flight keeps the instances within one
@@ -85,7 +85,7 @@ func TestRouter_SlowInstanceGetsFewer(t *testing.T) {
 	})
 	_, fast := MustBackend(t, "fast", func(w http.ResponseWriter, r *http.Request) {})
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{slow, fast}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{slow, fast}})
 	client := NewClient(t)
 	var wg sync.WaitGroup
 	for range 4 {
@@ -119,7 +119,7 @@ func TestRouter_MaxConcurrency(t *testing.T) {
 	_, a := MustBackend(t, "a", g.handler("a"))
 	_, b := MustBackend(t, "b", g.handler("b"))
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, ServiceName: "busy", MaxConcurrency: 2, Instances: []router.Instance{a, b}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, ServiceName: "busy", MaxConcurrency: 2, Instances: []router.Instance{a, b}})
 	client := NewClient(t)
 
 	var wg sync.WaitGroup
@@ -196,7 +196,7 @@ func TestRouter_MaxConcurrencyUnderLoad(t *testing.T) {
 	_, a := MustBackend(t, "a", handler("a"))
 	_, b := MustBackend(t, "b", handler("b"))
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, MaxConcurrency: limit, Instances: []router.Instance{a, b}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: limit, Instances: []router.Instance{a, b}})
 	client := NewClient(t)
 	var wg sync.WaitGroup
 	var ok, throttled int

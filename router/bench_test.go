@@ -1,10 +1,12 @@
 package router_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"strings"
 	"testing"
 
 	"github.com/openrunner/openrunner/router"
@@ -15,7 +17,8 @@ import (
 // httputil.ReverseProxy (the floor for any proxy built on it), and through
 // the Router. Compare ns/op: the Router's extra cost over BareProxy is what
 // its routing, balancing and accounting add. bench/router.sh measures the
-// same from outside the process with wrk.
+// same from outside the process with wrk. BenchmarkRouterInProcess leaves
+// sockets out, to show the router's own cost alone.
 
 func benchBackend(b *testing.B) *httptest.Server {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +79,43 @@ func BenchmarkBareProxy(b *testing.B) {
 func BenchmarkRouter(b *testing.B) {
 	s := benchBackend(b)
 	r, rs := MustRouter(b, router.Options{})
-	MustSetRoute(b, r, router.Route{Host: testHost, MaxConcurrency: 100, Instances: []router.Instance{{ID: "i-1", URL: MustParseURL(b, s.URL)}}})
+	MustSetRoute(b, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: 100, Instances: []router.Instance{{ID: "i-1", URL: MustParseURL(b, s.URL)}}})
 	benchGet(b, rs.URL, testHost)
+}
+
+// BenchmarkRouterInProcess measures the router's own cost per request
+// without sockets: ServeHTTP into a recorder, over a transport that answers
+// at once, with a route table of 1,000 services as the host index to search.
+func BenchmarkRouterInProcess(b *testing.B) {
+	tr := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{
+			StatusCode:    http.StatusOK,
+			Header:        http.Header{"Content-Type": {"text/plain"}},
+			Body:          io.NopCloser(strings.NewReader("hello, world\n")),
+			ContentLength: 13,
+			Request:       req,
+		}, nil
+	})
+	r := router.New(router.Options{Transport: tr})
+	u := MustParseURL(b, "http://127.0.0.1:1")
+	for i := range 1000 {
+		arn := fmt.Sprintf("svc-%d", i)
+		MustSetRoute(b, r, router.Route{ServiceARN: arn, Hosts: []string{arn + ".us-east-1.localhost"}, MaxConcurrency: 100,
+			Instances: []router.Instance{{ID: arn + "-a", URL: u}, {ID: arn + "-b", URL: u}}})
+	}
+	MustSetRoute(b, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: 100,
+		Instances: []router.Instance{{ID: "i-1", URL: u}, {ID: "i-2", URL: u}}})
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest("GET", "http://"+testHost+"/", nil)
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Errorf("status %d", w.Code)
+				return
+			}
+		}
+	})
 }

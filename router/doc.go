@@ -1,22 +1,26 @@
 // Package router is OpenRunner's data plane: an HTTP reverse proxy that
-// serves each service at its ServiceUrl host and spreads requests over the
-// service's healthy instances.
+// serves each service at its hosts (its ServiceUrl host, and its custom
+// domains) and spreads requests over the service's healthy instances.
 //
 // A [Router] is a [net/http.Handler]. The control plane tells it what to
-// serve with [Router.SetRoute] (one [Route] per ServiceUrl host: the healthy
-// instances of the revision that takes traffic, whether the service is
-// paused, and its MaxConcurrency) and [Router.DeleteRoute]. Health checking
-// is the caller's job: a Route lists only instances that passed it, so a new
-// revision receives traffic exactly when the deployer puts its instances in
-// the Route.
+// serve with [Router.SetRoute] (one [Route] per service, keyed by its
+// ServiceARN: its hosts, the healthy instances of the revision that takes
+// traffic, whether the service is paused, and its MaxConcurrency),
+// [Router.DeleteRoute] and [Router.Drain]. A host belongs to at most one
+// service at a time: SetRoute refuses a host that another service's route
+// lists, so moving a host between services takes two calls, the first
+// dropping it. Health checking is the caller's job: a Route lists only
+// instances that passed it, so a new revision receives traffic exactly when
+// the deployer puts its instances in the Route.
 //
 // # Request path
 //
 // For each request the router:
 //
-//  1. Looks the Host header up, ignoring case, a trailing dot and the port.
-//     The lookup reads an immutable map through an atomic pointer and takes
-//     no lock. Unknown host: 404.
+//  1. Looks the Host header up in the index of every route's hosts,
+//     ignoring case, a trailing dot and the port. The lookup reads an
+//     immutable map through an atomic pointer and takes no lock. Unknown
+//     host: 404.
 //  2. Answers 503 if the service is paused or has no healthy instance.
 //  3. Picks the instance with the fewest requests in flight (ties go round
 //     robin) whose in-flight count is below MaxConcurrency. If every
@@ -41,8 +45,8 @@
 //
 // # Retries
 //
-// A request is retried once, on another instance of the route as it is
-// then, when the connection to the first instance could not be opened (the
+// A request is retried once, on another instance of the service's route as
+// it is then, when the connection to the first instance could not be opened (the
 // dial failed: refused, unreachable, timed out) and not one byte of the
 // request body was read. Both conditions mean the instance never saw the
 // request, so the retry is safe for any method. Nothing else is retried:
@@ -50,14 +54,17 @@
 //
 // # Deployments and draining
 //
-// SetRoute replaces a host's route atomically. Requests already on an
-// instance that the new route drops run to completion; new requests go only
-// to the new instances. A deployer stops an old instance only after
-// [Router.WaitIdle] reports it idle. The router guarantees that once a
-// dropped instance has been seen idle it receives no further request, so a
-// redeploy under steady load loses no request. A request that races with an
-// instance stopped without draining (or crashing) is covered by the dial
-// retry above.
+// SetRoute replaces a service's route atomically, hosts included. Requests
+// already on an instance that the new route drops run to completion; new
+// requests go only to the new instances. A deployer stops an old instance
+// only after [Router.WaitIdle] reports it idle. To stop one instance of a
+// service that goes on (scale-down, replacement), the runtime calls
+// [Router.Drain], which takes the instance out of every route at once and
+// then waits like WaitIdle. The router guarantees that once an instance that
+// no route lists has been seen idle it receives no further request, so a
+// redeploy or a scale-down under steady load loses no request. A request
+// that races with an instance stopped without draining (or crashing) is
+// covered by the dial retry above.
 //
 // # Serving
 //
@@ -70,7 +77,8 @@
 //
 // # Metrics
 //
-// [Router.Stats] returns per-host and per-instance counters (in flight,
-// totals, throttled, failed). It takes no lock, so an autoscaler can sample
-// it as often as it likes.
+// [Router.Stats] returns per-service and per-instance counters (in flight,
+// totals, throttled, failed), summed over the service's hosts. They survive
+// SetRoute, host changes included, and DeleteRoute resets them. Stats takes
+// no lock, so an autoscaler can sample it as often as it likes.
 package router

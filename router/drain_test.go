@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ func TestRouter_WaitIdle(t *testing.T) {
 	_, old := MustBackend(t, "old", g.handler("old"))
 	_, next := MustBackend(t, "new", Hello("new"))
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{old}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{old}})
 	client := NewClient(t)
 
 	held := make(chan response, 1)
@@ -32,7 +33,7 @@ func TestRouter_WaitIdle(t *testing.T) {
 	}()
 	Eventually(t, "the request to be in flight", func() bool { return MustStats(t, r).InFlight == 1 })
 
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{next}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{next}})
 	if got, want := Do(t, client, "GET", srv.URL, testHost, "").Body, "hello from new"; got != want {
 		t.Fatalf("after the swap: body=%q, want %q", got, want)
 	}
@@ -101,7 +102,7 @@ func TestRouter_RedeployUnderLoad(t *testing.T) {
 	var all []*inst
 	cur, curInst, curStop := start("rev-0")
 	all = append(all, cur)
-	MustSetRoute(t, r, router.Route{Host: testHost, MaxConcurrency: 100, Instances: []router.Instance{curInst}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: 100, Instances: []router.Instance{curInst}})
 
 	client := NewClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -131,7 +132,7 @@ func TestRouter_RedeployUnderLoad(t *testing.T) {
 		next, nextInst, nextStop := start(fmt.Sprintf("rev-%d", rev))
 		all = append(all, next)
 		// The new revision takes traffic; the old one drains, then stops.
-		MustSetRoute(t, r, router.Route{Host: testHost, MaxConcurrency: 100, Instances: []router.Instance{nextInst}})
+		MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: 100, Instances: []router.Instance{nextInst}})
 		if err := r.WaitIdle(context.Background(), cur.id); err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +168,7 @@ func TestRouter_RetriesRefusedConnection(t *testing.T) {
 	_, live := MustBackend(t, "live", Hello("live"))
 	dead := DeadInstance(t, "dead")
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{dead, live}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{dead, live}})
 	client := NewClient(t)
 	for i := range 10 {
 		method, body := "GET", ""
@@ -202,12 +203,12 @@ func TestRouter_RetryAfterStoppedWithoutDrain(t *testing.T) {
 	// instance and before it dials: the race, made deterministic.
 	swap := roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		if !swapped.Swap(true) {
-			MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{next}})
+			MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{next}})
 		}
 		return base.RoundTrip(req)
 	})
 	r, srv := MustRouter(t, router.Options{Transport: swap})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{dead}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{dead}})
 	res := Do(t, NewClient(t), "POST", srv.URL, testHost, " and its body")
 	if got, want := res.Body, "hello from new and its body"; res.Code != http.StatusOK || got != want {
 		t.Fatalf("status=%d body=%q, want 200 %q", res.Code, got, want)
@@ -236,7 +237,7 @@ func TestRouter_NoRetryOnceSent(t *testing.T) {
 	_, a := MustBackend(t, "a", hangup)
 	_, b := MustBackend(t, "b", hangup)
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, ServiceName: "flaky", Instances: []router.Instance{a, b}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, ServiceName: "flaky", Instances: []router.Instance{a, b}})
 	res := Do(t, NewClient(t), "POST", srv.URL, testHost, "charge the card")
 	if got, want := res.Code, http.StatusBadGateway; got != want {
 		t.Fatalf("status=%d, want %d", got, want)
@@ -259,7 +260,11 @@ func TestRouter_Concurrent(t *testing.T) {
 	}
 	r, srv := MustRouter(t, router.Options{})
 	client := NewClient(t)
-	hosts := []string{"a.localhost", "b.localhost", testHost}
+	services := []string{"a", "b", testARN}
+	hostsOf := map[string]string{"a": "a.localhost", "b": "b.localhost", testARN: testHost}
+	// Requests go to each service's own host, to the extra host that it
+	// has every other time, and to a host the services fight over.
+	hosts := []string{"a.localhost", "b.localhost", testHost, "a-alt.localhost", "b-alt.localhost", "shared.localhost"}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -274,14 +279,22 @@ func TestRouter_Concurrent(t *testing.T) {
 	}
 	for w := range 2 {
 		run(func(i int) {
-			h := hosts[(i+w)%len(hosts)]
+			svc := services[(i+w)%len(services)]
+			hs := []string{hostsOf[svc]}
+			if i%2 == 1 {
+				hs = append(hs, svc+"-alt.localhost")
+			}
+			shared := i%4 == 0
+			if shared {
+				hs = append(hs, "shared.localhost")
+			}
 			lo := (i + w) % len(insts)
-			err := r.SetRoute(router.Route{Host: h, MaxConcurrency: 1 + i%3, Paused: i%7 == 0, Instances: insts[lo:min(lo+2, len(insts))]})
-			if err != nil {
+			err := r.SetRoute(router.Route{ServiceARN: svc, Hosts: hs, MaxConcurrency: 1 + i%3, Paused: i%7 == 0, Instances: insts[lo:min(lo+2, len(insts))]})
+			if err != nil && !shared { // another service may hold the shared host
 				t.Error(err)
 			}
 			if i%5 == 0 {
-				r.DeleteRoute(h)
+				r.DeleteRoute(svc)
 			}
 		})
 	}
@@ -300,10 +313,191 @@ func TestRouter_Concurrent(t *testing.T) {
 		})
 	}
 	run(func(i int) {
-		r.Stats(hosts[i%len(hosts)])
+		r.Stats(services[i%len(services)])
 		wctx, wcancel := context.WithTimeout(ctx, time.Millisecond)
 		r.WaitIdle(wctx, insts[i%len(insts)].ID)
+		if i%3 == 0 {
+			r.Drain(wctx, insts[(i/3)%len(insts)].ID)
+		}
 		wcancel()
 	})
 	wg.Wait()
+}
+
+// TestRouter_Drain takes an instance listed by two services out of both at
+// once, and waits for the request still on it.
+func TestRouter_Drain(t *testing.T) {
+	g := newGate()
+	_, a := MustBackend(t, "a", g.handler("a"))
+	_, b := MustBackend(t, "b", Hello("b"))
+	r, srv := MustRouter(t, router.Options{})
+	const other = "other.localhost"
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, ServiceName: "one", Instances: []router.Instance{a}})
+	MustSetRoute(t, r, router.Route{ServiceARN: "other", Hosts: []string{other}, Instances: []router.Instance{b, a}})
+	client := NewClient(t)
+
+	held := make(chan response, 1)
+	go func() {
+		res, err := TryDo(client, "GET", srv.URL, testHost, "")
+		if err != nil {
+			t.Error(err)
+		}
+		held <- res
+	}()
+	Eventually(t, "the request to be in flight", func() bool { return MustStats(t, r).InFlight == 1 })
+
+	t.Run("ErrDeadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := r.Drain(ctx, "a"); err != context.DeadlineExceeded {
+			t.Fatalf("err=%v, want %v", err, context.DeadlineExceeded)
+		}
+	})
+	t.Run("OutOfEveryRoute", func(t *testing.T) {
+		// Drain took a out before it started waiting, even though the wait
+		// timed out.
+		if got := MustStats(t, r).Instances; len(got) != 0 {
+			t.Fatalf("instances %+v, want none", got)
+		}
+		if got, want := MustServiceStats(t, r, "other").Instances, []router.InstanceStats{{ID: "b", Requests: 0}}; !slices.Equal(got, want) {
+			t.Fatalf("instances %+v, want %+v", got, want)
+		}
+		if got, want := MustStats(t, r).InFlight, int64(1); got != want {
+			t.Fatalf("InFlight=%d, want %d (the draining request counts)", got, want)
+		}
+		res := Do(t, client, "GET", srv.URL, testHost, "")
+		if got, want := res.Body, "Service \"one\" has no healthy instance to serve this request. Try again shortly.\n"; res.Code != http.StatusServiceUnavailable || got != want {
+			t.Fatalf("status=%d body=%q, want 503 %q", res.Code, got, want)
+		}
+		// Were a still routed, the gate would hold some of these.
+		for range 4 {
+			if got, want := Do(t, client, "GET", srv.URL, other, "").Body, "hello from b"; got != want {
+				t.Fatalf("body=%q, want %q", got, want)
+			}
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		done := make(chan error, 1)
+		go func() { done <- r.Drain(context.Background(), "a") }()
+		select {
+		case err := <-done:
+			t.Fatalf("Drain returned %v with a request in flight", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		g.open()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if res := <-held; res.Body != "hello from a" {
+			t.Fatalf("held request: %+v, want it completed by the drained instance", res)
+		}
+		if err := r.Drain(context.Background(), "a"); err != nil {
+			t.Fatalf("Drain of a drained instance: %v", err)
+		}
+	})
+	t.Run("RoutedAgain", func(t *testing.T) {
+		MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{a}})
+		if got, want := Do(t, client, "GET", srv.URL, testHost, "").Body, "hello from a"; got != want {
+			t.Fatalf("body=%q, want %q", got, want)
+		}
+	})
+}
+
+func TestRouter_DrainUnknown(t *testing.T) {
+	r, _ := MustRouter(t, router.Options{})
+	_, in := MustBackend(t, "idle", Hello("idle"))
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // an unknown or idle instance needs no time at all
+	if err := r.Drain(ctx, "never-routed"); err != nil {
+		t.Fatalf("unknown instance: %v", err)
+	}
+	if got, want := len(MustStats(t, r).Instances), 1; got != want {
+		t.Fatalf("%d instances, want %d: draining an unknown ID changed a route", got, want)
+	}
+	if err := r.Drain(ctx, "idle"); err != nil {
+		t.Fatalf("idle instance: %v", err)
+	}
+	if got := MustStats(t, r).Instances; len(got) != 0 {
+		t.Fatalf("instances %+v, want none", got)
+	}
+}
+
+// TestRouter_DrainUnderLoad scales a service down one instance at a time
+// while clients send a steady stream of GETs and POSTs, draining and
+// stopping each instance as the runtime would. No request may fail, and no
+// instance may receive a request after Drain returned.
+func TestRouter_DrainUnderLoad(t *testing.T) {
+	type inst struct {
+		stopped atomic.Bool
+		late    atomic.Int64
+		served  atomic.Int64
+		stop    func()
+	}
+	r, srv := MustRouter(t, router.Options{})
+	var insts []*inst
+	var routed []router.Instance
+	for i := range 6 {
+		id := fmt.Sprintf("i-%d", i)
+		in := &inst{}
+		s, ri := MustBackend(t, id, func(w http.ResponseWriter, req *http.Request) {
+			if in.stopped.Load() {
+				in.late.Add(1)
+			}
+			in.served.Add(1)
+			time.Sleep(time.Millisecond) // keep requests in flight across drains
+			Hello(id)(w, req)
+		})
+		in.stop = s.Close
+		insts = append(insts, in)
+		routed = append(routed, ri)
+	}
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: 100, Instances: routed})
+
+	client := NewClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				method, body := "GET", ""
+				if w%2 == 1 {
+					method, body = "POST", fmt.Sprintf(" body %d-%d", w, i)
+				}
+				res, err := TryDo(client, method, srv.URL, testHost, body)
+				sent.Add(1)
+				if err != nil || res.Code != http.StatusOK || !strings.HasSuffix(res.Body, body) {
+					t.Errorf("%s: res=%+v err=%v", method, res, err)
+				}
+			}
+		}()
+	}
+	for i, in := range insts[:len(insts)-1] {
+		time.Sleep(20 * time.Millisecond)
+		if err := r.Drain(context.Background(), routed[i].ID); err != nil {
+			t.Fatal(err)
+		}
+		in.stopped.Store(true)
+		in.stop()
+	}
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	wg.Wait()
+
+	t.Logf("sent=%d", sent.Load())
+	for i, in := range insts {
+		if in.served.Load() == 0 {
+			t.Errorf("%s served nothing", routed[i].ID)
+		}
+		if n := in.late.Load(); n != 0 {
+			t.Errorf("%s received %d requests after Drain", routed[i].ID, n)
+		}
+	}
+	s := MustStats(t, r)
+	if s.Failed != 0 || s.InFlight != 0 || len(s.Instances) != 1 {
+		t.Errorf("stats %+v: want no failure, nothing in flight and one instance left", s)
+	}
 }

@@ -17,8 +17,11 @@ import (
 	"github.com/openrunner/openrunner/router"
 )
 
-// testHost is the ServiceUrl host the tests route.
+// testHost is the ServiceUrl host the tests route, for the service testARN.
 const testHost = "abc123defg.us-east-1.localhost"
+
+// testARN is the service the tests route.
+const testARN = "arn:aws:apprunner:us-east-1:000000000000:service/test-svc/00000000000000000000000000000001"
 
 // MustBackend starts an instance serving h and returns it with its
 // Instance. It is closed when the test ends.
@@ -145,12 +148,18 @@ func Eventually(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
-// MustStats returns the router's stats for testHost.
+// MustStats returns the router's stats for testARN.
 func MustStats(tb testing.TB, r *router.Router) router.Stats {
 	tb.Helper()
-	s, ok := r.Stats(testHost)
+	return MustServiceStats(tb, r, testARN)
+}
+
+// MustServiceStats returns the router's stats for the service arn.
+func MustServiceStats(tb testing.TB, r *router.Router, arn string) router.Stats {
+	tb.Helper()
+	s, ok := r.Stats(arn)
 	if !ok {
-		tb.Fatalf("no stats for %s", testHost)
+		tb.Fatalf("no stats for %s", arn)
 	}
 	return s
 }

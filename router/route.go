@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
 
 // Instance is one healthy instance of a service's active revision.
 type Instance struct {
-	// ID names the instance. It must be unique across every route of the
-	// router; WaitIdle and Stats refer to instances by it.
+	// ID names the instance. WaitIdle, Drain and Stats refer to instances by
+	// it. An ID means one instance throughout the router: every route that
+	// lists it must give the same URL.
 	ID string
 	// URL is where the instance listens, e.g. http://127.0.0.1:8080. Only
 	// its scheme (http or https) and host are used: the request's path and
@@ -20,17 +22,21 @@ type Instance struct {
 	URL *url.URL
 }
 
-// Route tells the router how to serve one ServiceUrl host.
+// Route tells the router how to serve one service.
 type Route struct {
-	// Host is the service's ServiceUrl host, e.g.
-	// "abc123defg.us-east-1.localhost". Requests match it ignoring case, a
-	// trailing dot and any port.
-	Host string
-	// ServiceARN identifies the service in Stats and logs.
+	// ServiceARN identifies the service: it is the route's key in SetRoute,
+	// DeleteRoute and Stats, and names the service in logs. Required.
 	ServiceARN string
 	// ServiceName names the service in error responses. If empty, the name
-	// is taken from ServiceARN, or else Host is used.
+	// is taken from ServiceARN (arn:aws:apprunner:…:service/<name>/<id>),
+	// or else ServiceARN itself is used.
 	ServiceName string
+	// Hosts are the hosts the service answers on: its ServiceUrl host, e.g.
+	// "abc123defg.us-east-1.localhost", and its custom domains. At least
+	// one is required. Requests match them ignoring case, a trailing dot and
+	// any port; hosts equal under that rule count once. A host belongs to
+	// one service at a time.
+	Hosts []string
 	// Paused makes the router answer 503 "Service is paused" without
 	// contacting any instance.
 	Paused bool
@@ -46,66 +52,118 @@ type Route struct {
 // route is the immutable, resolved form of a Route that the request path
 // reads. Only the round-robin cursor and the counters behind pointers change.
 type route struct {
-	host           string // normalized
 	serviceARN     string
-	name           string // for error messages
+	hosts          []string // normalized, deduplicated, in Route order
+	name           string   // for error messages
 	paused         bool
 	maxConcurrency int64 // 0: no limit
 	backends       []*backend
-	stats          *hostStats // shared by successive routes of the same host
+	stats          *serviceStats // shared by successive routes of the same service
 	next           atomic.Uint32
 }
 
-// SetRoute adds the route for rt.Host, or replaces it atomically. Requests
-// already being served by instances that rt no longer lists complete
-// normally; new requests go to rt's instances only. Counters in Stats carry
-// over from the route being replaced, and so does each instance's in-flight
-// count when the same ID and URL appear in both.
+// without returns a copy of rt that lacks its i-th backend. The copy shares
+// rt's counters; the caller adjusts the backend's references.
+func (rt *route) without(i int) *route {
+	return &route{
+		serviceARN:     rt.serviceARN,
+		hosts:          rt.hosts,
+		name:           rt.name,
+		paused:         rt.paused,
+		maxConcurrency: rt.maxConcurrency,
+		backends:       slices.Delete(slices.Clone(rt.backends), i, i+1),
+		stats:          rt.stats,
+	}
+}
+
+// table is the set of routes, indexed both ways. A table is never modified
+// once published: writers build a new one under Router.mu and store it, so
+// the request path and Stats read it without a lock.
 //
-// SetRoute returns an error, and changes nothing, if rt.Host is empty, an
-// instance has no ID or no http(s) URL, an ID appears twice, an ID is already
-// used with another URL (by another route, or by an instance still
-// draining), or MaxConcurrency is negative.
+// Invariant: hosts[h] == rt exactly when rt == services[rt.serviceARN] and
+// rt.hosts contains h.
+type table struct {
+	hosts    map[string]*route // normalized host → route
+	services map[string]*route // ServiceARN → route
+}
+
+// clone returns a copy of t for a writer to modify before publishing it.
+func (t *table) clone() *table {
+	return &table{hosts: maps.Clone(t.hosts), services: maps.Clone(t.services)}
+}
+
+// SetRoute adds the route of rt.ServiceARN, or replaces it atomically.
+// Requests already being served by instances that rt no longer lists
+// complete normally; new requests go to rt's instances only. Hosts that the
+// previous route listed and rt does not stop routing to the service at once
+// (their requests get 404). Counters in Stats carry over from the route
+// being replaced, and so does each instance's in-flight count when the same
+// ID and URL appear in both.
+//
+// SetRoute returns an error, and changes nothing, if rt.ServiceARN is
+// empty, rt.Hosts is empty or holds an empty host, one of rt's hosts is
+// routed to another service (that service must drop it first), an instance
+// has no ID or no http(s) URL, an ID appears twice, an ID is already used
+// with another URL (by another route, or by an instance still draining), or
+// MaxConcurrency is negative.
 func (r *Router) SetRoute(rt Route) error {
-	host := normalizeHost(rt.Host)
-	if host == "" {
-		return errors.New("router: route has no host")
+	svc := rt.ServiceARN
+	if svc == "" {
+		return errors.New("router: route has no ServiceARN")
+	}
+	if len(rt.Hosts) == 0 {
+		return fmt.Errorf("router: route %s: no host", svc)
+	}
+	hosts := make([]string, 0, len(rt.Hosts))
+	for _, h := range rt.Hosts {
+		n := normalizeHost(h)
+		if n == "" {
+			return fmt.Errorf("router: route %s: empty host %q", svc, h)
+		}
+		if !slices.Contains(hosts, n) {
+			hosts = append(hosts, n)
+		}
 	}
 	if rt.MaxConcurrency < 0 {
-		return fmt.Errorf("router: route %s: MaxConcurrency %d is negative", host, rt.MaxConcurrency)
+		return fmt.Errorf("router: route %s: MaxConcurrency %d is negative", svc, rt.MaxConcurrency)
 	}
 	seen := make(map[string]bool, len(rt.Instances))
 	for _, in := range rt.Instances {
 		if in.ID == "" {
-			return fmt.Errorf("router: route %s: instance without an ID", host)
+			return fmt.Errorf("router: route %s: instance without an ID", svc)
 		}
 		if seen[in.ID] {
-			return fmt.Errorf("router: route %s: instance %s listed twice", host, in.ID)
+			return fmt.Errorf("router: route %s: instance %s listed twice", svc, in.ID)
 		}
 		seen[in.ID] = true
 		if in.URL == nil || (in.URL.Scheme != "http" && in.URL.Scheme != "https") || in.URL.Host == "" {
-			return fmt.Errorf("router: route %s: instance %s needs an http or https URL with a host", host, in.ID)
+			return fmt.Errorf("router: route %s: instance %s needs an http or https URL with a host", svc, in.ID)
 		}
 	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := *r.routes.Load()
-	prev := old[host]
+	old := r.table.Load()
+	prev := old.services[svc]
+	for _, h := range hosts {
+		if o := old.hosts[h]; o != nil && o.serviceARN != svc {
+			return fmt.Errorf("router: route %s: host %s is already routed to service %s", svc, h, o.serviceARN)
+		}
+	}
 	for _, in := range rt.Instances {
 		if b := r.backends[in.ID]; b != nil && (b.url.Scheme != in.URL.Scheme || b.url.Host != in.URL.Host) {
-			return fmt.Errorf("router: route %s: instance %s is already routed at %s", host, in.ID, b.url)
+			return fmt.Errorf("router: route %s: instance %s is already routed at %s", svc, in.ID, b.url)
 		}
 	}
 
 	next := &route{
-		host:           host,
-		serviceARN:     rt.ServiceARN,
+		serviceARN:     svc,
+		hosts:          hosts,
 		name:           serviceName(rt),
 		paused:         rt.Paused,
 		maxConcurrency: int64(rt.MaxConcurrency),
 		backends:       make([]*backend, 0, len(rt.Instances)),
-		stats:          &hostStats{},
+		stats:          &serviceStats{},
 	}
 	if prev != nil {
 		next.stats = prev.stats
@@ -122,50 +180,94 @@ func (r *Router) SetRoute(rt Route) error {
 		b.retired.Store(false)
 		next.backends = append(next.backends, b)
 	}
-	m := maps.Clone(old)
-	m[host] = next
-	r.routes.Store(&m)
+	t := old.clone()
 	if prev != nil {
-		r.unref(prev.backends)
+		for _, h := range prev.hosts {
+			delete(t.hosts, h)
+		}
+	}
+	for _, h := range hosts {
+		t.hosts[h] = next
+	}
+	t.services[svc] = next
+	r.table.Store(t)
+	if prev != nil {
+		for _, b := range prev.backends {
+			r.unref(b)
+		}
 	}
 	return nil
 }
 
-// DeleteRoute removes the route for host (matched like request hosts), so
-// its requests get 404. Requests in flight complete. Deleting an unknown
-// host does nothing.
-func (r *Router) DeleteRoute(host string) {
-	host = normalizeHost(host)
+// DeleteRoute removes the route of the service, so requests to its hosts
+// get 404, and resets its Stats. Requests in flight complete. Deleting an
+// unknown service does nothing.
+func (r *Router) DeleteRoute(serviceARN string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := *r.routes.Load()
-	prev := old[host]
+	old := r.table.Load()
+	prev := old.services[serviceARN]
 	if prev == nil {
 		return
 	}
-	m := maps.Clone(old)
-	delete(m, host)
-	r.routes.Store(&m)
-	r.unref(prev.backends)
+	t := old.clone()
+	for _, h := range prev.hosts {
+		delete(t.hosts, h)
+	}
+	delete(t.services, serviceARN)
+	r.table.Store(t)
+	for _, b := range prev.backends {
+		r.unref(b)
+	}
 }
 
-// unref drops one reference to each backend. A backend that no route
-// references any more is retired: it takes no new request, and is forgotten
-// once idle. The caller holds r.mu and has already published the routes that
-// no longer reference the backends.
-func (r *Router) unref(bs []*backend) {
-	for _, b := range bs {
-		b.refs--
-		if b.refs > 0 {
+// unroute takes the instance out of every route that lists it, as SetRoute
+// would without it, and returns its backend, or nil if the router does not
+// know the ID.
+func (r *Router) unroute(instanceID string) *backend {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.backends[instanceID]
+	if b == nil || b.refs == 0 {
+		return b // unknown, or already out of every route and draining
+	}
+	old := r.table.Load()
+	t := old.clone()
+	n := 0
+	for svc, rt := range old.services {
+		i := slices.Index(rt.backends, b)
+		if i < 0 {
 			continue
 		}
-		// The store must come after the new routes were published: a request
-		// that acquires b and then sees retired goes back to the route map
-		// and must find the new route there (see acquire).
-		b.retired.Store(true)
-		if b.inFlight.Load() == 0 {
-			delete(r.backends, b.id)
+		next := rt.without(i)
+		t.services[svc] = next
+		for _, h := range rt.hosts {
+			t.hosts[h] = next
 		}
+		n++
+	}
+	r.table.Store(t)
+	for range n {
+		r.unref(b)
+	}
+	return b
+}
+
+// unref drops one reference to b. A backend that no route references any
+// more is retired: it takes no new request, and is forgotten once idle. The
+// caller holds r.mu and has already published the routes that no longer
+// reference b.
+func (r *Router) unref(b *backend) {
+	b.refs--
+	if b.refs > 0 {
+		return
+	}
+	// The store must come after the new routes were published: a request
+	// that acquires b and then sees retired goes back to the route table
+	// and must find the new route there (see acquire).
+	b.retired.Store(true)
+	if b.inFlight.Load() == 0 {
+		delete(r.backends, b.id)
 	}
 }
 
@@ -183,7 +285,7 @@ func (r *Router) forget(b *backend) {
 // lookup returns the route for the request host h, or nil. It allocates
 // only when h needs lowercasing.
 func (r *Router) lookup(h string) *route {
-	m := *r.routes.Load()
+	m := r.table.Load().hosts
 	h = trimHost(h)
 	if rt, ok := m[h]; ok {
 		return rt
@@ -192,6 +294,12 @@ func (r *Router) lookup(h string) *route {
 		return m[l]
 	}
 	return nil
+}
+
+// current returns the service's route as it is now, or nil if it was
+// deleted.
+func (r *Router) current(rt *route) *route {
+	return r.table.Load().services[rt.serviceARN]
 }
 
 // normalizeHost returns the routing key of a host: lowercase, without port
@@ -230,5 +338,5 @@ func serviceName(rt Route) string {
 			return name
 		}
 	}
-	return normalizeHost(rt.Host)
+	return rt.ServiceARN
 }

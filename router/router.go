@@ -59,7 +59,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Router is the data plane's HTTP handler: it serves every route's host by
+// Router is the data plane's HTTP handler: it serves every route's hosts by
 // proxying to that route's instances. Its methods are safe for concurrent
 // use. Create one with New.
 type Router struct {
@@ -70,10 +70,10 @@ type Router struct {
 	now            func() time.Time
 	proxy          *httputil.ReverseProxy
 
-	// routes maps normalized hosts to routes. The map is never modified
-	// once stored: writers copy it under mu and store the copy, so the
-	// request path reads it without a lock.
-	routes atomic.Pointer[map[string]*route]
+	// table holds the routes by host and by service. A table is never
+	// modified once stored: writers copy it under mu and store the copy, so
+	// the request path reads it without a lock.
+	table atomic.Pointer[table]
 
 	mu       sync.Mutex          // serializes route writers
 	backends map[string]*backend // every routed or draining instance, by ID; guarded by mu
@@ -101,8 +101,7 @@ func New(opts Options) *Router {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	empty := map[string]*route{}
-	r.routes.Store(&empty)
+	r.table.Store(&table{hosts: map[string]*route{}, services: map[string]*route{}})
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite:        r.rewrite,
 		Transport:      roundTripperFunc(r.roundTrip),
@@ -125,7 +124,7 @@ type reqState struct {
 
 	client  context.Context // the client's context, to tell "client left" from "timed out"
 	route   *route
-	stats   *hostStats
+	stats   *serviceStats
 	backend *backend // the instance the request is on; changed by a retry
 	log     bool     // whether to write an access-log line
 	start   time.Time
@@ -219,7 +218,7 @@ func (r *Router) finish(st *reqState, cancel context.CancelFunc, req *http.Reque
 	st.stats.inFlight.Add(-1)
 	if st.log {
 		r.logger.LogAttrs(st.client, slog.LevelDebug, "request",
-			slog.String("host", st.route.host),
+			slog.String("host", normalizeHost(req.Host)),
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
 			slog.Int("status", st.status),
@@ -272,7 +271,7 @@ func (r *Router) proxyError(w http.ResponseWriter, out *http.Request, err error)
 	st := stateOf(out.Context())
 	rt := st.route
 	attrs := []slog.Attr{
-		slog.String("host", rt.host),
+		slog.String("host", normalizeHost(out.Host)),
 		slog.String("service", rt.serviceARN),
 		slog.String("instance", st.backend.id),
 		slog.String("method", out.Method),

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,7 +34,7 @@ func TestRouter_Errors(t *testing.T) {
 		}
 	})
 	t.Run("ErrPaused", func(t *testing.T) {
-		MustSetRoute(t, r, router.Route{Host: testHost, ServiceARN: arn, Paused: true, Instances: []router.Instance{live}})
+		MustSetRoute(t, r, router.Route{ServiceARN: arn, Hosts: []string{testHost}, Paused: true, Instances: []router.Instance{live}})
 		res := Do(t, c, "GET", srv.URL, testHost, "")
 		if got, want := res.Code, http.StatusServiceUnavailable; got != want {
 			t.Fatalf("status=%d, want %d", got, want)
@@ -43,7 +44,7 @@ func TestRouter_Errors(t *testing.T) {
 		}
 	})
 	t.Run("ErrNoHealthyInstance", func(t *testing.T) {
-		MustSetRoute(t, r, router.Route{Host: testHost, ServiceARN: arn, ServiceName: "named"})
+		MustSetRoute(t, r, router.Route{ServiceARN: arn, Hosts: []string{testHost}, ServiceName: "named"})
 		res := Do(t, c, "GET", srv.URL, testHost, "")
 		if got, want := res.Code, http.StatusServiceUnavailable; got != want {
 			t.Fatalf("status=%d, want %d", got, want)
@@ -53,7 +54,7 @@ func TestRouter_Errors(t *testing.T) {
 		}
 	})
 	t.Run("ErrConnectionRefused", func(t *testing.T) {
-		MustSetRoute(t, r, router.Route{Host: testHost, ServiceARN: arn, Instances: []router.Instance{DeadInstance(t, "dead")}})
+		MustSetRoute(t, r, router.Route{ServiceARN: arn, Hosts: []string{testHost}, Instances: []router.Instance{DeadInstance(t, "dead")}})
 		res := Do(t, c, "GET", srv.URL, testHost, "")
 		if got, want := res.Code, http.StatusBadGateway; got != want {
 			t.Fatalf("status=%d, want %d", got, want)
@@ -63,7 +64,7 @@ func TestRouter_Errors(t *testing.T) {
 		}
 	})
 	t.Run("Stats", func(t *testing.T) {
-		s := MustStats(t, r)
+		s := MustServiceStats(t, r, arn)
 		if got, want := s.Requests, uint64(3); got != want {
 			t.Errorf("Requests=%d, want %d", got, want)
 		}
@@ -79,14 +80,26 @@ func TestRouter_Errors(t *testing.T) {
 		if got, want := s.ServiceARN, arn; got != want {
 			t.Errorf("ServiceARN=%q, want %q", got, want)
 		}
+		if got, want := s.Hosts, []string{testHost}; !slices.Equal(got, want) {
+			t.Errorf("Hosts=%q, want %q", got, want)
+		}
 	})
 	t.Run("DeleteRoute", func(t *testing.T) {
-		r.DeleteRoute(strings.ToUpper(testHost) + ":443")
+		r.DeleteRoute("arn:of-another-service") // unknown: nothing happens
+		if got, want := Do(t, c, "GET", srv.URL, testHost, "").Code, http.StatusBadGateway; got != want {
+			t.Fatalf("after deleting another service: status=%d, want %d", got, want)
+		}
+		r.DeleteRoute(arn)
 		if got, want := Do(t, c, "GET", srv.URL, testHost, "").Code, http.StatusNotFound; got != want {
 			t.Fatalf("status=%d, want %d", got, want)
 		}
-		if _, ok := r.Stats(testHost); ok {
+		if _, ok := r.Stats(arn); ok {
 			t.Fatal("Stats found a deleted route")
+		}
+		// A route set again starts its counters afresh.
+		MustSetRoute(t, r, router.Route{ServiceARN: arn, Hosts: []string{testHost}, Instances: []router.Instance{live}})
+		if got := MustServiceStats(t, r, arn).Requests; got != 0 {
+			t.Fatalf("Requests=%d after DeleteRoute and SetRoute, want 0", got)
 		}
 	})
 }
@@ -94,7 +107,7 @@ func TestRouter_Errors(t *testing.T) {
 func TestRouter_HostMatching(t *testing.T) {
 	_, in := MustBackend(t, "i-1", Hello("i-1"))
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: "ABC123defg.us-east-1.localhost:9999", Instances: []router.Instance{in}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{"ABC123defg.us-east-1.localhost:9999"}, Instances: []router.Instance{in}})
 	c := NewClient(t)
 	for _, host := range []string{testHost, "ABC123DEFG.US-EAST-1.LOCALHOST", testHost + ":8080", testHost + ".", testHost + ".:80"} {
 		if got, want := Do(t, c, "GET", srv.URL, host, "").Body, "hello from i-1"; got != want {
@@ -110,12 +123,14 @@ func TestRouter_SetRouteValidation(t *testing.T) {
 	r := router.New(router.Options{})
 	u := MustParseURL(t, "http://127.0.0.1:1")
 	for name, rt := range map[string]router.Route{
-		"ErrNoHost":        {Instances: []router.Instance{{ID: "a", URL: u}}},
-		"ErrNoID":          {Host: testHost, Instances: []router.Instance{{URL: u}}},
-		"ErrNoURL":         {Host: testHost, Instances: []router.Instance{{ID: "a"}}},
-		"ErrBadScheme":     {Host: testHost, Instances: []router.Instance{{ID: "a", URL: MustParseURL(t, "ftp://h")}}},
-		"ErrDuplicateID":   {Host: testHost, Instances: []router.Instance{{ID: "a", URL: u}, {ID: "a", URL: u}}},
-		"ErrNegativeLimit": {Host: testHost, MaxConcurrency: -1},
+		"ErrNoServiceARN":  {Hosts: []string{testHost}, Instances: []router.Instance{{ID: "a", URL: u}}},
+		"ErrNoHost":        {ServiceARN: testARN, Instances: []router.Instance{{ID: "a", URL: u}}},
+		"ErrEmptyHost":     {ServiceARN: testARN, Hosts: []string{testHost, ":8080"}},
+		"ErrNoID":          {ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{{URL: u}}},
+		"ErrNoURL":         {ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{{ID: "a"}}},
+		"ErrBadScheme":     {ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{{ID: "a", URL: MustParseURL(t, "ftp://h")}}},
+		"ErrDuplicateID":   {ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{{ID: "a", URL: u}, {ID: "a", URL: u}}},
+		"ErrNegativeLimit": {ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: -1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := r.SetRoute(rt); err == nil {
@@ -124,12 +139,12 @@ func TestRouter_SetRouteValidation(t *testing.T) {
 		})
 	}
 	t.Run("ErrIDWithOtherURL", func(t *testing.T) {
-		MustSetRoute(t, r, router.Route{Host: "one.localhost", Instances: []router.Instance{{ID: "a", URL: u}}})
-		err := r.SetRoute(router.Route{Host: "two.localhost", Instances: []router.Instance{{ID: "a", URL: MustParseURL(t, "http://127.0.0.1:2")}}})
+		MustSetRoute(t, r, router.Route{ServiceARN: "one", Hosts: []string{"one.localhost"}, Instances: []router.Instance{{ID: "a", URL: u}}})
+		err := r.SetRoute(router.Route{ServiceARN: "two", Hosts: []string{"two.localhost"}, Instances: []router.Instance{{ID: "a", URL: MustParseURL(t, "http://127.0.0.1:2")}}})
 		if err == nil {
 			t.Fatal("SetRoute succeeded")
 		}
-		if _, ok := r.Stats("two.localhost"); ok {
+		if _, ok := r.Stats("two"); ok {
 			t.Fatal("a failed SetRoute added a route")
 		}
 	})
@@ -146,7 +161,7 @@ func TestRouter_ForwardedHeaders(t *testing.T) {
 	})
 	send := func(t *testing.T, trust bool) (http.Header, string) {
 		r, srv := MustRouter(t, router.Options{TrustForwardedHeaders: trust})
-		MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{in}})
+		MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
 		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
 		req.Host = testHost + ":8443"
 		req.Header.Set("X-Forwarded-For", "203.0.113.7")
@@ -219,7 +234,7 @@ func TestRouter_Streaming(t *testing.T) {
 				}
 			})
 			r, srv := MustRouter(t, router.Options{})
-			MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{in}})
+			MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
 			req, _ := http.NewRequest("GET", srv.URL+"/", nil)
 			req.Host = testHost
 			res, err := NewClient(t).Do(req)
@@ -272,7 +287,7 @@ func TestRouter_WebSocket(t *testing.T) {
 	_, in := MustBackend(t, "i-1", upgradeEcho)
 	// A short timeout: the upgraded connection must outlive it.
 	r, srv := MustRouter(t, router.Options{Timeout: 200 * time.Millisecond})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{in}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
 
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
@@ -320,7 +335,7 @@ func TestRouter_Timeout(t *testing.T) {
 		}
 	})
 	r, srv := MustRouter(t, router.Options{Timeout: 100 * time.Millisecond})
-	MustSetRoute(t, r, router.Route{Host: testHost, ServiceName: "slow", Instances: []router.Instance{in}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, ServiceName: "slow", Instances: []router.Instance{in}})
 	start := time.Now()
 	res := Do(t, NewClient(t), "GET", srv.URL, testHost, "")
 	if got, want := res.Code, http.StatusGatewayTimeout; got != want {
@@ -351,7 +366,7 @@ func TestRouter_ClientGone(t *testing.T) {
 		<-r.Context().Done()
 	})
 	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{in}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/", nil)
 	req.Host = testHost
@@ -391,7 +406,7 @@ func TestRouter_AccessLog(t *testing.T) {
 		return clock
 	}
 	r, srv := MustRouter(t, router.Options{Logger: logger, Now: now})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{in}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
 	Do(t, NewClient(t), "GET", srv.URL, testHost, "")
 	Do(t, NewClient(t), "GET", srv.URL, "unknown.localhost", "")
 	mu.Lock()
@@ -429,7 +444,7 @@ func TestRouter_FailureWarningsRateLimited(t *testing.T) {
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	clock.Store(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
 	r, srv := MustRouter(t, router.Options{Logger: logger, Now: now})
-	MustSetRoute(t, r, router.Route{Host: testHost, Instances: []router.Instance{DeadInstance(t, "dead")}})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{DeadInstance(t, "dead")}})
 	c := NewClient(t)
 	for range 5 {
 		Do(t, c, "GET", srv.URL, testHost, "")

@@ -1,13 +1,15 @@
 package router
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 )
 
-// hostStats are the counters of one host. They survive SetRoute for the
-// same host, so a redeploy does not reset them.
-type hostStats struct {
+// serviceStats are the counters of one service. They survive SetRoute for
+// the same service, whatever its hosts, so a redeploy or a new custom domain
+// does not reset them.
+type serviceStats struct {
 	inFlight    atomic.Int64
 	requests    atomic.Uint64
 	throttled   atomic.Uint64
@@ -15,20 +17,23 @@ type hostStats struct {
 	failed      atomic.Uint64
 }
 
-// Stats is a snapshot of one host's traffic. Counters are cumulative since
-// the host's route was first set (DeleteRoute resets them); an autoscaler
-// samples InFlight, or differences Requests between two snapshots.
+// Stats is a snapshot of one service's traffic, on all its hosts. Counters
+// are cumulative since the service's route was first set (DeleteRoute
+// resets them); an autoscaler samples InFlight, or differences Requests
+// between two snapshots.
 type Stats struct {
-	Host       string
 	ServiceARN string
+	// Hosts are the route's current hosts, normalized (lowercase, no port,
+	// no trailing dot), in route order.
+	Hosts []string
 	// At is when the snapshot was taken, from Options.Now.
 	At time.Time
 	// InFlight counts requests being served now, including those on
 	// instances that a redeploy removed and that are draining. Upgraded
 	// connections (WebSocket) count until they close.
 	InFlight int64
-	// Requests counts every request received for the host, whatever its
-	// outcome.
+	// Requests counts every request received for the service's hosts,
+	// whatever its outcome.
 	Requests uint64
 	// Throttled counts 429 answers: every instance was at MaxConcurrency.
 	Throttled uint64
@@ -54,16 +59,16 @@ type InstanceStats struct {
 	Failures uint64
 }
 
-// Stats returns a snapshot of the counters of the route for host (matched
-// like request hosts), and whether there is such a route. It takes no lock.
-func (r *Router) Stats(host string) (Stats, bool) {
-	rt := (*r.routes.Load())[normalizeHost(host)]
+// Stats returns a snapshot of the counters of the service's route, and
+// whether there is such a route. It takes no lock.
+func (r *Router) Stats(serviceARN string) (Stats, bool) {
+	rt := r.table.Load().services[serviceARN]
 	if rt == nil {
 		return Stats{}, false
 	}
 	s := Stats{
-		Host:        rt.host,
 		ServiceARN:  rt.serviceARN,
+		Hosts:       slices.Clone(rt.hosts),
 		At:          r.now(),
 		InFlight:    rt.stats.inFlight.Load(),
 		Requests:    rt.stats.requests.Load(),

@@ -64,10 +64,10 @@ func (r *Router) roundTrip(out *http.Request) (*http.Response, error) {
 	if !isDialError(err) || (body != nil && body.read.Load()) || st.Err() != nil {
 		return nil, err
 	}
-	// Prefer the host's current route: during a redeploy the failed
+	// Prefer the service's current route: during a redeploy the failed
 	// instance may be an old one that was just stopped.
 	rt := st.route
-	if cur := (*r.routes.Load())[rt.host]; cur != nil {
+	if cur := r.current(rt); cur != nil {
 		rt = cur
 	}
 	rt, nb, _ := r.acquire(rt, b)
@@ -77,7 +77,7 @@ func (r *Router) roundTrip(out *http.Request) (*http.Response, error) {
 	b.release(r)
 	st.route, st.backend, st.retried = rt, nb, true
 	r.logger.LogAttrs(st.client, slog.LevelDebug, "retrying on another instance",
-		slog.String("host", rt.host), slog.String("failed", b.id), slog.String("instance", nb.id), slog.Any("error", err))
+		slog.String("host", normalizeHost(out.Host)), slog.String("service", rt.serviceARN), slog.String("failed", b.id), slog.String("instance", nb.id), slog.Any("error", err))
 
 	// A copy, because the transport may still hold the first request while
 	// an abandoned dial completes.

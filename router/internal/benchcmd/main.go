@@ -69,7 +69,7 @@ func run(mode string, args []string) error {
 			break
 		}
 		r := router.New(router.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-		if err := r.SetRoute(router.Route{Host: *host, MaxConcurrency: *maxConc, Instances: []router.Instance{{ID: "i-1", URL: u}}}); err != nil {
+		if err := r.SetRoute(router.Route{ServiceARN: "bench", Hosts: []string{*host}, MaxConcurrency: *maxConc, Instances: []router.Instance{{ID: "i-1", URL: u}}}); err != nil {
 			return err
 		}
 		h = r
