@@ -69,11 +69,20 @@ const (
 	stopGrace    = 10 * time.Second
 )
 
-// Run runs the conformance suite. newRuntime returns a Runtime that is
-// ready to use (opened, closed by a tb.Cleanup); every Runtime it returns
-// must see the instances of the others, as one OpenRunner restarted does.
-// Instances the suite starts are stopped when each test ends.
-func Run(t *testing.T, newRuntime func(tb testing.TB) openrunner.Runtime, img Images) {
+// DriverRuntime is a Runtime built on an InstanceDriver of its own, as
+// the Docker and process runtimes are: RunDriver checks its driver half.
+type DriverRuntime interface {
+	openrunner.Runtime
+	openrunner.InstanceDriver
+}
+
+// RunDriver runs the driver conformance suite: the InstanceDriver
+// contract (single instances, their state, logs and limits) and
+// EnsureImage. newRuntime returns a runtime that is ready to use (opened,
+// closed by a tb.Cleanup); every runtime it returns must see the
+// instances of the others, as one OpenRunner restarted does. Instances the
+// suite starts are stopped when each test ends.
+func RunDriver(t *testing.T, newRuntime func(tb testing.TB) DriverRuntime, img Images) {
 	t.Helper()
 	if img.App == "" || img.AppCommand == "" {
 		t.Fatal("runtimetest: Images.App and Images.AppCommand are required")
@@ -112,7 +121,7 @@ func Run(t *testing.T, newRuntime func(tb testing.TB) openrunner.Runtime, img Im
 // Benchmark measures StartInstance of the (already available) App image
 // up to the instance's first HTTP 200; stopping is not timed. It reports
 // the two parts too: StartInstance, and from its return to the first 200.
-func Benchmark(b *testing.B, newRuntime func(tb testing.TB) openrunner.Runtime, img Images) {
+func Benchmark(b *testing.B, newRuntime func(tb testing.TB) DriverRuntime, img Images) {
 	s := &suite{newRuntime: newRuntime, img: img}
 	rt := newRuntime(b)
 	ctx := context.Background()
@@ -185,7 +194,7 @@ func BuildAppIn(dir, goos, goarch string) (string, error) {
 }
 
 type suite struct {
-	newRuntime func(tb testing.TB) openrunner.Runtime
+	newRuntime func(tb testing.TB) DriverRuntime
 	img        Images
 }
 
@@ -193,7 +202,7 @@ type suite struct {
 type harness struct {
 	t      *testing.T
 	s      *suite
-	rt     openrunner.Runtime
+	rt     DriverRuntime
 	ctx    context.Context
 	client *http.Client
 }
@@ -336,7 +345,7 @@ func (h *harness) waitStopped(id string) openrunner.InstanceState {
 }
 
 // listed returns the instance with id from ListInstances, or nil.
-func (h *harness) listed(rt openrunner.Runtime, id string) *openrunner.Instance {
+func (h *harness) listed(rt DriverRuntime, id string) *openrunner.Instance {
 	h.t.Helper()
 	list, err := rt.ListInstances(h.ctx)
 	if err != nil {
