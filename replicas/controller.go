@@ -126,6 +126,7 @@ func (c *Controller) Open(ctx context.Context, hooks openrunner.RuntimeHooks) er
 	if err != nil {
 		c.mu.Lock()
 		c.state = notOpen
+		c.cancel()
 		c.mu.Unlock()
 		return err
 	}
