@@ -20,10 +20,13 @@ const convergeTimeout = 60 * time.Second
 // Run runs the revision conformance suite: the openrunner.Runtime
 // contract of SetRevision, RemoveRevision, Revisions and the hooks.
 // newRuntime returns a Runtime that is not yet open; the suite opens it
-// with hooks of its own and closes it when the test ends. Every Runtime
-// it returns must see the instances of the others, as one OpenRunner
-// restarted does. Revisions the suite sets are removed when each test
-// ends.
+// with hooks of its own and closes it when the test ends. The Runtimes it
+// returns for one tb must see each other's instances, as one OpenRunner
+// restarted does; those of different tbs need not, and should not (give
+// each tb.Name() an owner of its own), since the cases run in parallel and
+// each Open adopts what it sees. Revisions the suite sets are removed when
+// each test ends. Health checks run every second, so a case takes a few
+// seconds at most on a runtime that starts instances quickly.
 func Run(t *testing.T, newRuntime func(tb testing.TB) openrunner.Runtime, img Images) {
 	t.Helper()
 	if img.App == "" || img.AppCommand == "" {
