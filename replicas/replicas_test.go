@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -451,4 +452,55 @@ type failingDriver struct{ *driver }
 
 func (failingDriver) ListInstances(context.Context) ([]*openrunner.Instance, error) {
 	return nil, errors.New("engine down")
+}
+
+// TestNoLeak checks that after RemoveRevision and Close no goroutine of
+// the controller (converging, checking, following output) is left.
+func TestNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	d := newDriver()
+	var mu sync.Mutex
+	var lines []openrunner.LogLine
+	c := replicas.New(d, fast)
+	err := c.Open(context.Background(), openrunner.RuntimeHooks{
+		Output: func(*openrunner.Instance) func(openrunner.LogLine) {
+			return func(l openrunner.LogLine) {
+				mu.Lock()
+				lines = append(lines, l)
+				mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := spec("leak", 3)
+	set(t, c, s)
+	waitReady(t, c, s, 3)
+	other := spec("leak-kept", 1)
+	set(t, c, other)
+	waitReady(t, c, other, 1)
+	remove(t, c, s)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	n := len(lines)
+	mu.Unlock()
+	if n < 4 {
+		t.Errorf("%d output lines followed, want the ready lines of 4 instances", n)
+	}
+	// The kept instance's server runs on: one goroutine, with its
+	// listener's.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, in := range d.Instances() {
+		_ = d.StopInstance(context.Background(), in.ID, 0)
+	}
 }
