@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,9 +12,13 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/replicas"
 )
 
-var _ openrunner.Runtime = (*Runtime)(nil)
+var (
+	_ openrunner.Runtime        = (*Runtime)(nil)
+	_ openrunner.InstanceDriver = (*Runtime)(nil)
+)
 
 // Labels the Docker runtime sets on its containers besides the
 // openrunner.Label* ones every Runtime sets.
@@ -92,6 +97,11 @@ type Options struct {
 
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
+
+	// Replicas configures the controller that keeps revisions' instances
+	// running (health checks, replacement, backoff). Its Logger and Now
+	// default to the ones above.
+	Replicas replicas.Options
 }
 
 // Runtime runs instances as containers on a Docker engine. Create it with
@@ -108,6 +118,8 @@ type Runtime struct {
 	now        func() time.Time
 
 	runtimeImages map[string]string // Options.RuntimeImages
+
+	ctl *replicas.Controller // the revision half of openrunner.Runtime
 
 	mu       sync.Mutex
 	hasShell map[string]bool // by image ID: whether the image has /bin/sh
@@ -151,11 +163,21 @@ func New(opts Options) (*Runtime, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
+	ro := opts.Replicas
+	if ro.Logger == nil {
+		ro.Logger = r.logger
+	}
+	if ro.Now == nil {
+		ro.Now = r.now
+	}
+	r.ctl = replicas.New(r, ro)
 	return r, nil
 }
 
-// Open checks that the engine answers and agrees on an API version.
-func (r *Runtime) Open(ctx context.Context) error {
+// Open checks that the engine answers and agrees on an API version, then
+// adopts the containers a previous run left running and starts converging
+// revisions (see replicas.Controller.Open).
+func (r *Runtime) Open(ctx context.Context, hooks openrunner.RuntimeHooks) error {
 	// An engine that answers at all answers a ping at once; the bound only
 	// matters for a TCP host that swallows packets.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -166,12 +188,39 @@ func (r *Runtime) Open(ctx context.Context) error {
 	}
 	r.client.NegotiateAPIVersionPing(ping)
 	r.logger.Info("docker engine", "host", r.client.DaemonHost(), "api", r.client.ClientVersion(), "owner", r.owner)
-	return nil
+	return r.ctl.Open(ctx, hooks)
 }
 
-// Close releases the client's connections. Containers keep running.
+// Close stops converging, waits for the controller's goroutines and
+// releases the client's connections. Containers keep running.
 func (r *Runtime) Close() error {
-	return r.client.Close()
+	err := r.ctl.Close()
+	return errors.Join(err, r.client.Close())
+}
+
+// SetRevision checks that containers can be made of spec.Instance
+// (including that its networks exist) and hands the revision to the
+// controller; see openrunner.Runtime.
+func (r *Runtime) SetRevision(ctx context.Context, spec openrunner.RevisionSpec) error {
+	if err := validSpec(spec.Instance); err != nil {
+		return err
+	}
+	if err := r.checkNetworks(ctx, spec.Instance.Networks); err != nil {
+		return err
+	}
+	return r.ctl.SetRevision(ctx, spec)
+}
+
+// RemoveRevision drains and stops the revision's containers and forgets
+// it; see openrunner.Runtime.
+func (r *Runtime) RemoveRevision(ctx context.Context, serviceARN, revisionID string) error {
+	return r.ctl.RemoveRevision(ctx, serviceARN, revisionID)
+}
+
+// Revisions reports the revisions the runtime holds; see
+// openrunner.Runtime.
+func (r *Runtime) Revisions(ctx context.Context, serviceARN string) ([]openrunner.RevisionStatus, error) {
+	return r.ctl.Revisions(ctx, serviceARN)
 }
 
 // Name returns "docker".

@@ -26,12 +26,14 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/docker"
+	"github.com/openrunner/openrunner/replicas"
 	"github.com/openrunner/openrunner/runtimetest"
 )
 
@@ -260,14 +262,18 @@ func (e *testEnv) authHost() string {
 func (e *testEnv) teardown() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// The owner, and the owners derived from it (ownerOf).
 	list, err := e.client.ContainerList(ctx, container.ListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", docker.LabelOwner+"="+e.owner)),
+		Filters: filters.NewArgs(filters.Arg("label", openrunner.LabelManagedBy+"=openrunner")),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "docker teardown: list containers: %v\n", err)
 	}
 	for _, c := range list {
+		if !strings.HasPrefix(c.Labels[docker.LabelOwner], e.owner) {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "docker teardown: removing leftover container %s %v\n", c.ID[:12], c.Names)
 		_ = e.client.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	}
@@ -296,10 +302,35 @@ func (e *testEnv) newRuntime(tb testing.TB, opts docker.Options) *docker.Runtime
 	tb.Cleanup(func() { rt.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := rt.Open(ctx); err != nil {
+	if err := rt.Open(ctx, openrunner.RuntimeHooks{}); err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
 	return rt
+}
+
+// newDriver returns a Runtime with the tests' owner that is not opened:
+// its InstanceDriver methods work without Open, and an opened runtime
+// would adopt (and remove the exited) instances of the driver cases
+// running beside it. It is closed when tb ends.
+func (e *testEnv) newDriver(tb testing.TB) *docker.Runtime {
+	tb.Helper()
+	rt, err := docker.New(docker.Options{
+		Owner:  e.owner,
+		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		tb.Fatalf("docker.New: %v", err)
+	}
+	tb.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// ownerOf returns an owner for tb's runtimes, derived from the tests' own:
+// every test of the revision suite gets its own, shared by the runtimes it
+// makes (a restart), so that no test adopts the instances of another.
+func (e *testEnv) ownerOf(tb testing.TB) string {
+	sum := sha256.Sum256([]byte(tb.Name()))
+	return e.owner + "-" + hex.EncodeToString(sum[:6])
 }
 
 func TestRuntime(t *testing.T) {
@@ -311,15 +342,68 @@ func TestRuntime(t *testing.T) {
 	if err := e.untag(ctx, img.Pull); err != nil {
 		t.Fatal(err)
 	}
-	runtimetest.Run(t, func(tb testing.TB) openrunner.Runtime {
-		return e.newRuntime(tb, docker.Options{})
+	runtimetest.RunDriver(t, func(tb testing.TB) runtimetest.DriverRuntime {
+		return e.newDriver(tb)
 	}, img)
+}
+
+func TestRevisions(t *testing.T) {
+	e := mustEnv(t)
+	runtimetest.Run(t, func(tb testing.TB) openrunner.Runtime {
+		rt, err := docker.New(docker.Options{
+			Owner:    e.ownerOf(tb),
+			Logger:   slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Replicas: replicas.Options{StopGrace: 2 * time.Second, RestartBackoffMin: 100 * time.Millisecond, RestartBackoffMax: time.Second},
+		})
+		if err != nil {
+			tb.Fatalf("docker.New: %v", err)
+		}
+		return rt
+	}, e.images)
+}
+
+// TestNetworks checks that an instance joins the Docker networks its spec
+// names, and that a missing one is EINVALID naming it.
+func TestNetworks(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	rt := e.newRuntime(t, docker.Options{})
+	name := "openrunner-test-" + e.ownerOf(t)
+	if _, err := e.client.NetworkCreate(ctx, name, network.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.client.NetworkRemove(context.Background(), name) })
+	spec := openrunner.InstanceSpec{ServiceARN: "arn:aws:apprunner:us-east-1:123456789012:service/net/1", RevisionID: "r", Image: e.images.App, Port: 8080, Networks: []string{name}}
+	inst, err := rt.StartInstance(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.StopInstance(context.Background(), inst.ID, 0) })
+	c, err := e.client.ContainerInspect(ctx, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.NetworkSettings.Networks[name]; !ok {
+		t.Errorf("container networks = %v, want %s among them", c.NetworkSettings.Networks, name)
+	}
+	if len(c.NetworkSettings.Networks) < 2 {
+		t.Errorf("container networks = %v, want the default one too", c.NetworkSettings.Networks)
+	}
+
+	spec.Networks = []string{"openrunner-no-such-network"}
+	if _, err := rt.StartInstance(ctx, spec); openrunner.ErrorCode(err) != openrunner.EINVALID || !strings.Contains(openrunner.ErrorMessage(err), spec.Networks[0]) {
+		t.Errorf("StartInstance with a missing network: %v, want EINVALID naming it", err)
+	}
+	err = rt.SetRevision(ctx, openrunner.RevisionSpec{ServiceARN: spec.ServiceARN, RevisionID: "r", Instance: spec, Replicas: 1})
+	if openrunner.ErrorCode(err) != openrunner.EINVALID || !strings.Contains(openrunner.ErrorMessage(err), spec.Networks[0]) {
+		t.Errorf("SetRevision with a missing network: %v, want EINVALID naming it", err)
+	}
 }
 
 func BenchmarkStartInstance(b *testing.B) {
 	e := mustEnv(b)
-	runtimetest.Benchmark(b, func(tb testing.TB) openrunner.Runtime {
-		return e.newRuntime(tb, docker.Options{})
+	runtimetest.Benchmark(b, func(tb testing.TB) runtimetest.DriverRuntime {
+		return e.newDriver(tb)
 	}, e.images)
 }
 
@@ -330,7 +414,7 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rt.Close()
-		err = rt.Open(context.Background())
+		err = rt.Open(context.Background(), openrunner.RuntimeHooks{})
 		want := "no Docker engine answers at unix:///nonexistent/docker.sock: start dockerd or use --runtime process"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Open: %v, want an error containing %q", err, want)

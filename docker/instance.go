@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/openrunner/openrunner"
@@ -27,15 +28,20 @@ import (
 // (through /bin/sh -c when the image has /bin/sh, else split on white
 // space), the CPU and memory limits, the instance labels, no restart policy
 // (the deployer replaces instances that die) and spec.Port published on a
-// random port of Options.PublishIP, which Instance.Addr names. Returns
-// EINVALID for an invalid spec, an image that is not in the store or a
-// command the engine cannot start; the container is removed then.
+// random port of Options.PublishIP, which Instance.Addr names; it also
+// joins each Docker network of spec.Networks. Returns EINVALID for an
+// invalid spec, an image that is not in the store, a network the engine
+// does not have or a command the engine cannot start; the container is
+// removed then.
 func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpec) (*openrunner.Instance, error) {
 	if err := validSpec(spec); err != nil {
 		return nil, err
 	}
 	img, err := r.imageFor(ctx, spec.Image)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.checkNetworks(ctx, spec.Networks); err != nil {
 		return nil, err
 	}
 	port := nat.Port(strconv.Itoa(spec.Port) + "/tcp")
@@ -74,6 +80,18 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range spec.Networks {
+		if err := r.client.NetworkConnect(ctx, n, id, nil); err != nil {
+			r.remove(id)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if cerrdefs.IsNotFound(err) {
+				return nil, openrunner.Errorf(openrunner.EINVALID, "Docker network %q does not exist", n)
+			}
+			return nil, engineError("connect container to network "+n, err)
+		}
+	}
 	if err := r.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		r.remove(id)
 		if ctx.Err() != nil {
@@ -91,6 +109,24 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 	inst := r.instance(c)
 	r.logger.Info("started instance", "id", shortID(id), "name", name, "service", spec.ServiceARN, "revision", spec.RevisionID, "addr", inst.Addr)
 	return inst, nil
+}
+
+// checkNetworks returns EINVALID naming the first of networks the engine
+// does not have.
+func (r *Runtime) checkNetworks(ctx context.Context, networks []string) error {
+	for _, n := range networks {
+		if n == "" {
+			return openrunner.Errorf(openrunner.EINVALID, "an empty Docker network name")
+		}
+		_, err := r.client.NetworkInspect(ctx, n, network.InspectOptions{})
+		switch {
+		case cerrdefs.IsNotFound(err):
+			return openrunner.Errorf(openrunner.EINVALID, "Docker network %q does not exist", n)
+		case err != nil:
+			return engineError("inspect network "+n, err)
+		}
+	}
+	return nil
 }
 
 // validSpec returns EINVALID for a spec no container can be made of: the

@@ -114,12 +114,15 @@ func localHandle(dir string) *handle {
 // the host's ports, so two instances of one spec cannot both listen on
 // spec.Port. spec.CPU and spec.MemoryMB are not enforced.
 //
-// Returns EINVALID for an invalid spec, an image that is not a usable
-// artifact (or an unfinished build) or a command that cannot be started;
+// Returns EINVALID for an invalid spec, one with Networks, an image that
+// is not a usable artifact (or an unfinished build) or a command that cannot be started;
 // nothing is left behind then. A StartCommand that the shell cannot run
 // is only seen when the instance exits (127).
 func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpec) (*openrunner.Instance, error) {
 	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkNetworks(spec); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,11 +11,13 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/replicas"
 )
 
 var (
-	_ openrunner.Runtime = (*Runtime)(nil)
-	_ openrunner.Builder = (*Runtime)(nil)
+	_ openrunner.Runtime        = (*Runtime)(nil)
+	_ openrunner.InstanceDriver = (*Runtime)(nil)
+	_ openrunner.Builder        = (*Runtime)(nil)
 )
 
 // Labels the process runtime sets on its instances besides the
@@ -72,6 +75,11 @@ type Options struct {
 	// Now returns the current time; it timestamps log lines and
 	// Instance.StartedAt. Nil means time.Now.
 	Now func() time.Time
+
+	// Replicas configures the controller that keeps revisions' instances
+	// running (health checks, replacement, backoff). Its Logger and Now
+	// default to the ones above.
+	Replicas replicas.Options
 }
 
 // Runtime runs instances as child processes of this OpenRunner. Create it
@@ -90,6 +98,8 @@ type Runtime struct {
 	lookupEnv func(string) (string, bool)
 	logger    *slog.Logger
 	now       func() time.Time
+
+	ctl *replicas.Controller // the revision half of openrunner.Runtime
 
 	mu       sync.Mutex
 	images   map[string]imageCache // by ref
@@ -142,13 +152,59 @@ func New(opts Options) (*Runtime, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
+	ro := opts.Replicas
+	if ro.Logger == nil {
+		ro.Logger = r.logger
+	}
+	if ro.Now == nil {
+		ro.Now = r.now
+	}
+	r.ctl = replicas.New(r, ro)
 	return r, nil
 }
 
-// Close releases nothing and stops nothing: instances keep running, and
-// their supervisors and log collectors keep going until they exit, so that
-// an OpenRunner that creates a new Runtime (or restarts) adopts them.
-func (r *Runtime) Close() error { return nil }
+// Open adopts the running instances a previous run left and starts
+// converging revisions (see replicas.Controller.Open). The instance-level
+// methods (openrunner.InstanceDriver) work without it.
+func (r *Runtime) Open(ctx context.Context, hooks openrunner.RuntimeHooks) error {
+	return r.ctl.Open(ctx, hooks)
+}
+
+// Close stops converging and returns once the controller's goroutines
+// have ended. It stops no instance: instances keep running, and their
+// supervisors and log collectors keep going until they exit, so that an
+// OpenRunner that creates a new Runtime (or restarts) adopts them.
+func (r *Runtime) Close() error { return r.ctl.Close() }
+
+// SetRevision checks spec.Instance and hands the revision to the
+// controller; see openrunner.Runtime.
+func (r *Runtime) SetRevision(ctx context.Context, spec openrunner.RevisionSpec) error {
+	if err := checkNetworks(spec.Instance); err != nil {
+		return err
+	}
+	return r.ctl.SetRevision(ctx, spec)
+}
+
+// RemoveRevision drains and stops the revision's instances and forgets
+// it; see openrunner.Runtime.
+func (r *Runtime) RemoveRevision(ctx context.Context, serviceARN, revisionID string) error {
+	return r.ctl.RemoveRevision(ctx, serviceARN, revisionID)
+}
+
+// Revisions reports the revisions the runtime holds; see
+// openrunner.Runtime.
+func (r *Runtime) Revisions(ctx context.Context, serviceARN string) ([]openrunner.RevisionStatus, error) {
+	return r.ctl.Revisions(ctx, serviceARN)
+}
+
+// checkNetworks refuses a spec with networks: host processes share the
+// host's network.
+func checkNetworks(spec openrunner.InstanceSpec) error {
+	if len(spec.Networks) > 0 {
+		return openrunner.Errorf(openrunner.EINVALID, "the process runtime cannot attach instances to networks; use --runtime docker")
+	}
+	return nil
+}
 
 // Name returns "process".
 func (r *Runtime) Name() string { return "process" }

@@ -2,6 +2,8 @@ package process_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/process"
+	"github.com/openrunner/openrunner/replicas"
 	"github.com/openrunner/openrunner/runtimetest"
 )
 
@@ -63,7 +66,7 @@ func newRuntime(tb testing.TB, dir string) *process.Runtime {
 func TestConformance(t *testing.T) {
 	app := mustApp(t)
 	dir := t.TempDir()
-	runtimetest.Run(t, func(tb testing.TB) openrunner.Runtime { return newRuntime(tb, dir) }, runtimetest.Images{
+	runtimetest.RunDriver(t, func(tb testing.TB) runtimetest.DriverRuntime { return newRuntime(tb, dir) }, runtimetest.Images{
 		App:        app,
 		AppCommand: app,
 		Unknown:    filepath.Join(t.TempDir(), "no-such-app"),
@@ -71,6 +74,47 @@ func TestConformance(t *testing.T) {
 		// have no host-process equivalent: StartCommand always runs
 		// through the host's /bin/sh, which TestStartCommandShell checks.
 	})
+}
+
+// TestRevisions runs the revision suite. Each test gets an owner of its
+// own, shared by the runtimes it makes (a restart), so that one test's
+// runtime never adopts another's instances.
+func TestRevisions(t *testing.T) {
+	app := mustApp(t)
+	dir := t.TempDir()
+	runtimetest.Run(t, func(tb testing.TB) openrunner.Runtime {
+		rt, err := process.New(process.Options{
+			Dir:      dir,
+			Owner:    "rev-" + ownerOf(tb),
+			Replicas: replicas.Options{RestartBackoffMin: 100 * time.Millisecond, RestartBackoffMax: time.Second},
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return rt
+	}, runtimetest.Images{App: app, AppCommand: app})
+}
+
+// ownerOf returns an owner label value for tb: a hash of its name.
+func ownerOf(tb testing.TB) string {
+	sum := sha256.Sum256([]byte(tb.Name()))
+	return hex.EncodeToString(sum[:8])
+}
+
+func TestNetworks(t *testing.T) {
+	rt := newRuntime(t, t.TempDir())
+	spec := openrunner.InstanceSpec{Image: mustApp(t), Port: 8080, Networks: []string{"vpc"}}
+	want := "the process runtime cannot attach instances to networks; use --runtime docker"
+	if _, err := rt.StartInstance(context.Background(), spec); openrunner.ErrorCode(err) != openrunner.EINVALID || openrunner.ErrorMessage(err) != want {
+		t.Errorf("StartInstance with networks: %v, want EINVALID %q", err, want)
+	}
+	if err := rt.Open(context.Background(), openrunner.RuntimeHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	err := rt.SetRevision(context.Background(), openrunner.RevisionSpec{ServiceARN: "svc", RevisionID: "rev", Instance: spec, Replicas: 1})
+	if openrunner.ErrorCode(err) != openrunner.EINVALID || openrunner.ErrorMessage(err) != want {
+		t.Errorf("SetRevision with networks: %v, want EINVALID %q", err, want)
+	}
 }
 
 func TestConformanceFileURL(t *testing.T) {
@@ -352,7 +396,7 @@ func TestLogRotation(t *testing.T) {
 func BenchmarkStart(b *testing.B) {
 	app := mustApp(b)
 	dir := b.TempDir()
-	runtimetest.Benchmark(b, func(tb testing.TB) openrunner.Runtime { return newRuntime(tb, dir) }, runtimetest.Images{App: app, AppCommand: app})
+	runtimetest.Benchmark(b, func(tb testing.TB) runtimetest.DriverRuntime { return newRuntime(tb, dir) }, runtimetest.Images{App: app, AppCommand: app})
 }
 
 // start starts spec on rt and stops it when t ends.

@@ -8,6 +8,9 @@
 //	GET /                      the greeting (--greeting, default "hello")
 //	GET /env?name=X            the value of environment variable X (404 if unset)
 //	GET /log?stream=S&text=T   writes T as one line to stdout or stderr
+//	GET /health                200 "ok", or 500 once /sick was asked
+//	GET /sick                  makes /health answer 500 from then on
+//	GET /exit?code=N           answers, then exits with code N (default 1)
 //
 // At start it writes "testapp: stdout ready" to stdout and "testapp: stderr
 // ready" to stderr. SIGTERM makes it exit 0 unless TESTAPP_IGNORE_SIGTERM=1.
@@ -32,6 +35,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -85,6 +89,38 @@ func main() {
 			out = os.Stderr
 		}
 		fmt.Fprintln(out, r.URL.Query().Get("text"))
+	})
+	var sick atomic.Bool
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		if sick.Load() {
+			http.Error(w, "sick", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /sick", func(w http.ResponseWriter, r *http.Request) {
+		sick.Store(true)
+		fmt.Fprintln(w, "sick")
+	})
+	mux.HandleFunc("GET /exit", func(w http.ResponseWriter, r *http.Request) {
+		code := 1
+		if s := r.URL.Query().Get("code"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				http.Error(w, "bad code", http.StatusBadRequest)
+				return
+			}
+			code = n
+		}
+		fmt.Fprintf(w, "exiting with code %d\n", code)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			fmt.Printf("testapp: exiting with code %d\n", code)
+			os.Exit(code)
+		}()
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
