@@ -365,7 +365,7 @@ func TestReplaceCrashed(t *testing.T) {
 		for _, how := range []string{"exits", "unhealthy"} {
 			t.Run(fmt.Sprintf("source=%v/%s", source, how), func(t *testing.T) {
 				e := start(t, nil, "a")
-				svc := e.running2(source)
+				svc := e.running2(source, how == "unhealthy")
 				run := e.running(svc)
 				var victim string
 				for _, ids := range run {
@@ -395,10 +395,14 @@ func TestReplaceCrashed(t *testing.T) {
 }
 
 // running2 stores a RUNNING service whose active revision (an image one,
-// or one built from source) should run 2 instances, and waits for them.
-func (e *env) running2(source bool) *openrunner.Service {
+// or one built from source; checked over TCP or on HTTP /health) should
+// run 2 instances, and waits for them.
+func (e *env) running2(source, httpCheck bool) *openrunner.Service {
 	e.t.Helper()
 	cfg := imageConfig(testImage, nil)
+	if httpCheck {
+		cfg.HealthCheck.Protocol, cfg.HealthCheck.Path = "HTTP", "/health"
+	}
 	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, DeployedAt: time.Now()}
 	if source {
 		cfg.Source = openrunner.SourceConfig{Code: &openrunner.CodeSource{RepositoryURL: "https://github.com/o/r",
@@ -563,14 +567,19 @@ func TestLeaseContention(t *testing.T) {
 	svc := a.create("web", imageConfig(testImage, nil), 1)
 	b.c.Kick(svc.ARN())
 	a.settle(svc, openrunner.ServiceRunning)
-	a.converged(svc, 1)
 	holders := a.c.Holding() + b.c.Holding()
 	if holders != 1 {
 		t.Fatalf("%d servers hold the lease, want 1", holders)
 	}
+	// Only the holder routes it (until routers share routes through the
+	// store, several servers' issue).
 	owner, other := a, b
 	if b.c.Holding() == 1 {
 		owner, other = b, a
+	}
+	owner.converged(svc, 1)
+	if _, ok := other.router.Stats(svc.ARN()); ok {
+		t.Error("the server without the lease routes the service")
 	}
 	owner.stop() // releases its lease
 	other.operate(svc, openrunner.OperationPauseService, func(s *openrunner.Service, _ *openrunner.Operation) { s.Desired.Paused = true })
