@@ -497,17 +497,37 @@ func TestRestartDuringOperation(t *testing.T) {
 // (kill -9 between two steps) leaves nothing a fresh server cannot finish:
 // the operation ends, exactly the desired instances run, all routed.
 func TestCrashBetweenSteps(t *testing.T) {
-	for after := 1; after <= 6; after++ {
+	// Crash after the first write, then the second, … until a server gets
+	// through a whole creation without crashing: every gap is covered.
+	for after := 1; ; after++ {
+		crashed := false
 		t.Run(fmt.Sprintf("after%dWrites", after), func(t *testing.T) {
 			sh := newShared(t)
-			crashed := make(chan struct{})
+			store := &crashingStore{left: int32(after), crashed: make(chan struct{})}
 			e := start(t, sh, "a", func(s openrunner.ServiceService) openrunner.ServiceService {
-				return &crashingStore{ServiceService: s, left: int32(after), crashed: crashed}
+				store.ServiceService = s
+				return store
 			})
 			svc := e.create("web", imageConfig(testImage, nil), 2)
+			settled := make(chan struct{})
+			go func() {
+				defer close(settled)
+				for {
+					if got, err := e.services.FindServiceByARN(ctx(), svc.ARN()); err == nil && got.Status == openrunner.ServiceRunning {
+						return
+					}
+					select {
+					case <-store.crashed:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+			}()
+			<-settled
 			select {
-			case <-crashed:
-			case <-time.After(10 * time.Second):
+			case <-store.crashed:
+				crashed = true
+			default:
 			}
 			e.stop()
 			e2 := start(t, sh, "a")
@@ -515,6 +535,9 @@ func TestCrashBetweenSteps(t *testing.T) {
 			e2.converged(svc, 2)
 			e2.serving(svc, 200)
 		})
+		if !crashed || after > 20 {
+			return
+		}
 	}
 }
 
