@@ -27,7 +27,7 @@ import (
 // container gets PORT and spec.Env, spec.StartCommand as its whole command
 // (through /bin/sh -c when the image has /bin/sh, else split on white
 // space), the CPU and memory limits, the instance labels, no restart policy
-// (the deployer replaces instances that die) and spec.Port published on a
+// (the replicas controller replaces instances that die) and spec.Port published on a
 // random port of Options.PublishIP, which Instance.Addr names; it also
 // joins each Docker network of spec.Networks. Returns EINVALID for an
 // invalid spec, an image that is not in the store, a network the engine
