@@ -45,6 +45,7 @@ func (e *engines) get(tb testing.TB) *memruntime.Engine {
 var images = runtimetest.Images{App: app, AppCommand: memruntime.AppCommand, Unknown: "memory/no-such-image"}
 
 func TestRuntime(t *testing.T) {
+	t.Parallel()
 	var e engines
 	runtimetest.Run(t, func(tb testing.TB) openrunner.Runtime {
 		return memruntime.New(e.get(tb), replicas.Options{})
@@ -52,6 +53,7 @@ func TestRuntime(t *testing.T) {
 }
 
 func TestDriver(t *testing.T) {
+	t.Parallel()
 	var e engines
 	runtimetest.RunDriver(t, func(tb testing.TB) runtimetest.DriverRuntime {
 		return memruntime.New(e.get(tb), replicas.Options{})
