@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -706,4 +708,44 @@ func TestSourceRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitBody(t, svc, "v2")
+}
+
+// TestSourceInstanceReplaced: the instance of a source-code service that
+// dies is replaced, as an image service's is (the engine once read the
+// port of a replacement from the image configuration, which a source-code
+// revision does not have, and never replaced it).
+func TestSourceInstanceReplaced(t *testing.T) {
+	e := newSourceEnv(t, "process", daemon.Config{})
+	repo := e.repoFor(t, "github", "replaced", sampleapp.Python("v1").Files)
+	svc := e.create(t, "replaced-svc", codeSource(repo.CloneURL(), "main", "", e.conns["github"], nil))
+	e.waitBody(t, svc, "v1")
+	killed := killUnder(t, filepath.Join(e.cfg.DataDir, "builds"))
+	if killed == 0 {
+		t.Fatal("found no instance process to kill")
+	}
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(e.serviceLog(t, *svc.ServiceArn, false), "Replacing instance"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no replacement; service log:\n%s", e.serviceLog(t, *svc.ServiceArn, false))
+		}
+	}
+	e.waitBody(t, svc, "v1")
+}
+
+// killUnder kills (SIGKILL) the processes whose working directory is under
+// dir, and returns how many it killed.
+func killUnder(t testing.TB, dir string) int {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	n := 0
+	for _, p := range procs {
+		cwd, err := os.Readlink(filepath.Join(p, "cwd"))
+		if err != nil || !strings.HasPrefix(cwd, dir+string(filepath.Separator)) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(p))
+		if err == nil && syscall.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	return n
 }
