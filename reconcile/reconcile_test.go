@@ -116,7 +116,7 @@ func ctx() context.Context { return openrunner.NewContextWithScope(context.Backg
 
 func imageConfig(image string, env map[string]string) openrunner.ServiceConfig {
 	return openrunner.ServiceConfig{
-		Source: openrunner.SourceConfig{Image: &openrunner.ImageSource{Identifier: image, RepositoryType: "ECR_PUBLIC", Port: "8080", Env: env}},
+		Source:   openrunner.SourceConfig{Image: &openrunner.ImageSource{Identifier: image, RepositoryType: "ECR_PUBLIC", Port: "8080", Env: env}},
 		Instance: openrunner.InstanceConfig{CPU: "1024", Memory: "2048"},
 		HealthCheck: openrunner.HealthCheckConfig{Protocol: "TCP", Path: "/", Interval: 1, Timeout: 1,
 			HealthyThreshold: 1, UnhealthyThreshold: 2},
