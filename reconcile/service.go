@@ -47,7 +47,7 @@ func (c *Controller) Reconcile(ctx context.Context, arn string) error {
 	}
 	switch op.Type {
 	case openrunner.OperationCreateService, openrunner.OperationUpdateService, openrunner.OperationStartDeployment:
-		return c.deploy(ctx, m, svc, op, o)
+		return c.deploy(ctx, m, svc, op)
 	case openrunner.OperationPauseService:
 		return c.pause(ctx, svc, op, o)
 	case openrunner.OperationResumeService:
@@ -133,7 +133,7 @@ func (c *Controller) serveActive(ctx context.Context, m *memo, svc *openrunner.S
 // runs it at the active count beside the active revision, and once every
 // instance is ready routes the service to it and removes the old one. A
 // failure rolls back: the old revision keeps serving.
-func (c *Controller) deploy(ctx context.Context, m *memo, svc *openrunner.Service, op *openrunner.Operation, o observed) error {
+func (c *Controller) deploy(ctx context.Context, m *memo, svc *openrunner.Service, op *openrunner.Operation) error {
 	cfg := svc.Config
 	if op.Desired != nil {
 		cfg = *op.Desired
@@ -176,12 +176,12 @@ func (c *Controller) deploy(ctx context.Context, m *memo, svc *openrunner.Servic
 		}
 		svc.Desired = next.Desired
 	}
-	return c.rollOut(ctx, m, svc, op, cfg, rollout, o)
+	return c.rollOut(ctx, m, svc, op, cfg, rollout)
 }
 
 // rollOut runs the prepared revision and finishes the deployment once it
 // is ready, or fails it.
-func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, rollout *openrunner.Revision, o observed) error {
+func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, rollout *openrunner.Revision) error {
 	arn, n := svc.ARN(), svc.Desired.Count()
 	if m.say(op.ID, "health") {
 		c.event(svc, op, logs.HealthCheckStarted(rollout.Config.HealthCheck, revisionRun(rollout).port))
