@@ -76,12 +76,21 @@ type DesiredState struct {
 	Instances int `json:",omitempty"`
 	// MaxConcurrency is how many requests one instance serves at once.
 	MaxConcurrency int `json:",omitempty"`
+	// ScaleToZero: the autoscaler may take the service to zero instances
+	// once idle for ScaleToZeroAfter (0: the server's default); the first
+	// request then waits for an instance to start.
+	ScaleToZero      bool          `json:",omitempty"`
+	ScaleToZeroAfter time.Duration `json:",omitempty"`
 }
 
 // Count returns the instances the active revision should run: Instances
-// held between MinSize and MaxSize, and at least 1.
+// held between MinSize and MaxSize, and at least 1, except for a
+// scale-to-zero service that the autoscaler took to zero.
 func (d DesiredState) Count() int {
 	n := d.Instances
+	if d.ScaleToZero && n == 0 {
+		return 0
+	}
 	if n < d.MinSize {
 		n = d.MinSize
 	}

@@ -12,8 +12,8 @@
 // The package's files: controller.go (this one: the keyed queue, its
 // workers, leases and the resync), service.go (one service's pass),
 // runtime.go (what the runtime is asked for), routes.go (what the router is
-// asked for), source.go and autodeploy.go (fetching and building source
-// code, and deploying pushes).
+// asked for), scale.go (what the autoscaler decides), source.go and
+// autodeploy.go (fetching and building source code, and deploying pushes).
 package reconcile
 
 import (
@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/autoscale"
 )
 
 // Defaults of the Controller's timing.
@@ -61,6 +62,15 @@ type Controller struct {
 	// PollInterval, if positive, asks providers for new commits of
 	// auto-deploying services that often.
 	PollInterval time.Duration
+	// Autoscaler decides each running service's instance count from the
+	// Demand the router reports; nil keeps every count where the store
+	// has it.
+	Autoscaler *autoscale.Autoscaler
+	Demand     Demand
+	// ScaleToZeroAfter is how long a scale-to-zero service stays idle
+	// before it goes to zero, when its configuration does not say; default
+	// DefaultScaleToZeroAfter.
+	ScaleToZeroAfter time.Duration
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync
@@ -101,6 +111,9 @@ func (c *Controller) Open(ctx context.Context) error {
 	c.wg.Add(2)
 	go c.every(c.Resync, func() { _ = c.resync(c.ctx, false) })
 	go c.every(c.LeaseTTL/3, c.renewLeases)
+	if c.Autoscaler != nil && c.Demand != nil {
+		c.autoscaling()
+	}
 	if c.PollInterval > 0 && c.Source.Fetcher != nil && c.Source.Credentials != nil {
 		c.wg.Add(1)
 		go c.every(c.PollInterval, c.poll)
@@ -120,6 +133,9 @@ func (c *Controller) defaults() {
 	}
 	if c.StopGrace <= 0 {
 		c.StopGrace = DefaultStopGrace
+	}
+	if c.ScaleToZeroAfter <= 0 {
+		c.ScaleToZeroAfter = DefaultScaleToZeroAfter
 	}
 	if c.RetryMin <= 0 {
 		c.RetryMin = defaultRetryMin

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/autoscale"
 	"github.com/openrunner/openrunner/internal/memruntime"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/replicas"
@@ -41,6 +42,7 @@ type env struct {
 	rt       *memruntime.Runtime
 	router   *router.Router
 	events   *recorder
+	demand   *demand
 	c        *reconcile.Controller
 	front    *httptest.Server
 }
@@ -73,6 +75,7 @@ func start(t *testing.T, sh *shared, holder string, wrap ...func(openrunner.Serv
 	e.router = router.New(router.Options{})
 	e.front = httptest.NewServer(e.router)
 	t.Cleanup(e.front.Close)
+	e.demand = &demand{}
 	var services openrunner.ServiceService = e.services
 	for _, w := range wrap {
 		services = w(services)
@@ -89,6 +92,8 @@ func start(t *testing.T, sh *shared, holder string, wrap ...func(openrunner.Serv
 		StopGrace:  time.Second,
 		RetryMin:   10 * time.Millisecond,
 		RetryMax:   100 * time.Millisecond,
+		Autoscaler: &autoscale.Autoscaler{Stable: 2 * time.Second, Panic: 400 * time.Millisecond, Tick: 100 * time.Millisecond},
+		Demand:     e.demand.get,
 	}
 	e.rt = memruntime.New(sh.engine, replicas.Options{StopGrace: time.Second, RestartBackoffMin: 10 * time.Millisecond, RestartBackoffMax: 100 * time.Millisecond})
 	hooks := openrunner.RuntimeHooks{
@@ -647,4 +652,58 @@ func (r *recorder) want(t *testing.T, arn string, texts ...string) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// demand is the router's demand as a test sets it: the same concurrency
+// for every service.
+type demand struct{ v atomic.Value }
+
+func (d *demand) set(c float64) { d.v.Store(c) }
+
+func (d *demand) get(string) (float64, bool) {
+	c, _ := d.v.Load().(float64)
+	return c, true
+}
+
+// TestAutoscale: demand above the target scales the active revision out at
+// once (panic) up to MaxSize; when it stops, the count comes back to MinSize
+// after the stable window, halving at most each decision; a scale-to-zero
+// service goes to zero once idle, and one poke brings an instance back.
+func TestAutoscale(t *testing.T) {
+	e := start(t, nil, "a")
+	cfg := imageConfig(testImage, nil)
+	svc := &openrunner.Service{Name: "web", Config: cfg,
+		Desired: openrunner.DesiredState{MinSize: 1, MaxSize: 5, Instances: 1, MaxConcurrency: 4}}
+	op := &openrunner.Operation{Type: openrunner.OperationCreateService, Desired: &cfg}
+	if err := e.services.CreateService(ctx(), svc, op, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.c.Kick(svc.ARN())
+	e.settle(svc, openrunner.ServiceRunning)
+	e.converged(svc, 1)
+
+	e.demand.set(16) // target 2.8 per instance: 6, held to MaxSize 5
+	e.converged(svc, 5)
+	e.events.want(t, svc.ARN(), "Scaling service from 1 to 5 instances (concurrency 16.0, target 2.8).")
+	e.demand.set(0)
+	e.converged(svc, 1)
+	e.events.want(t, svc.ARN(), "to 1 instances")
+
+	if _, err := e.services.UpdateServiceState(context.Background(), svc.ARN(), func(s *openrunner.Service) error {
+		s.Desired.ScaleToZero, s.Desired.ScaleToZeroAfter = true, 500*time.Millisecond
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(func() error {
+		if run := e.running(svc); len(run) != 0 {
+			return fmt.Errorf("an idle scale-to-zero service runs %v", run)
+		}
+		return nil
+	})
+	if got := e.settle(svc, openrunner.ServiceRunning); got.Desired.Instances != 0 {
+		t.Errorf("desired %d instances at zero", got.Desired.Instances)
+	}
+	e.c.Poke(svc.ARN())
+	e.converged(svc, 1)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -144,6 +145,12 @@ func (c *Controller) deploy(ctx context.Context, m *memo, svc *openrunner.Servic
 			c.Logger.Warn("serving the active revision", "service", svc.ARN(), "error", err)
 		}
 	}
+	if op.Type == openrunner.OperationUpdateService && svc.Active != nil && reflect.DeepEqual(cfg, svc.Config) {
+		// Only the auto scaling configuration changed: its bounds are in
+		// the desired state already, and nothing is built or replaced.
+		c.event(svc, op, logs.OperationCompleted(op.Type))
+		return c.finish(ctx, svc, op, openrunner.OperationSucceeded, openrunner.ServiceRunning)
+	}
 	rollout := svc.Desired.Rollout
 	if rollout != nil && svc.Desired.RolloutOperation != op.ID {
 		rollout = nil // left by an operation that ended without clearing it
@@ -182,7 +189,9 @@ func (c *Controller) deploy(ctx context.Context, m *memo, svc *openrunner.Servic
 // rollOut runs the prepared revision and finishes the deployment once it
 // is ready, or fails it.
 func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Service, op *openrunner.Operation, cfg openrunner.ServiceConfig, rollout *openrunner.Revision) error {
-	arn, n := svc.ARN(), svc.Desired.Count()
+	// A scale-to-zero service at zero still rolls out one instance: a
+	// revision is deployed only once it has passed its health check.
+	arn, n := svc.ARN(), max(svc.Desired.Count(), 1)
 	if m.say(op.ID, "health") {
 		c.event(svc, op, logs.HealthCheckStarted(rollout.Config.HealthCheck, revisionRun(rollout).port))
 	}
@@ -293,7 +302,7 @@ func (c *Controller) resume(ctx context.Context, m *memo, svc *openrunner.Servic
 	if rev == nil {
 		return fail("The service has no deployed revision to resume.")
 	}
-	n := svc.Desired.Count()
+	n := max(svc.Desired.Count(), 1)
 	if err := c.run(ctx, m, svc, rev, n); err != nil {
 		if openrunner.ErrorCode(err) == openrunner.EINVALID {
 			return fail(openrunner.ErrorMessage(err))
