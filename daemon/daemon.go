@@ -90,6 +90,11 @@ type Config struct {
 	// AllowEndOfSupport lets new services use managed runtimes past App
 	// Runner's end of support.
 	AllowEndOfSupport bool
+	// Autoscale configures the autoscaler and the router's overload queue.
+	Autoscale AutoscaleConfig
+	// MetricsToken is the bearer token /_openrunner/metrics requires;
+	// without one the metrics are served only on a loopback Listen.
+	MetricsToken string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.

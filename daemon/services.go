@@ -13,6 +13,7 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/api"
+	"github.com/openrunner/openrunner/autoscale"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/logs"
@@ -50,8 +51,15 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Holder:       owner,
 		Connections:  d.hooks.Connections,
 		PollInterval: d.cfg.PollInterval,
-		Logger:       d.logger,
-		Now:          d.cfg.Now,
+		Autoscaler: &autoscale.Autoscaler{Stable: d.cfg.Autoscale.StableWindow, Panic: d.cfg.Autoscale.PanicWindow,
+			Now: d.cfg.Now},
+		Demand: func(arn string) (float64, bool) {
+			st, ok := rtr.Stats(arn)
+			return float64(st.InFlight), ok
+		},
+		ScaleToZeroAfter: d.cfg.Autoscale.ScaleToZeroAfter,
+		Logger:           d.logger,
+		Now:              d.cfg.Now,
 	}
 	hooks := openrunner.RuntimeHooks{
 		Changed: d.reconciler.Kick,
@@ -128,4 +136,19 @@ func (d *Daemon) providerURLs() map[string]string {
 		openrunner.ProviderGitHub:    strings.TrimRight(cmp.Or(d.cfg.GitHub.URL, handshake.DefaultGitHubURL), "/"),
 		openrunner.ProviderBitbucket: strings.TrimRight(cmp.Or(d.cfg.Bitbucket.URL, handshake.DefaultBitbucketURL), "/"),
 	}
+}
+
+// AutoscaleConfig configures the autoscaler and the router's overload
+// queue. Zero fields take the defaults.
+type AutoscaleConfig struct {
+	// StableWindow and PanicWindow are the autoscaler's windows (60 s and
+	// 6 s by default, Knative's).
+	StableWindow, PanicWindow time.Duration
+	// ScaleToZeroAfter is how long a scale-to-zero service stays idle
+	// before it goes to zero, unless its configuration says.
+	ScaleToZeroAfter time.Duration
+	// QueueTimeout and QueueSize bound the requests waiting for an
+	// instance when every one is at its maximum concurrency.
+	QueueTimeout time.Duration
+	QueueSize    int
 }

@@ -39,6 +39,14 @@ type serveConfig struct {
 	RuntimeImages             map[string]string
 	PollInterval              time.Duration
 	AllowEndOfSupportRuntimes bool
+	// Autoscaling windows, the default idle time before zero, the router's
+	// overload queue, and the metrics token.
+	AutoscaleStableWindow time.Duration
+	AutoscalePanicWindow  time.Duration
+	ScaleToZeroAfter      time.Duration
+	QueueTimeout          time.Duration
+	QueueSize             int
+	MetricsTokenFile      string
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
@@ -87,6 +95,30 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, fmt.Errorf("OPENRUNNER_POLL_INTERVAL: %w", err)
 	}
 	fs.DurationVar(&c.PollInterval, "poll-interval", poll, "ask providers for new commits of auto-deploying services this often, for set-ups webhooks cannot reach, e.g. 1m; 0 turns polling off (env OPENRUNNER_POLL_INTERVAL)")
+	durations := []struct {
+		p          *time.Duration
+		name, def  string
+		usage, env string
+	}{
+		{&c.AutoscaleStableWindow, "autoscale-stable-window", "60s", "the autoscaler averages demand over this window, and scales in only after it", "OPENRUNNER_AUTOSCALE_STABLE_WINDOW"},
+		{&c.AutoscalePanicWindow, "autoscale-panic-window", "6s", "the autoscaler's short window: demand over it at twice the capacity scales out at once", "OPENRUNNER_AUTOSCALE_PANIC_WINDOW"},
+		{&c.ScaleToZeroAfter, "scale-to-zero-after", "5m", "how long a scale-to-zero service (tag openrunner:min-size=0 on its auto scaling configuration) stays idle before its last instance stops, unless the tag openrunner:scale-to-zero-after says", "OPENRUNNER_SCALE_TO_ZERO_AFTER"},
+		{&c.QueueTimeout, "queue-timeout", "10s", "how long a request waits for an instance when every instance is at its maximum concurrency, before it gets 429", "OPENRUNNER_QUEUE_TIMEOUT"},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(env(d.env, d.def))
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", d.env, err)
+		}
+		fs.DurationVar(d.p, d.name, v, d.usage+" (env "+d.env+")")
+	}
+	queueSize, err := strconv.Atoi(env("OPENRUNNER_QUEUE_SIZE", "100"))
+	if err != nil {
+		return c, fmt.Errorf("OPENRUNNER_QUEUE_SIZE: %w", err)
+	}
+	fs.IntVar(&c.QueueSize, "queue-size", queueSize, "requests that may wait for an instance per service; more get 429 at once (env OPENRUNNER_QUEUE_SIZE)")
+	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", env("OPENRUNNER_METRICS_TOKEN_FILE", ""),
+		"a file holding the bearer token /_openrunner/metrics requires; required to serve the metrics on a non-loopback --listen (env OPENRUNNER_METRICS_TOKEN_FILE)")
 	eos := env("OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES", "false") == "true"
 	fs.BoolVar(&c.AllowEndOfSupportRuntimes, "allow-end-of-support-runtimes", eos, "let new services use managed runtimes past App Runner's end of support, such as go1 and nodejs18 (env OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES=true)")
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
@@ -127,6 +159,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.PollInterval < 0 || (c.PollInterval > 0 && c.PollInterval < time.Second) {
 		return c, fmt.Errorf("--poll-interval must be 0 (off) or at least 1s")
+	}
+	if c.AutoscalePanicWindow < time.Second || c.AutoscaleStableWindow < c.AutoscalePanicWindow {
+		return c, fmt.Errorf("--autoscale-panic-window must be at least 1s and --autoscale-stable-window at least as long")
+	}
+	if c.ScaleToZeroAfter < 0 || c.QueueTimeout <= 0 || c.QueueSize < 1 {
+		return c, fmt.Errorf("--scale-to-zero-after must not be negative, --queue-timeout must be positive and --queue-size at least 1")
 	}
 	if c.MaxServices < 1 {
 		return c, fmt.Errorf("--max-services must be at least 1")

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/daemon"
@@ -16,6 +18,16 @@ func runServe(ctx context.Context, args []string) error {
 	logger, err := c.logger(os.Stderr)
 	if err != nil {
 		return err
+	}
+	token := ""
+	if c.MetricsTokenFile != "" {
+		b, err := os.ReadFile(c.MetricsTokenFile)
+		if err != nil {
+			return fmt.Errorf("--metrics-token-file: %w", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return fmt.Errorf("--metrics-token-file %s is empty", c.MetricsTokenFile)
+		}
 	}
 	d := daemon.New(daemon.Config{
 		Listen:              c.Listen,
@@ -35,7 +47,10 @@ func runServe(ctx context.Context, args []string) error {
 		BaseDomain:          c.BaseDomain,
 		GitHub:              c.GitHub,
 		Bitbucket:           c.Bitbucket,
-		Logger:              logger,
+		Autoscale: daemon.AutoscaleConfig{StableWindow: c.AutoscaleStableWindow, PanicWindow: c.AutoscalePanicWindow,
+			ScaleToZeroAfter: c.ScaleToZeroAfter, QueueTimeout: c.QueueTimeout, QueueSize: c.QueueSize},
+		MetricsToken: token,
+		Logger:       logger,
 	})
 	if err := d.Open(ctx); err != nil {
 		return err
