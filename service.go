@@ -76,6 +76,14 @@ type DesiredState struct {
 	Instances int `json:",omitempty"`
 	// MaxConcurrency is how many requests one instance serves at once.
 	MaxConcurrency int `json:",omitempty"`
+	// ScaleToZero: the autoscaler may take the service to zero instances
+	// once idle (its auto scaling configuration's tag openrunner:min-size
+	// is "0").
+	ScaleToZero bool `json:",omitempty"`
+	// ScaleToZeroAfter is how long the service must be idle before it is
+	// taken to zero (tag openrunner:scale-to-zero-after); 0 means the
+	// server's default.
+	ScaleToZeroAfter time.Duration `json:",omitempty"`
 }
 
 // Count returns the instances the active revision should run: Instances
