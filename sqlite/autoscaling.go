@@ -60,7 +60,15 @@ func (s *AutoScalingConfigurationService) CreateAutoScalingConfiguration(ctx con
 		return openrunner.Errorf(openrunner.EQUOTA,
 			"You have reached the maximum number of revisions (%d) of the auto scaling configuration %s. Delete a revision you no longer need.", max, c.Name)
 	}
-	if active == 0 || (c.Name == openrunner.DefaultAutoScalingName && !s.hasOwnRevision(ctx, tx, scope, c.Name)) {
+	newName := active == 0
+	if !newName && c.Name == openrunner.DefaultAutoScalingName {
+		own, err := hasOwnRevision(ctx, tx, scope, c.Name)
+		if err != nil {
+			return err
+		}
+		newName = !own
+	}
+	if newName {
 		var names int
 		if err := tx.QueryRowContext(ctx, qASCNames, scope.AccountID, scope.Region, openrunner.DefaultAutoScalingID).Scan(&names); err != nil {
 			return err
@@ -89,12 +97,12 @@ func (s *AutoScalingConfigurationService) CreateAutoScalingConfiguration(ctx con
 
 // hasOwnRevision reports whether name has an active revision other than
 // the AWS-provided one (which does not count toward the names quota).
-func (s *AutoScalingConfigurationService) hasOwnRevision(ctx context.Context, tx *Tx, scope openrunner.Scope, name string) bool {
+func hasOwnRevision(ctx context.Context, tx *Tx, scope openrunner.Scope, name string) (bool, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM autoscaling_configurations
 		WHERE account_id = ? AND region = ? AND name = ? AND status = 'active' AND id != ?`,
 		scope.AccountID, scope.Region, name, openrunner.DefaultAutoScalingID).Scan(&n)
-	return err == nil && n > 0
+	return n > 0, err
 }
 
 // checkSizes fills in default sizes and checks the bounds.
