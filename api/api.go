@@ -21,6 +21,10 @@ type Server struct {
 	Connections openrunner.ConnectionService
 	Tags        openrunner.TagService
 	Pages       *PageTokens
+	// AutoScaling stores auto scaling configurations; when nil, the
+	// store Tags offers through an AutoScalingConfigurations method is
+	// used (sqlite.TagService has one).
+	AutoScaling openrunner.AutoScalingConfigurationService
 	// Services and Deployer run services; when Services is nil the service
 	// operations answer NotImplementedException.
 	Services openrunner.ServiceService

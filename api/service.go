@@ -15,14 +15,6 @@ type Deployer interface {
 	Kick(serviceARN string)
 }
 
-// Defaults of a service's desired state: App Runner's default auto
-// scaling configuration (MinSize 1, MaxSize 25, MaxConcurrency 100).
-const (
-	defaultMinSize        = 1
-	defaultMaxSize        = 25
-	defaultMaxConcurrency = 100
-)
-
 // DefaultAutoScalingConfigurationARN returns the ARN of the AWS-provided
 // default auto scaling configuration, the same in every account and Region.
 func DefaultAutoScalingConfigurationARN(s openrunner.Scope) string {
@@ -37,11 +29,8 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 	if s.Services == nil {
 		return s.Unimplemented.CreateService(ctx, in)
 	}
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var cfg openrunner.ServiceConfig
+	var err error
 	if cfg.Source, err = applySource(cfg.Source, in.SourceConfiguration, true); err != nil {
 		return nil, err
 	}
@@ -56,17 +45,21 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 		return nil, err
 	}
 	cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
-	asc := DefaultAutoScalingConfigurationARN(scope)
-	if in.AutoScalingConfigurationArn != nil && *in.AutoScalingConfigurationArn != asc {
-		return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED,
-			"OpenRunner supports only the default auto scaling configuration (%s) until the auto scaling configuration API is built.", asc)
+	// No configuration: the account's current default. The store checks
+	// again, atomically, that the revision is still active.
+	asc, err := s.serviceASC(ctx, in.AutoScalingConfigurationArn)
+	if err != nil {
+		return nil, err
 	}
 	tags, err := domainTags(in.Tags)
 	if err != nil {
 		return nil, err
 	}
-	svc := &openrunner.Service{Name: *in.ServiceName, Config: cfg, AutoScalingConfigurationARN: asc,
-		Desired: openrunner.DesiredState{MinSize: defaultMinSize, MaxSize: defaultMaxSize, Instances: defaultMinSize, MaxConcurrency: defaultMaxConcurrency}}
+	svc := &openrunner.Service{Name: *in.ServiceName, Config: cfg, AutoScalingConfigurationARN: asc.ARN()}
+	if err := s.applyASC(ctx, &svc.Desired, asc); err != nil {
+		return nil, err
+	}
+	svc.Desired.Instances = asc.MinSize
 	if in.EncryptionConfiguration != nil {
 		svc.KMSKey = wire.Deref(in.EncryptionConfiguration.KmsKey)
 	}
@@ -75,7 +68,7 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 		return nil, err
 	}
 	s.Deployer.Kick(svc.ARN())
-	return &wire.CreateServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+	return &wire.CreateServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(ctx, svc)}, nil
 }
 
 // DescribeService implements wire.AppRunner.
@@ -90,7 +83,7 @@ func (s *Server) DescribeService(ctx context.Context, in *wire.DescribeServiceIn
 	if err != nil {
 		return nil, err
 	}
-	return &wire.DescribeServiceOutput{Service: s.wireService(svc)}, nil
+	return &wire.DescribeServiceOutput{Service: s.wireService(ctx, svc)}, nil
 }
 
 // ListServices implements wire.AppRunner.
@@ -114,7 +107,7 @@ func (s *Server) ListServices(ctx context.Context, in *wire.ListServicesInput) (
 	}
 	out := &wire.ListServicesOutput{ServiceSummaryList: make([]wire.ServiceSummary, 0, len(page.Services))}
 	for _, svc := range page.Services {
-		w := s.wireService(svc)
+		w := s.wireServiceBase(svc)
 		out.ServiceSummaryList = append(out.ServiceSummaryList, wire.ServiceSummary{
 			ServiceName: w.ServiceName, ServiceId: w.ServiceId, ServiceArn: w.ServiceArn, ServiceUrl: w.ServiceUrl,
 			CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, Status: w.Status,
@@ -137,7 +130,7 @@ func (s *Server) DeleteService(ctx context.Context, in *wire.DeleteServiceInput)
 	if err != nil {
 		return nil, err
 	}
-	return &wire.DeleteServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+	return &wire.DeleteServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(ctx, svc)}, nil
 }
 
 // PauseService implements wire.AppRunner. Pausing a paused service is a
@@ -160,11 +153,11 @@ func (s *Server) PauseService(ctx context.Context, in *wire.PauseServiceInput) (
 		return nil
 	})
 	if err == errNoop {
-		return &wire.PauseServiceOutput{Service: s.wireService(svc)}, nil
+		return &wire.PauseServiceOutput{Service: s.wireService(ctx, svc)}, nil
 	} else if err != nil {
 		return nil, err
 	}
-	return &wire.PauseServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+	return &wire.PauseServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(ctx, svc)}, nil
 }
 
 // ResumeService implements wire.AppRunner. Resuming a running service is a
@@ -187,11 +180,11 @@ func (s *Server) ResumeService(ctx context.Context, in *wire.ResumeServiceInput)
 		return nil
 	})
 	if err == errNoop {
-		return &wire.ResumeServiceOutput{Service: s.wireService(svc)}, nil
+		return &wire.ResumeServiceOutput{Service: s.wireService(ctx, svc)}, nil
 	} else if err != nil {
 		return nil, err
 	}
-	return &wire.ResumeServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(svc)}, nil
+	return &wire.ResumeServiceOutput{OperationId: wire.Ptr(op.ID), Service: s.wireService(ctx, svc)}, nil
 }
 
 // ListOperations implements wire.AppRunner: newest first.
@@ -240,12 +233,18 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 	if s.Services == nil {
 		return s.Unimplemented.UpdateService(ctx, in)
 	}
+	// A new configuration takes effect with the operation: the store
+	// writes its bounds with it, and checks under its write lock that the
+	// revision is still active.
+	var asc *openrunner.AutoScalingConfiguration
+	var ascDesired openrunner.DesiredState
 	if in.AutoScalingConfigurationArn != nil {
-		if scope, err := openrunner.MustScope(ctx); err != nil {
+		var err error
+		if asc, err = s.serviceASC(ctx, in.AutoScalingConfigurationArn); err != nil {
 			return nil, err
-		} else if *in.AutoScalingConfigurationArn != DefaultAutoScalingConfigurationARN(scope) {
-			return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED,
-				"OpenRunner supports only the default auto scaling configuration until the auto scaling configuration API is built.")
+		}
+		if err := s.applyASC(ctx, &ascDesired, asc); err != nil {
+			return nil, err
 		}
 	}
 	var desired openrunner.ServiceConfig
@@ -273,12 +272,18 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 			return err
 		}
 		desired = cfg
+		if asc != nil {
+			svc.AutoScalingConfigurationARN = asc.ARN()
+			d := &svc.Desired
+			d.MinSize, d.MaxSize, d.MaxConcurrency = ascDesired.MinSize, ascDesired.MaxSize, ascDesired.MaxConcurrency
+			d.ScaleToZero, d.ScaleToZeroAfter = ascDesired.ScaleToZero, ascDesired.ScaleToZeroAfter
+		}
 		return nil
 	}, func(op *openrunner.Operation) { op.Desired = &desired })
 	if err != nil {
 		return nil, err
 	}
-	out := s.wireService(svc)
+	out := s.wireService(ctx, svc)
 	wireServiceConfig(out, desired)
 	return &wire.UpdateServiceOutput{OperationId: wire.Ptr(op.ID), Service: out}, nil
 }
@@ -348,8 +353,17 @@ func noOperationInProgress(svc *openrunner.Service) error {
 	return nil
 }
 
-// wireService renders a service as the API returns it.
-func (s *Server) wireService(svc *openrunner.Service) *wire.Service {
+// wireService renders a service as the API returns it, with its auto
+// scaling configuration's current summary.
+func (s *Server) wireService(ctx context.Context, svc *openrunner.Service) *wire.Service {
+	out := s.wireServiceBase(svc)
+	out.AutoScalingConfigurationSummary = s.ascSummary(ctx, svc.AutoScalingConfigurationARN)
+	return out
+}
+
+// wireServiceBase renders a service without its auto scaling
+// configuration (ListServices' summaries do not show it).
+func (s *Server) wireServiceBase(svc *openrunner.Service) *wire.Service {
 	out := &wire.Service{
 		ServiceName: wire.Ptr(svc.Name),
 		ServiceId:   wire.Ptr(svc.ID),
@@ -357,14 +371,6 @@ func (s *Server) wireService(svc *openrunner.Service) *wire.Service {
 		Status:      wire.Ptr(wire.ServiceStatus(svc.Status)),
 		CreatedAt:   wire.NewTimestamp(svc.CreatedAt),
 		UpdatedAt:   wire.NewTimestamp(svc.UpdatedAt),
-		AutoScalingConfigurationSummary: &wire.AutoScalingConfigurationSummary{
-			AutoScalingConfigurationArn:      wire.Ptr(svc.AutoScalingConfigurationARN),
-			AutoScalingConfigurationName:     wire.Ptr("DefaultConfiguration"),
-			AutoScalingConfigurationRevision: wire.Ptr(int32(1)),
-			IsDefault:                        wire.Ptr(true),
-			HasAssociatedService:             wire.Ptr(true),
-			Status:                           wire.Ptr(wire.AutoScalingConfigurationStatus("active")),
-		},
 	}
 	if svc.Config.Network.IsPubliclyAccessible {
 		out.ServiceUrl = wire.Ptr(svc.URL(s.BaseDomain))

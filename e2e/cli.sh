@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end check of the Connections and tagging API through the AWS CLI,
+# End-to-end check of the Connections, auto scaling configuration and
+# tagging APIs through the AWS CLI,
 # against a running OpenRunner at $OPENRUNNER_URL (default
 # http://127.0.0.1:4590) with the default test/test credentials. It runs every
 # step twice: once with --endpoint-url, once with AWS_ENDPOINT_URL_APPRUNNER.
@@ -62,6 +63,41 @@ suite() {
 
 	AWS_SECRET_ACCESS_KEY=wrong expect_error InvalidSignatureException "${ar[@]}" list-connections
 	AWS_ACCESS_KEY_ID=nobody expect_error UnrecognizedClientException "${ar[@]}" list-connections
+}
+
+# autoscaling: two revisions, describe, list (--latest-only), the default
+# moved and back, list-services-for-auto-scaling-configuration, delete.
+autoscaling() {
+	local ar=(aws apprunner --endpoint-url "$url") name="cli-asc-$$"
+	local out arn1 arn2 status n
+	arn1=$("${ar[@]}" create-auto-scaling-configuration --auto-scaling-configuration-name "$name" --tags Key=team,Value=web |
+		json 'd["AutoScalingConfiguration"]["AutoScalingConfigurationArn"]')
+	[[ $arn1 =~ ^arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/$name/1/[0-9a-f]{32}$ ]] && ok "asc: create revision 1" || fail "asc: ARN $arn1"
+	out=$("${ar[@]}" create-auto-scaling-configuration --auto-scaling-configuration-name "$name" --max-concurrency 50 --min-size 2 --max-size 5)
+	arn2=$(json 'd["AutoScalingConfiguration"]["AutoScalingConfigurationArn"]' <<<"$out")
+	status=$(json '"%d %s %s %d/%d/%d" % (d["AutoScalingConfiguration"]["AutoScalingConfigurationRevision"], d["AutoScalingConfiguration"]["Status"], d["AutoScalingConfiguration"]["Latest"], d["AutoScalingConfiguration"]["MaxConcurrency"], d["AutoScalingConfiguration"]["MinSize"], d["AutoScalingConfiguration"]["MaxSize"])' <<<"$out")
+	[[ $status == "2 active True 50/2/5" ]] && ok "asc: create revision 2" || fail "asc: revision 2: $status"
+	status=$("${ar[@]}" describe-auto-scaling-configuration --auto-scaling-configuration-arn "$arn1" | json 'd["AutoScalingConfiguration"]["Latest"]')
+	[[ $status == False ]] && ok "asc: describe: revision 1 no longer Latest" || fail "asc: revision 1 Latest $status"
+	out=$("${ar[@]}" list-auto-scaling-configurations --auto-scaling-configuration-name "$name" | json '" ".join(str(s["AutoScalingConfigurationRevision"]) for s in d["AutoScalingConfigurationSummaryList"])')
+	[[ $out == "1 2" ]] && ok "asc: list by name" || fail "asc: list by name: $out"
+	out=$("${ar[@]}" list-auto-scaling-configurations --latest-only | json '" ".join("%s/%d" % (s["AutoScalingConfigurationName"], s["AutoScalingConfigurationRevision"]) for s in d["AutoScalingConfigurationSummaryList"])')
+	[[ $out == *"$name/2"* && $out != *"$name/1"* && $out == *DefaultConfiguration/1* ]] && ok "asc: list --latest-only" || fail "asc: list --latest-only: $out"
+	status=$("${ar[@]}" update-default-auto-scaling-configuration --auto-scaling-configuration-arn "arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/$name" |
+		json '"%s %s" % (d["AutoScalingConfiguration"]["AutoScalingConfigurationArn"], d["AutoScalingConfiguration"]["IsDefault"])')
+	[[ $status == "$arn2 True" ]] && ok "asc: update-default to the latest revision" || fail "asc: update-default: $status"
+	expect_error InvalidRequestException "${ar[@]}" delete-auto-scaling-configuration --auto-scaling-configuration-arn "$arn2"
+	"${ar[@]}" update-default-auto-scaling-configuration --auto-scaling-configuration-arn \
+		arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/DefaultConfiguration/1/00000000000000000000000000000001 >/dev/null
+	n=$("${ar[@]}" list-services-for-auto-scaling-configuration --auto-scaling-configuration-arn "$arn1" | json 'len(d["ServiceArnList"])')
+	[[ $n == 0 ]] && ok "asc: list-services-for-auto-scaling-configuration" || fail "asc: services $n"
+	status=$("${ar[@]}" delete-auto-scaling-configuration --auto-scaling-configuration-arn "$arn1" | json 'd["AutoScalingConfiguration"]["Status"]')
+	[[ $status == inactive ]] && ok "asc: delete returns inactive" || fail "asc: delete status $status"
+	expect_error InvalidRequestException "${ar[@]}" delete-auto-scaling-configuration --auto-scaling-configuration-arn "$arn1"
+	expect_error InvalidRequestException "${ar[@]}" delete-auto-scaling-configuration --auto-scaling-configuration-arn "$arn2" --delete-all-revisions
+	"${ar[@]}" delete-auto-scaling-configuration --auto-scaling-configuration-arn "arn:aws:apprunner:us-east-1:000000000000:autoscalingconfiguration/$name" --delete-all-revisions >/dev/null
+	n=$("${ar[@]}" list-auto-scaling-configurations --auto-scaling-configuration-name "$name" | json 'len(d["AutoScalingConfigurationSummaryList"])')
+	[[ $n == 0 ]] && ok "asc: delete --delete-all-revisions" || fail "asc: still listed ($n)"
 }
 
 # services: create, describe, list, list-operations, pause, resume, delete,
@@ -199,6 +235,7 @@ source_service() {
 
 suite flag
 AWS_ENDPOINT_URL_APPRUNNER=$url suite env
+autoscaling
 services
 source_service
 

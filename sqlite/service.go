@@ -44,7 +44,9 @@ func NewServiceService(db *DB) *ServiceService {
 const maxURLPrefixAttempts = 8
 
 // CreateService implements openrunner.ServiceService. It sets op.Type to
-// CREATE_SERVICE.
+// CREATE_SERVICE. A non-empty svc.AutoScalingConfigurationARN must be the
+// full ARN of an active auto scaling configuration revision of the Scope
+// (EINVALID otherwise); StartOperation checks the same when apply changes it.
 func (s *ServiceService) CreateService(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation, tags []openrunner.Tag) error {
 	scope, err := openrunner.MustScope(ctx)
 	if err != nil {
@@ -65,6 +67,11 @@ func (s *ServiceService) CreateService(ctx context.Context, svc *openrunner.Serv
 			"You have reached the maximum number of services (%d) for this account in this Region. Delete a service you no longer need, or raise the quota.", max)
 	}
 
+	// The configuration is checked under the write lock, so it cannot be
+	// deleted between the check and the insert.
+	if err := checkServiceASC(ctx, tx, scope, svc.AutoScalingConfigurationARN); err != nil {
+		return err
+	}
 	svc.Scope = scope
 	svc.ID = openrunner.NewID()
 	svc.Status = openrunner.ServiceOperationInProgress
@@ -212,8 +219,14 @@ func (s *ServiceService) StartOperation(ctx context.Context, arn string, op *ope
 	}
 	// apply sees the service as stored and decides under the write lock,
 	// so no other operation can start between its check and the insert.
+	asc := svc.AutoScalingConfigurationARN
 	if err := apply(svc); err != nil {
 		return nil, err
+	}
+	if svc.AutoScalingConfigurationARN != asc {
+		if err := checkServiceASC(ctx, tx, scope, svc.AutoScalingConfigurationARN); err != nil {
+			return nil, err
+		}
 	}
 	svc.Status = openrunner.ServiceOperationInProgress
 	svc.UpdatedAt = tx.now

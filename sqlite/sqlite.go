@@ -45,6 +45,10 @@ type DB struct {
 	stmts sync.Map // stmtKey -> *sql.Stmt
 
 	conns connCache
+
+	// ascScopes holds the Scopes whose AWS-provided default auto scaling
+	// configuration is known to be stored.
+	ascScopes sync.Map // openrunner.Scope -> bool
 }
 
 type stmtKey struct {

@@ -29,6 +29,7 @@ func TestConformance(t *testing.T) {
 			Connections: sqlite.NewConnectionService(db),
 			Tags:        sqlite.NewTagService(db),
 			Services:    sqlite.NewServiceService(db),
+			AutoScaling: sqlite.NewAutoScalingConfigurationService(db),
 		}
 	})
 }

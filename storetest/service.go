@@ -372,14 +372,17 @@ func testServices(t *testing.T, open Opener) {
 			t.Fatalf("a refused operation left %d operations, want 1", len(ops.Operations))
 		}
 
-		// apply sees the stored service; what it changes is stored.
+		// apply sees the stored service; what it changes is stored (an
+		// auto scaling configuration must exist and be active).
+		high := mustCreateASC(t, s, ScopeA, "high", 0, 0, 0)
+		high = mustCreateASC(t, s, ScopeA, "high", 0, 0, 0)
 		desired := codeConfig()
 		op := &openrunner.Operation{Type: openrunner.OperationUpdateService, Desired: &desired}
 		got, err = s.Services.StartOperation(Ctx(ScopeA), svc.ARN(), op, func(cur *openrunner.Service) error {
 			wantEqual(t, "service seen by apply", cur, before)
 			cur.Config.Instance.CPU = "4096"
 			cur.Config.Source.Image.Env["NEW"] = "1"
-			cur.AutoScalingConfigurationARN = "arn:aws:apprunner:us-east-1:111111111111:autoscalingconfiguration/high/2/b7c986ea48aa437183f13dba82ec0f1c"
+			cur.AutoScalingConfigurationARN = high.ARN()
 			return nil
 		})
 		if err != nil {

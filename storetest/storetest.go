@@ -18,6 +18,7 @@ type Stores struct {
 	Connections openrunner.ConnectionService
 	Tags        openrunner.TagService
 	Services    openrunner.ServiceService
+	AutoScaling openrunner.AutoScalingConfigurationService
 }
 
 // Opener opens a fresh, empty store with the given quotas. It registers its
@@ -41,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Connections", func(t *testing.T) { testConnections(t, open) })
 	t.Run("Tags", func(t *testing.T) { testTags(t, open) })
 	t.Run("Services", func(t *testing.T) { testServices(t, open) })
+	t.Run("AutoScaling", func(t *testing.T) { testAutoScaling(t, open) })
 }
 
 func mustCreate(tb testing.TB, s Stores, scope openrunner.Scope, name string, tags ...openrunner.Tag) *openrunner.Connection {
