@@ -21,9 +21,8 @@ type Server struct {
 	Connections openrunner.ConnectionService
 	Tags        openrunner.TagService
 	Pages       *PageTokens
-	// AutoScaling stores auto scaling configurations; when nil, the
-	// store Tags offers through an AutoScalingConfigurations method is
-	// used (sqlite.TagService has one).
+	// AutoScaling stores auto scaling configurations; when nil, their
+	// operations answer NotImplementedException.
 	AutoScaling openrunner.AutoScalingConfigurationService
 	// Services and Deployer run services; when Services is nil the service
 	// operations answer NotImplementedException.

@@ -13,18 +13,12 @@ import (
 // its configuration. Choices where App Runner is unconfirmed are in
 // docs/decisions.md ("Auto scaling configurations").
 
-// autoScaling returns the auto scaling configuration store: AutoScaling,
-// or else the one the Tags store offers on the same database.
+// autoScaling returns the auto scaling configuration store.
 func (s *Server) autoScaling() (openrunner.AutoScalingConfigurationService, error) {
-	if s.AutoScaling != nil {
-		return s.AutoScaling, nil
+	if s.AutoScaling == nil {
+		return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED, "This OpenRunner has no auto scaling configuration store.")
 	}
-	if p, ok := s.Tags.(interface {
-		AutoScalingConfigurations() openrunner.AutoScalingConfigurationService
-	}); ok {
-		return p.AutoScalingConfigurations(), nil
-	}
-	return nil, openrunner.Errorf(openrunner.ENOTIMPLEMENTED, "This OpenRunner has no auto scaling configuration store.")
+	return s.AutoScaling, nil
 }
 
 // CreateAutoScalingConfiguration implements wire.AppRunner.

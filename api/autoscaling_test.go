@@ -26,7 +26,7 @@ func TestServiceDesiredFromAutoScaling(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	services := sqlite.NewServiceService(db)
-	s := &api.Server{Connections: sqlite.NewConnectionService(db), Tags: sqlite.NewTagService(db), Services: services,
+	s := &api.Server{Connections: sqlite.NewConnectionService(db), Tags: sqlite.NewTagService(db), AutoScaling: sqlite.NewAutoScalingConfigurationService(db), Services: services,
 		Deployer: nopDeployer{}, Pages: api.NewPageTokens(make([]byte, 32)), BaseDomain: "example.test"}
 	ctx := openrunner.NewContextWithScope(context.Background(), openrunner.Scope{AccountID: "111111111111", Region: "us-east-1"})
 

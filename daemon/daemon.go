@@ -271,6 +271,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		ProviderURLs: d.providerURLs(),
 		Connections:  connections,
 		Tags:         sqlite.NewTagService(d.db),
+		AutoScaling:  sqlite.NewAutoScalingConfigurationService(d.db),
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
 	}

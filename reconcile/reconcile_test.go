@@ -130,11 +130,12 @@ func imageConfig(image string, env map[string]string) openrunner.ServiceConfig {
 }
 
 // create stores a new service with its CREATE_SERVICE operation, as the
-// API does, and kicks the controller.
+// API does, and kicks the controller. Its MinSize is instances, so that the
+// autoscaler (which sees no demand) keeps that many.
 func (e *env) create(name string, cfg openrunner.ServiceConfig, instances int) *openrunner.Service {
 	e.t.Helper()
 	svc := &openrunner.Service{Name: name, Config: cfg,
-		Desired: openrunner.DesiredState{MinSize: 1, MaxSize: 25, Instances: instances, MaxConcurrency: 100}}
+		Desired: openrunner.DesiredState{MinSize: instances, MaxSize: 25, Instances: instances, MaxConcurrency: 100}}
 	op := &openrunner.Operation{Type: openrunner.OperationCreateService, Desired: &cfg}
 	if err := e.services.CreateService(ctx(), svc, op, nil); err != nil {
 		e.t.Fatal(err)
@@ -416,7 +417,7 @@ func (e *env) running2(source, httpCheck bool) *openrunner.Service {
 		rev.Build = &openrunner.BuiltRevision{CommitID: "c0ffee", Image: testImage, Port: 8080}
 	}
 	svc := &openrunner.Service{Name: "web", Config: cfg,
-		Desired: openrunner.DesiredState{MinSize: 1, MaxSize: 25, Instances: 2}}
+		Desired: openrunner.DesiredState{MinSize: 2, MaxSize: 25, Instances: 2}}
 	op := &openrunner.Operation{Type: openrunner.OperationCreateService, Desired: &cfg}
 	if err := e.services.CreateService(ctx(), svc, op, nil); err != nil {
 		e.t.Fatal(err)
@@ -456,7 +457,7 @@ func TestRestartConverges(t *testing.T) {
 
 	// More than desired, and a foreign service's instance.
 	if _, err := e.services.UpdateServiceState(context.Background(), svc.ARN(), func(s *openrunner.Service) error {
-		s.Desired.Instances = 1
+		s.Desired.MinSize, s.Desired.Instances = 1, 1
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -26,13 +26,6 @@ func NewAutoScalingConfigurationService(db *DB) *AutoScalingConfigurationService
 	return &AutoScalingConfigurationService{db: db}
 }
 
-// AutoScalingConfigurations returns the auto scaling configuration store
-// of the TagService's database, for servers that are given only the
-// TagService.
-func (s *TagService) AutoScalingConfigurations() openrunner.AutoScalingConfigurationService {
-	return NewAutoScalingConfigurationService(s.db)
-}
-
 // CreateAutoScalingConfiguration implements openrunner.AutoScalingConfigurationService.
 // Zero sizes take App Runner's defaults.
 func (s *AutoScalingConfigurationService) CreateAutoScalingConfiguration(ctx context.Context, c *openrunner.AutoScalingConfiguration, tags []openrunner.Tag) error {

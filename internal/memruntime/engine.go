@@ -71,7 +71,10 @@ func (e *Engine) Instances() []InstanceInfo {
 	defer e.mu.Unlock()
 	var list []*instance
 	for _, in := range e.instances {
-		if in.running {
+		in.mu.Lock()
+		running := in.running
+		in.mu.Unlock()
+		if running {
 			list = append(list, in)
 		}
 	}
