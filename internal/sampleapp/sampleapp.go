@@ -28,6 +28,7 @@ const ConfigFile = "apprunner.yaml"
 //
 //	GET /            200, Message followed by one "\n"
 //	GET /env?name=N  200 with the value of environment variable N, or 404 if unset
+//	GET /sleep?ms=N  200 "slept" after N milliseconds (the Go app only; for load tests)
 //
 // and 404 to anything else.
 type App struct {
@@ -455,6 +456,8 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
+	"time"
 )
 
 const message = ` + strconv.Quote(msg) + `
@@ -481,6 +484,14 @@ func main() {
 				return
 			}
 			fmt.Fprint(w, v)
+		case r.URL.Path == "/sleep":
+			ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+			if ms > 60000 {
+				ms = 60000
+			}
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			fmt.Fprintln(w, "slept")
+			return
 		default:
 			http.NotFound(w, r)
 		}

@@ -8,6 +8,7 @@
 //	GET /                      the greeting (--greeting, default "hello")
 //	GET /env?name=X            the value of environment variable X (404 if unset)
 //	GET /log?stream=S&text=T   writes T as one line to stdout or stderr
+//	GET /sleep?ms=N            answers "slept" after N milliseconds (at most 60 s)
 //	GET /health                200 "ok", or 500 once /sick was asked
 //	GET /sick                  makes /health answer 500 from then on
 //	GET /exit?code=N           answers, then exits with code N (default 1)
@@ -82,6 +83,14 @@ func main() {
 			return
 		}
 		fmt.Fprint(w, v)
+	})
+	mux.HandleFunc("GET /sleep", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		select {
+		case <-time.After(time.Duration(min(max(ms, 0), 60000)) * time.Millisecond):
+		case <-r.Context().Done():
+		}
+		fmt.Fprintln(w, "slept")
 	})
 	mux.HandleFunc("GET /log", func(w http.ResponseWriter, r *http.Request) {
 		out := os.Stdout
