@@ -28,6 +28,7 @@ import (
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/logs"
+	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/sigv4"
 	"github.com/openrunner/openrunner/sqlite"
@@ -128,6 +129,7 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
+	metrics      metrics.Source // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
 	routerServed chan error
@@ -298,6 +300,9 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 func (d *Daemon) mux(p parts) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_openrunner/health", d.handleHealth)
+	if h := d.metricsHandler(); h != nil {
+		mux.Handle("GET /_openrunner/metrics", h)
+	}
 	mux.Handle("/_openrunner/", p.ext)
 	mux.Handle(webhook.DeliveryPath, p.webhooks)
 	mux.Handle("/console/", p.console)
@@ -542,4 +547,19 @@ func (d *Daemon) ownerID(ctx context.Context) (string, error) {
 	}
 	id := "openrunner-" + openrunner.NewID()[:12]
 	return id, d.db.SetMeta(ctx, key, []byte(id))
+}
+
+// metricsHandler serves /_openrunner/metrics: without authentication on a
+// loopback listener, with the bearer token elsewhere, and not at all
+// elsewhere without a token (nil).
+func (d *Daemon) metricsHandler() http.Handler {
+	source := d.metrics
+	if source == nil {
+		source = func(context.Context) ([]metrics.Service, error) { return nil, nil }
+	}
+	if d.cfg.MetricsToken == "" && !isLoopback(d.cfg.Listen) {
+		d.logger.Info("/_openrunner/metrics is not served: this listener is not loopback and no --metrics-token-file is given")
+		return nil
+	}
+	return metrics.NewHandler(source, metrics.Options{Token: d.cfg.MetricsToken, Logger: d.logger})
 }

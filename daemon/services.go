@@ -17,6 +17,7 @@ import (
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/logs"
+	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/process"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/router"
@@ -95,6 +96,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
+	d.metrics = d.serviceMetrics(rtr, services)
 	svc.Services, svc.Deployer = services, d.reconciler
 	ext.Logs, ext.Services = d.logs, services
 	return nil
@@ -151,4 +153,38 @@ type AutoscaleConfig struct {
 	// instance when every one is at its maximum concurrency.
 	QueueTimeout time.Duration
 	QueueSize    int
+}
+
+// serviceMetrics lists the figures of every running or paused service for
+// /_openrunner/metrics: its active and desired instances from the store
+// and the runtime, its traffic from the router.
+func (d *Daemon) serviceMetrics(rtr *router.Router, services openrunner.ServiceService) metrics.Source {
+	return func(ctx context.Context) ([]metrics.Service, error) {
+		list, err := services.FindServicesByStatus(ctx, openrunner.ServiceRunning, openrunner.ServicePaused, openrunner.ServiceOperationInProgress)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]metrics.Service, 0, len(list))
+		for _, svc := range list {
+			m := metrics.Service{Name: svc.Name, ARN: svc.ARN(), Desired: svc.Desired.Count()}
+			if svc.Status == openrunner.ServicePaused {
+				m.Desired = 0
+			}
+			if svc.Active != nil {
+				if revs, err := d.runtime.Revisions(ctx, svc.ARN()); err == nil {
+					for _, r := range revs {
+						if r.RevisionID == svc.Active.ID {
+							m.Active = len(r.Ready)
+						}
+					}
+				}
+			}
+			if st, ok := rtr.Stats(svc.ARN()); ok {
+				m.Concurrency = float64(st.InFlight)
+				m.Throttled = st.Throttled
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
 }
