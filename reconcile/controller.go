@@ -86,7 +86,7 @@ type Controller struct {
 
 	queue  *queue
 	memo   memos
-	held   sync.Map // service ARN → true while this server holds its lease
+	held   sync.Map // service ARN → when this server's lease on it expires
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -208,16 +208,27 @@ func (c *Controller) pass(arn string) (err error) {
 			err = errPanic
 		}
 	}()
-	ok, err := c.Leases.AcquireLease(c.ctx, leaseKeyServicePart+arn, c.Holder, c.LeaseTTL)
-	if err != nil {
-		return err
+	if !c.leased(arn) {
+		expires := c.Now().Add(c.LeaseTTL) // no later than the store's
+		ok, err := c.Leases.AcquireLease(c.ctx, leaseKeyServicePart+arn, c.Holder, c.LeaseTTL)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c.held.Delete(arn)
+			return nil // another server reconciles it
+		}
+		c.held.Store(arn, expires)
 	}
-	if !ok {
-		c.held.Delete(arn)
-		return nil // another server reconciles it
-	}
-	c.held.Store(arn, true)
 	return c.Reconcile(c.ctx, arn)
+}
+
+// leased reports whether this server holds the service's lease with more
+// than half its TTL to go: a pass then needs no write to the store (the
+// renewal loop extends it), which keeps a durable write off every pass.
+func (c *Controller) leased(arn string) bool {
+	v, ok := c.held.Load(arn)
+	return ok && v.(time.Time).Sub(c.Now()) > c.LeaseTTL/2
 }
 
 // renewLeases extends every lease this server holds; a lease it could not
@@ -225,8 +236,12 @@ func (c *Controller) pass(arn string) (err error) {
 func (c *Controller) renewLeases() {
 	c.held.Range(func(k, _ any) bool {
 		arn := k.(string)
+		expires := c.Now().Add(c.LeaseTTL)
 		ok, err := c.Leases.AcquireLease(c.ctx, leaseKeyServicePart+arn, c.Holder, c.LeaseTTL)
-		if err == nil && !ok {
+		switch {
+		case err == nil && ok:
+			c.held.Store(arn, expires)
+		case err == nil:
 			c.held.Delete(arn)
 		}
 		return true
