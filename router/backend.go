@@ -211,11 +211,17 @@ func (rt *route) pick(exclude *backend) (*backend, acquireResult) {
 // the instance no further request, unless a later SetRoute lists it again.
 // If ctx ends first, Drain returns ctx.Err(); the instance stays out of the
 // routes all the same. A route left without instances answers 503 "no
-// healthy instance". An ID the router does not know returns nil at once.
+// healthy instance" (or, with Activate, queues them for a cold start). An
+// ID the router does not know returns nil at once.
 func (r *Router) Drain(ctx context.Context, instanceID string) error {
-	b := r.unroute(instanceID)
+	b, queues := r.unroute(instanceID)
 	if b == nil {
 		return nil
+	}
+	// A route left without instances answers its waiters (or, if it
+	// activates, asks for an instance).
+	for _, q := range queues {
+		r.kick(q)
 	}
 	return b.waitIdle(ctx)
 }

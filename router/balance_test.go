@@ -118,7 +118,9 @@ func TestRouter_MaxConcurrency(t *testing.T) {
 	g := newGate()
 	_, a := MustBackend(t, "a", g.handler("a"))
 	_, b := MustBackend(t, "b", g.handler("b"))
-	r, srv := MustRouter(t, router.Options{})
+	// No queue: a request that finds every instance full gets 429 at once
+	// (queue_test.go covers the queue).
+	r, srv := MustRouter(t, router.Options{QueueSize: -1})
 	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, ServiceName: "busy", MaxConcurrency: 2, Instances: []router.Instance{a, b}})
 	client := NewClient(t)
 
@@ -176,7 +178,7 @@ func TestRouter_MaxConcurrency(t *testing.T) {
 }
 
 // TestRouter_MaxConcurrencyUnderLoad checks the limit is never exceeded
-// when many clients race for the last slots.
+// when many clients race for the last slots and the queue hands them out.
 func TestRouter_MaxConcurrencyUnderLoad(t *testing.T) {
 	const limit = 3
 	var mu sync.Mutex
@@ -195,7 +197,8 @@ func TestRouter_MaxConcurrencyUnderLoad(t *testing.T) {
 	}
 	_, a := MustBackend(t, "a", handler("a"))
 	_, b := MustBackend(t, "b", handler("b"))
-	r, srv := MustRouter(t, router.Options{})
+	// A short queue, so that some requests wait and others are turned away.
+	r, srv := MustRouter(t, router.Options{QueueSize: 2})
 	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: limit, Instances: []router.Instance{a, b}})
 	client := NewClient(t)
 	var wg sync.WaitGroup

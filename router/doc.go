@@ -5,7 +5,8 @@
 // A [Router] is a [net/http.Handler]. The control plane tells it what to
 // serve with [Router.SetRoute] (one [Route] per service, keyed by its
 // ServiceARN: its hosts, the healthy instances of the revision that takes
-// traffic, whether the service is paused, and its MaxConcurrency),
+// traffic, whether the service is paused, its MaxConcurrency, and whether
+// it activates from zero instances),
 // [Router.DeleteRoute] and [Router.Drain]. A host belongs to at most one
 // service at a time: SetRoute refuses a host that another service's route
 // lists, so moving a host between services takes two calls, the first
@@ -21,10 +22,12 @@
 //     ignoring case, a trailing dot and the port. The lookup reads an
 //     immutable map through an atomic pointer and takes no lock. Unknown
 //     host: 404.
-//  2. Answers 503 if the service is paused or has no healthy instance.
+//  2. Answers 503 if the service is paused, or has no healthy instance and
+//     does not activate (see Queueing and activation).
 //  3. Picks the instance with the fewest requests in flight (ties go round
 //     robin) whose in-flight count is below MaxConcurrency. If every
-//     instance is at its limit it answers 429 with Retry-After: 1.
+//     instance is at its limit, or other requests of the service already
+//     wait, the request waits in the service's queue.
 //  4. Proxies with [net/http/httputil.ReverseProxy] over one shared, tuned
 //     [net/http.Transport]: the Host header is passed through unchanged,
 //     X-Forwarded-For is appended to, X-Forwarded-Host and
@@ -32,7 +35,8 @@
 //     events) are relayed chunk by chunk as they arrive (other bodies within
 //     10 ms), and protocol upgrades (WebSocket) are passed through.
 //  5. Applies the request timeout (120 s by default, App Runner's fixed
-//     limit) to the whole exchange: if the instance has not sent response
+//     limit) to the whole exchange, time in the queue included: if the
+//     instance has not sent response
 //     headers by then the client gets 504; a response already under way is
 //     cut off. An upgraded connection is exempt once the instance has
 //     accepted the upgrade; it counts as one request in flight until it
@@ -42,6 +46,36 @@
 //
 // Error responses written by the router are short plain-text sentences that
 // name the service; internal causes go to the log only.
+//
+// # Queueing and activation
+//
+// Each service has a bounded FIFO queue. A request that finds every
+// instance at MaxConcurrency waits there, and gets a slot as soon as a
+// request on one of the route's instances ends or a SetRoute adds capacity
+// (more instances, a higher MaxConcurrency); requests arriving while others
+// wait queue behind them rather than take the freed slots. A request gets
+// 429 Too Many Requests with Retry-After: 1 when it has waited
+// [Options.QueueTimeout] (10 s by default), or at once when the queue
+// already holds [Options.QueueSize] requests (100 by default); overload
+// produces no other status. A client that leaves while queued is taken out
+// of the queue (499, logged only).
+//
+// A route with [Route.Activate] belongs to a service that scaled to zero
+// and starts an instance on demand. A request that finds it without
+// instances waits in the same queue, for up to [Options.ColdStartTimeout]
+// (60 s by default), and the router calls [Options.OnDemand] (in its own
+// goroutine, at most once per 100 ms per service) so that the autoscaler
+// starts an instance; the SetRoute that lists it serves the waiting requests
+// in order. A SetRoute that leaves the route without instances and without
+// Activate (the cold start failed) answers them 503, and so does a cold
+// start that takes too long: a failed activation is unavailability, not
+// overload. A route that is paused, deleted or left without instances (and
+// not activating) answers the requests waiting for it as a new request
+// would be answered (503, 404).
+//
+// The request path stays lock-free while the service has capacity: the
+// queue's lock is taken only by requests that must wait, by requests
+// ending while others wait, and by route changes.
 //
 // # Retries
 //
@@ -78,7 +112,12 @@
 // # Metrics
 //
 // [Router.Stats] returns per-service and per-instance counters (in flight,
-// totals, throttled, failed), summed over the service's hosts. They survive
-// SetRoute, host changes included, and DeleteRoute resets them. Stats takes
-// no lock, so an autoscaler can sample it as often as it likes.
+// waiting in the queue, totals, throttled, unavailable, failed, responses
+// by status class whoever wrote them, clients that left) and a latency
+// histogram with fixed buckets ([LatencyBuckets]), summed over the
+// service's hosts. They survive SetRoute, host changes included, and
+// DeleteRoute resets them. [Router.Services] lists the routed services.
+// Neither takes a lock, so an autoscaler or a metrics exporter can sample
+// them as often as it likes; the counters are updated with atomic
+// operations on the request path.
 package router

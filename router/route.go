@@ -42,11 +42,21 @@ type Route struct {
 	Paused bool
 	// MaxConcurrency is the most requests one instance serves at once; an
 	// instance at its limit takes no more, and when every instance is at its
-	// limit the router answers 429. Zero means no limit.
+	// limit requests wait in the service's queue for a slot (see
+	// Options.QueueSize and Options.QueueTimeout), and get 429 if none
+	// frees up in time. Zero means no limit.
 	MaxConcurrency int
 	// Instances are the healthy instances that receive traffic. Empty means
-	// the router answers 503 "no healthy instance".
+	// the router answers 503 "no healthy instance", unless Activate is set.
 	Instances []Instance
+	// Activate says that the service scaled to zero and starts an instance
+	// on demand: while Instances is empty, requests wait in the service's
+	// queue (up to Options.ColdStartTimeout, then 503) and the router calls
+	// Options.OnDemand; the SetRoute that lists the new instance serves them
+	// in order. A SetRoute with Activate false and no instances answers the
+	// waiting requests 503 (the cold start failed). Activate does nothing
+	// while the route has instances.
+	Activate bool
 }
 
 // route is the immutable, resolved form of a Route that the request path
@@ -56,9 +66,11 @@ type route struct {
 	hosts          []string // normalized, deduplicated, in Route order
 	name           string   // for error messages
 	paused         bool
+	activate       bool
 	maxConcurrency int64 // 0: no limit
 	backends       []*backend
 	stats          *serviceStats // shared by successive routes of the same service
+	queue          *waitQueue    // likewise
 	next           atomic.Uint32
 }
 
@@ -70,9 +82,11 @@ func (rt *route) without(i int) *route {
 		hosts:          rt.hosts,
 		name:           rt.name,
 		paused:         rt.paused,
+		activate:       rt.activate,
 		maxConcurrency: rt.maxConcurrency,
 		backends:       slices.Delete(slices.Clone(rt.backends), i, i+1),
 		stats:          rt.stats,
+		queue:          rt.queue,
 	}
 }
 
@@ -98,7 +112,9 @@ func (t *table) clone() *table {
 // previous route listed and rt does not stop routing to the service at once
 // (their requests get 404). Counters in Stats carry over from the route
 // being replaced, and so does each instance's in-flight count when the same
-// ID and URL appear in both.
+// ID and URL appear in both, and so does the service's queue: requests
+// waiting in it get the slots of rt's instances, or 503 if rt is paused or
+// has no instances and does not activate.
 //
 // SetRoute returns an error, and changes nothing, if rt.ServiceARN is
 // empty, rt.Hosts is empty or holds an empty host, one of rt's hosts is
@@ -141,18 +157,31 @@ func (r *Router) SetRoute(rt Route) error {
 		}
 	}
 
+	q, err := r.setRoute(rt, hosts)
+	if err != nil {
+		return err
+	}
+	// After publishing, without Router.mu (see dispatch).
+	r.kick(q)
+	return nil
+}
+
+// setRoute is SetRoute once rt is validated; it returns the service's
+// queue.
+func (r *Router) setRoute(rt Route, hosts []string) (*waitQueue, error) {
+	svc := rt.ServiceARN
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.table.Load()
 	prev := old.services[svc]
 	for _, h := range hosts {
 		if o := old.hosts[h]; o != nil && o.serviceARN != svc {
-			return fmt.Errorf("router: route %s: host %s is already routed to service %s", svc, h, o.serviceARN)
+			return nil, fmt.Errorf("router: route %s: host %s is already routed to service %s", svc, h, o.serviceARN)
 		}
 	}
 	for _, in := range rt.Instances {
 		if b := r.backends[in.ID]; b != nil && (b.url.Scheme != in.URL.Scheme || b.url.Host != in.URL.Host) {
-			return fmt.Errorf("router: route %s: instance %s is already routed at %s", svc, in.ID, b.url)
+			return nil, fmt.Errorf("router: route %s: instance %s is already routed at %s", svc, in.ID, b.url)
 		}
 	}
 
@@ -161,12 +190,15 @@ func (r *Router) SetRoute(rt Route) error {
 		hosts:          hosts,
 		name:           serviceName(rt),
 		paused:         rt.Paused,
+		activate:       rt.Activate,
 		maxConcurrency: int64(rt.MaxConcurrency),
 		backends:       make([]*backend, 0, len(rt.Instances)),
 		stats:          &serviceStats{},
+		queue:          newWaitQueue(svc),
 	}
 	if prev != nil {
 		next.stats = prev.stats
+		next.queue = prev.queue
 	}
 	// Reference the new instances before publishing, and release the old
 	// ones after, so an instance in both routes is never retired.
@@ -196,19 +228,28 @@ func (r *Router) SetRoute(rt Route) error {
 			r.unref(b)
 		}
 	}
-	return nil
+	return next.queue, nil
 }
 
 // DeleteRoute removes the route of the service, so requests to its hosts
-// get 404, and resets its Stats. Requests in flight complete. Deleting an
-// unknown service does nothing.
+// get 404, and resets its Stats. Requests in flight complete; requests
+// waiting in the service's queue get 404. Deleting an unknown service does
+// nothing.
 func (r *Router) DeleteRoute(serviceARN string) {
+	if q := r.deleteRoute(serviceARN); q != nil {
+		r.kick(q)
+	}
+}
+
+// deleteRoute is DeleteRoute under Router.mu; it returns the deleted
+// route's queue.
+func (r *Router) deleteRoute(serviceARN string) *waitQueue {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.table.Load()
 	prev := old.services[serviceARN]
 	if prev == nil {
-		return
+		return nil
 	}
 	t := old.clone()
 	for _, h := range prev.hosts {
@@ -219,18 +260,20 @@ func (r *Router) DeleteRoute(serviceARN string) {
 	for _, b := range prev.backends {
 		r.unref(b)
 	}
+	return prev.queue
 }
 
 // unroute takes the instance out of every route that lists it, as SetRoute
 // would without it, and returns its backend, or nil if the router does not
-// know the ID.
-func (r *Router) unroute(instanceID string) *backend {
+// know the ID, and the queues of the routes it changed.
+func (r *Router) unroute(instanceID string) (*backend, []*waitQueue) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := r.backends[instanceID]
 	if b == nil || b.refs == 0 {
-		return b // unknown, or already out of every route and draining
+		return b, nil // unknown, or already out of every route and draining
 	}
+	var queues []*waitQueue
 	old := r.table.Load()
 	t := old.clone()
 	n := 0
@@ -240,6 +283,7 @@ func (r *Router) unroute(instanceID string) *backend {
 			continue
 		}
 		next := rt.without(i)
+		queues = append(queues, next.queue)
 		t.services[svc] = next
 		for _, h := range rt.hosts {
 			t.hosts[h] = next
@@ -250,7 +294,7 @@ func (r *Router) unroute(instanceID string) *backend {
 	for range n {
 		r.unref(b)
 	}
-	return b
+	return b, queues
 }
 
 // unref drops one reference to b. A backend that no route references any

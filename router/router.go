@@ -55,8 +55,34 @@ type Options struct {
 	// one access-log line per request. Nil discards everything.
 	Logger *slog.Logger
 	// Now returns the current time, for access-log durations and Stats.At.
-	// Nil means time.Now. (Request timeouts use the runtime's timers.)
+	// Nil means time.Now. (Request timeouts, queue timeouts and the Latency
+	// histogram use the runtime's monotonic clock.)
 	Now func() time.Time
+
+	// QueueSize is the most requests that wait in one service's queue,
+	// for a free slot (every instance at MaxConcurrency) or for a cold
+	// start (Route.Activate); a request that finds the queue full gets 429
+	// at once. Zero means DefaultQueueSize (100). Negative disables the
+	// queue: 429 at once when every instance is full, and 503 at once
+	// (after calling OnDemand) when an activating route has no instance.
+	QueueSize int
+	// QueueTimeout is how long a request waits in its service's queue for
+	// a slot before it gets 429. Zero means DefaultQueueTimeout (10 s).
+	QueueTimeout time.Duration
+	// ColdStartTimeout is how long a request for an activating route
+	// without instances waits for one before it gets 503. Zero means
+	// DefaultColdStartTimeout (60 s).
+	//
+	// Time spent waiting counts against Timeout: a request waits no longer
+	// than Timeout, whatever QueueTimeout and ColdStartTimeout say.
+	ColdStartTimeout time.Duration
+	// OnDemand, if set, is called with a service's ARN when a request
+	// arrives for its route while the route activates (Route.Activate) and
+	// has no instance, so that an autoscaler starts one. It runs in a
+	// goroutine of its own, at most once per 100 ms per service; the router
+	// does not wait for it. Instances it starts reach the waiting requests
+	// through SetRoute.
+	OnDemand func(serviceARN string)
 }
 
 // Router is the data plane's HTTP handler: it serves every route's hosts by
@@ -69,6 +95,12 @@ type Router struct {
 	logger         *slog.Logger
 	now            func() time.Time
 	proxy          *httputil.ReverseProxy
+
+	queueSize        int // negative: no queue
+	queueTimeout     time.Duration
+	coldStartTimeout time.Duration
+	onDemand         func(serviceARN string)
+	epoch            time.Time // monotonic origin of waitQueue.lastDemand
 
 	// table holds the routes by host and by service. A table is never
 	// modified once stored: writers copy it under mu and store the copy, so
@@ -88,9 +120,24 @@ func New(opts Options) *Router {
 		logger:         opts.Logger,
 		now:            opts.Now,
 		backends:       make(map[string]*backend),
+
+		queueSize:        opts.QueueSize,
+		queueTimeout:     opts.QueueTimeout,
+		coldStartTimeout: opts.ColdStartTimeout,
+		onDemand:         opts.OnDemand,
+		epoch:            time.Now(),
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
+	}
+	if r.queueSize == 0 {
+		r.queueSize = DefaultQueueSize
+	}
+	if r.queueTimeout <= 0 {
+		r.queueTimeout = DefaultQueueTimeout
+	}
+	if r.coldStartTimeout <= 0 {
+		r.coldStartTimeout = DefaultColdStartTimeout
 	}
 	if r.transport == nil {
 		r.transport = NewTransport()
@@ -125,9 +172,10 @@ type reqState struct {
 	client  context.Context // the client's context, to tell "client left" from "timed out"
 	route   *route
 	stats   *serviceStats
-	backend *backend // the instance the request is on; changed by a retry
-	log     bool     // whether to write an access-log line
-	start   time.Time
+	backend *backend  // the instance the request is on; changed by a retry
+	log     bool      // whether to write an access-log line
+	start   time.Time // for the access log, from Options.Now
+	began   time.Time // when the router received the request, for Latency
 	status  int
 	retried bool
 
@@ -166,41 +214,40 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.reply(w, req, http.StatusNotFound, fmt.Sprintf("No service has the host %q.", trimHost(req.Host)))
 		return
 	}
+	began := time.Now()
 	rt.stats.requests.Add(1)
-	rt, b, res := r.acquire(rt, nil)
-	switch {
-	case res == acquired:
-	case rt.paused:
-		rt.stats.unavailable.Add(1)
-		r.reply(w, req, http.StatusServiceUnavailable, fmt.Sprintf("Service %q is paused. Resume it to serve requests again.", rt.name))
-		return
-	case res == noInstance:
-		rt.stats.unavailable.Add(1)
-		r.reply(w, req, http.StatusServiceUnavailable, fmt.Sprintf("Service %q has no healthy instance to serve this request. Try again shortly.", rt.name))
-		return
-	default: // allFull
-		rt.stats.throttled.Add(1)
-		w.Header().Set("Retry-After", "1")
-		r.reply(w, req, http.StatusTooManyRequests, fmt.Sprintf("Service %q is at capacity: every instance is serving its maximum of %d concurrent requests. Retry after 1 second.", rt.name, rt.maxConcurrency))
-		return
+	var b *backend
+	res := allFull
+	// Requests that arrive while others wait queue behind them.
+	if rt.queue.waiting.Load() == 0 {
+		rt, b, res = r.acquire(rt, nil)
+	}
+	if res != acquired {
+		var ok bool
+		if rt, b, ok = r.wait(w, req, rt, res, began); !ok {
+			return
+		}
 	}
 
-	st := &reqState{client: req.Context(), route: rt, stats: rt.stats, backend: b}
+	st := &reqState{client: req.Context(), route: rt, stats: rt.stats, backend: b, began: began}
 	st.stats.inFlight.Add(1)
 	if st.log = r.logger.Enabled(st.client, slog.LevelDebug); st.log {
 		st.start = r.now()
 	}
+	// The timeout runs from the request's arrival, time in the queue
+	// included.
+	deadline := began.Add(r.timeout)
 	var cancel context.CancelFunc
 	if isUpgrade(req) {
 		// The timeout covers the upgrade handshake only; modifyResponse
 		// stops the timer when the instance switches protocols.
 		st.Context, cancel = context.WithCancel(st.client)
-		st.timer = time.AfterFunc(r.timeout, func() {
+		st.timer = time.AfterFunc(time.Until(deadline), func() {
 			st.timedOut.Store(true)
 			cancel()
 		})
 	} else {
-		st.Context, cancel = context.WithTimeout(st.client, r.timeout)
+		st.Context, cancel = context.WithDeadline(st.client, deadline)
 	}
 	// Deferred so that it also runs when ReverseProxy aborts a response with
 	// http.ErrAbortHandler (a body cut short); the panic goes on to net/http.
@@ -214,8 +261,13 @@ func (r *Router) finish(st *reqState, cancel context.CancelFunc, req *http.Reque
 		st.timer.Stop()
 	}
 	cancel()
-	st.backend.release(r)
 	st.stats.inFlight.Add(-1)
+	if st.upgraded {
+		st.stats.responses[1].Add(1)
+	} else {
+		st.stats.record(st.status, time.Since(st.began))
+	}
+	r.release(st.backend, st.route.queue)
 	if st.log {
 		r.logger.LogAttrs(st.client, slog.LevelDebug, "request",
 			slog.String("host", normalizeHost(req.Host)),
@@ -322,9 +374,15 @@ func (r *Router) logFailure(st *reqState, msg string, attrs []slog.Attr) {
 }
 
 // reply writes an error the router decided on before proxying, and its
-// access-log line.
+// access-log line, for a request that no route takes (so no Stats).
 func (r *Router) reply(w http.ResponseWriter, req *http.Request, code int, msg string) {
 	r.writeError(w, code, msg)
+	r.logRequest(req, code)
+}
+
+// logRequest writes the access-log line of a request the router answered
+// itself.
+func (r *Router) logRequest(req *http.Request, code int) {
 	if r.logger.Enabled(req.Context(), slog.LevelDebug) {
 		r.logger.LogAttrs(req.Context(), slog.LevelDebug, "request",
 			slog.String("host", req.Host),

@@ -325,6 +325,11 @@ func TestRouter_WebSocket(t *testing.T) {
 	echo("still there\n")
 	conn.Close()
 	Eventually(t, "the upgraded connection to end", func() bool { return MustStats(t, r).InFlight == 0 })
+	// An upgraded connection counts as a 1xx response, and stays out of
+	// the latency histogram.
+	if s := MustStats(t, r); s.Responses1xx != 1 || s.Responses2xx != 0 || s.Latency.Count != 0 {
+		t.Errorf("Responses1xx=%d Responses2xx=%d Latency.Count=%d, want 1, 0, 0", s.Responses1xx, s.Responses2xx, s.Latency.Count)
+	}
 }
 
 func TestRouter_Timeout(t *testing.T) {
@@ -381,6 +386,9 @@ func TestRouter_ClientGone(t *testing.T) {
 	}
 	if got := InstanceStats(t, s, "i-1").Failures; got != 0 {
 		t.Fatalf("Failures=%d, want 0: a client leaving is not the instance failing", got)
+	}
+	if s.ClientClosed != 1 || s.Responses4xx != 0 || s.Latency.Count != 0 {
+		t.Fatalf("ClientClosed=%d Responses4xx=%d Latency.Count=%d, want 1, 0, 0", s.ClientClosed, s.Responses4xx, s.Latency.Count)
 	}
 }
 

@@ -74,7 +74,7 @@ func (r *Router) roundTrip(out *http.Request) (*http.Response, error) {
 	if nb == nil {
 		return nil, err
 	}
-	b.release(r)
+	r.release(b, st.route.queue)
 	st.route, st.backend, st.retried = rt, nb, true
 	r.logger.LogAttrs(st.client, slog.LevelDebug, "retrying on another instance",
 		slog.String("host", normalizeHost(out.Host)), slog.String("service", rt.serviceARN), slog.String("failed", b.id), slog.String("instance", nb.id), slog.Any("error", err))
