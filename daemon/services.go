@@ -42,7 +42,14 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
 		return err
 	}
-	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now})
+	var poke func(string) // the reconciler's, once it exists
+	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now,
+		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize,
+		OnDemand: func(arn string) {
+			if poke != nil {
+				poke(arn)
+			}
+		}})
 	d.reconciler = &reconcile.Controller{
 		Services:     services,
 		Leases:       sqlite.NewLeaseService(d.db),
@@ -56,12 +63,13 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 			Now: d.cfg.Now},
 		Demand: func(arn string) (float64, bool) {
 			st, ok := rtr.Stats(arn)
-			return float64(st.InFlight), ok
+			return float64(st.InFlight + st.Waiting), ok
 		},
 		ScaleToZeroAfter: d.cfg.Autoscale.ScaleToZeroAfter,
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}
+	poke = d.reconciler.Poke
 	hooks := openrunner.RuntimeHooks{
 		Changed: d.reconciler.Kick,
 		Drain:   func(ctx context.Context, id string) { _ = rtr.Drain(ctx, id) },
@@ -180,8 +188,13 @@ func (d *Daemon) serviceMetrics(rtr *router.Router, services openrunner.ServiceS
 				}
 			}
 			if st, ok := rtr.Stats(svc.ARN()); ok {
-				m.Concurrency = float64(st.InFlight)
+				m.Concurrency = float64(st.InFlight + st.Waiting)
 				m.Throttled = st.Throttled
+				m.Responses = map[string]uint64{"2xx": st.Responses2xx, "4xx": st.Responses4xx, "5xx": st.Responses5xx}
+				m.Latency = metrics.Histogram{Buckets: map[float64]uint64{}, Count: st.Latency.Count, Sum: st.Latency.Sum.Seconds()}
+				for _, b := range st.Latency.Buckets {
+					m.Latency.Buckets[b.UpperBound.Seconds()] = b.Count
+				}
 			}
 			out = append(out, m)
 		}

@@ -21,10 +21,11 @@ func hosts(svc *openrunner.Service, baseDomain string) []string {
 }
 
 // servingRoute is the route of a running service: its hosts, sending
-// traffic to the ready endpoints (none: the router answers 503).
+// traffic to the ready endpoints. With none, the router answers 503, or,
+// for a scale-to-zero service, holds the requests while an instance starts.
 func servingRoute(svc *openrunner.Service, baseDomain string, ready []openrunner.Endpoint) router.Route {
 	rt := router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: hosts(svc, baseDomain),
-		MaxConcurrency: maxConcurrency(svc)}
+		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero}
 	for _, ep := range ready {
 		rt.Instances = append(rt.Instances, router.Instance{ID: ep.InstanceID, URL: &url.URL{Scheme: "http", Host: ep.Addr}})
 	}

@@ -121,11 +121,23 @@ func (c *Controller) serveActive(ctx context.Context, m *memo, svc *openrunner.S
 		return err
 	}
 	st := o[rev.ID]
-	for _, f := range m.newFailures(rev.ID, st) {
+	failures := m.newFailures(rev.ID, st)
+	for _, f := range failures {
 		c.failureLines(svc, nil, rev, f)
 		c.eventf(svc, nil, "Replacing instance %s: %s", f.InstanceID, f.Message)
 	}
-	return c.Router.SetRoute(servingRoute(svc, c.BaseDomain, st.Ready))
+	rt := servingRoute(svc, c.BaseDomain, st.Ready)
+	if rt.Activate && len(st.Ready) == 0 && len(failures) > 0 {
+		// A cold start failed: the requests waiting for it get 503, and
+		// the next ones wait for the next attempt.
+		c.eventf(svc, nil, "Starting an instance from zero failed: %s", failures[len(failures)-1].Message)
+		rt.Activate = false
+		if err := c.Router.SetRoute(rt); err != nil {
+			return err
+		}
+		rt.Activate = true
+	}
+	return c.Router.SetRoute(rt)
 }
 
 // deploy rolls out a new revision (CreateService, UpdateService,
