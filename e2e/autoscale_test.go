@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner/daemon"
 	"github.com/openrunner/openrunner/internal/sampleapp"
+	"github.com/openrunner/openrunner/internal/testutil"
 )
 
 // Autoscaling windows of the tests: short, so they run in seconds.
@@ -253,4 +254,37 @@ func (l *load) stop() loadResult {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.res
+}
+
+// BenchmarkScaledThroughput measures what 16 closed-loop clients get from
+// the 200 ms app with 1 instance and with 4 (MinSize = MaxSize), each
+// instance at most MaxConcurrency 4, on Docker: 4 instances should carry
+// nearly 4 times as much. Run with -benchtime 1x; it reports req/s.
+func BenchmarkScaledThroughput(b *testing.B) {
+	for _, n := range []int32{1, 4} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			testutil.NeedDockerTestImage(b)
+			e := newSourceEnv(b, "docker", daemon.Config{Autoscale: daemon.AutoscaleConfig{QueueTimeout: time.Minute, QueueSize: 1000}})
+			asc := createASC(b, e.c, "fixed", 4, n, n).AutoScalingConfigurationArn
+			out, err := e.c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String(fmt.Sprintf("tp-%d", n)),
+				SourceConfiguration: imageSource(testImage, nil, ""), AutoScalingConfigurationArn: asc})
+			if err != nil {
+				b.Fatal(err)
+			}
+			svc := waitStatus(b, e.c, out.Service.ServiceArn)
+			waitCounts(b, func() (int, int) { return instanceCounts(b, e.d.URL(), *svc.ServiceArn) }, time.Minute,
+				func(a, _ int) bool { return a == int(n) }, "all instances")
+			b.ResetTimer()
+			for range b.N {
+				l := startLoad(e.d.RouterURL(), *svc.ServiceUrl, 16)
+				t0 := time.Now()
+				time.Sleep(5 * time.Second)
+				res := l.stop()
+				b.ReportMetric(float64(res.codes[200])/time.Since(t0).Seconds(), "req/s")
+				if res.other+res.throttled > 0 {
+					b.Errorf("failures: %v", res.codes)
+				}
+			}
+		})
+	}
 }
