@@ -100,7 +100,7 @@ type Router struct {
 	queueTimeout     time.Duration
 	coldStartTimeout time.Duration
 	onDemand         func(serviceARN string)
-	epoch            time.Time // monotonic origin of waitQueue.lastDemand
+	epoch            time.Time // monotonic origin of reqState.began and waitQueue.lastDemand
 
 	// table holds the routes by host and by service. A table is never
 	// modified once stored: writers copy it under mu and store the copy, so
@@ -173,17 +173,17 @@ type reqState struct {
 	route   *route
 	stats   *serviceStats
 	backend *backend  // the instance the request is on; changed by a retry
-	log     bool      // whether to write an access-log line
 	start   time.Time // for the access log, from Options.Now
-	began   time.Time // when the router received the request, for Latency
+	began   int64     // when the router received the request, ns since Router.epoch, for Latency
 	status  int
+	log     bool // whether to write an access-log line
 	retried bool
 
 	// Upgrade requests only: the request timeout runs on a timer that
 	// stops once the instance accepts the upgrade.
-	timer    *time.Timer
-	timedOut atomic.Bool
 	upgraded bool
+	timedOut atomic.Bool
+	timer    *time.Timer
 }
 
 type stateKey struct{}
@@ -229,7 +229,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 
-	st := &reqState{client: req.Context(), route: rt, stats: rt.stats, backend: b, began: began}
+	st := &reqState{client: req.Context(), route: rt, stats: rt.stats, backend: b, began: int64(began.Sub(r.epoch))}
 	st.stats.inFlight.Add(1)
 	if st.log = r.logger.Enabled(st.client, slog.LevelDebug); st.log {
 		st.start = r.now()
@@ -265,7 +265,7 @@ func (r *Router) finish(st *reqState, cancel context.CancelFunc, req *http.Reque
 	if st.upgraded {
 		st.stats.responses[1].Add(1)
 	} else {
-		st.stats.record(st.status, time.Since(st.began))
+		st.stats.record(st.status, time.Since(r.epoch)-time.Duration(st.began))
 	}
 	r.release(st.backend, st.route.queue)
 	if st.log {
