@@ -13,7 +13,7 @@ import (
 const DefaultScaleToZeroAfter = 5 * time.Minute
 
 // sampleInterval is how often the demand of every service is sampled.
-const sampleInterval = time.Second
+const sampleInterval = 250 * time.Millisecond
 
 // Demand reports a service's demand as the router sees it: requests in
 // flight plus requests waiting for an instance. ok is false when the router
