@@ -32,7 +32,8 @@ const (
 // each hold an instance 200 ms, on Docker (an image service) and on host
 // processes (a source-code service): it scales out under load, stops at
 // MaxSize with 429s only after the queue timeout, scales back in once
-// idle, never fails a request otherwise, and, moved to a scale-to-zero
+// idle (also across a restart of the server mid-scale), never fails a
+// request otherwise, and, moved to a scale-to-zero
 // configuration, goes to zero and serves the first request after that.
 func TestAutoscaling(t *testing.T) {
 	for _, runtime := range []string{"docker", "process"} {
@@ -40,7 +41,7 @@ func TestAutoscaling(t *testing.T) {
 			if runtime == "docker" {
 				needDocker(t)
 			}
-			e := newSourceEnv(t, runtime, daemon.Config{Autoscale: daemon.AutoscaleConfig{
+			e := newSourceEnv(t, runtime, daemon.Config{Listen: freeAddr(t), RouterListen: freeAddr(t), Autoscale: daemon.AutoscaleConfig{
 				StableWindow: scaleStable, PanicWindow: scalePanic, QueueTimeout: scaleQueueWait, ScaleToZeroAfter: time.Hour}})
 			asc := createASC(t, e.c, "burst", 4, 1, 5).AutoScalingConfigurationArn
 			var src *types.SourceConfiguration
@@ -93,6 +94,14 @@ func TestAutoscaling(t *testing.T) {
 			if res.fastest429 < scaleQueueWait {
 				t.Errorf("a 429 came after %s, before the queue timeout of %s", res.fastest429, scaleQueueWait)
 			}
+
+			// A restart mid-scale (5 desired): the new server adopts the
+			// instances and converges on the stored count.
+			if err := e.d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e.d = testutil.MustRunDaemon(t, e.cfg)
+			waitCounts(t, counts, 30*time.Second, func(a, d int) bool { return d > 1 && a == d }, "the desired count after a restart")
 
 			// Idle: back to MinSize after the stable window, draining.
 			waitCounts(t, counts, 3*scaleStable+20*time.Second, func(a, d int) bool { return a == 1 && d == 1 }, "1 instance once idle")
