@@ -72,7 +72,12 @@ func start(t *testing.T, sh *shared, holder string, wrap ...func(openrunner.Serv
 		sh = newShared(t)
 	}
 	e := &env{t: t, db: sh.db, services: sqlite.NewServiceService(sh.db), engine: sh.engine, events: &recorder{}}
-	e.router = router.New(router.Options{})
+	var poke func(string)
+	e.router = router.New(router.Options{OnDemand: func(arn string) {
+		if poke != nil {
+			poke(arn)
+		}
+	}})
 	e.front = httptest.NewServer(e.router)
 	t.Cleanup(e.front.Close)
 	e.demand = &demand{}
@@ -95,6 +100,7 @@ func start(t *testing.T, sh *shared, holder string, wrap ...func(openrunner.Serv
 		Autoscaler: &autoscale.Autoscaler{Stable: 2 * time.Second, Panic: 400 * time.Millisecond, Tick: 100 * time.Millisecond},
 		Demand:     e.demand.get,
 	}
+	poke = e.c.Poke
 	e.rt = memruntime.New(sh.engine, replicas.Options{StopGrace: time.Second, RestartBackoffMin: 10 * time.Millisecond, RestartBackoffMax: 100 * time.Millisecond})
 	hooks := openrunner.RuntimeHooks{
 		Changed: e.c.Kick,
@@ -707,4 +713,47 @@ func TestAutoscale(t *testing.T) {
 	}
 	e.c.Poke(svc.ARN())
 	e.converged(svc, 1)
+}
+
+// TestColdStart: a request to a scale-to-zero service at zero is held
+// while an instance starts and is then served; when that instance fails to
+// start, the held request gets 503 and the service log says why, and the
+// next request starts one again.
+func TestColdStart(t *testing.T) {
+	e := start(t, nil, "a")
+	cfg := imageConfig(testImage, nil)
+	svc := &openrunner.Service{Name: "web", Config: cfg, Desired: openrunner.DesiredState{MinSize: 1, MaxSize: 5, Instances: 1,
+		MaxConcurrency: 4, ScaleToZero: true, ScaleToZeroAfter: 300 * time.Millisecond}}
+	op := &openrunner.Operation{Type: openrunner.OperationCreateService, Desired: &cfg}
+	if err := e.services.CreateService(ctx(), svc, op, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.c.Kick(svc.ARN())
+	e.settle(svc, openrunner.ServiceRunning)
+	atZero := func() {
+		e.eventually(func() error {
+			if run := e.running(svc); len(run) != 0 {
+				return fmt.Errorf("an idle scale-to-zero service runs %v", run)
+			}
+			return nil
+		})
+	}
+	atZero()
+	if code, body := e.get(svc, "/"); code != 200 {
+		t.Fatalf("first request at zero: %d %q", code, body)
+	}
+	atZero()
+
+	e.engine.SetStartExit(3)
+	if code, body := e.get(svc, "/"); code != 503 {
+		t.Fatalf("a cold start that fails: %d %q, want 503", code, body)
+	}
+	e.events.want(t, svc.ARN(), "Starting an instance from zero failed", "Container exit code: 3")
+	e.engine.SetStartExit(-1)
+	e.eventually(func() error {
+		if code, body := e.get(svc, "/"); code != 200 {
+			return fmt.Errorf("after the failed cold start: %d %q", code, body)
+		}
+		return nil
+	})
 }

@@ -29,13 +29,23 @@ type Engine struct {
 	mu        sync.Mutex
 	images    map[string]bool
 	instances map[string]*instance
+	startExit int // ≥ 0: new instances exit at once with this code
 }
 
 var _ openrunner.InstanceDriver = (*Engine)(nil)
 
 // NewEngine returns an Engine without images or instances.
 func NewEngine() *Engine {
-	return &Engine{images: map[string]bool{}, instances: map[string]*instance{}}
+	return &Engine{images: map[string]bool{}, instances: map[string]*instance{}, startExit: -1}
+}
+
+// SetStartExit makes the instances started from now on exit at once with
+// code, as an application that fails to start does; a negative code turns
+// it off.
+func (e *Engine) SetStartExit(code int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.startExit = code
 }
 
 // InstanceInfo is a running instance, as Instances lists it.
@@ -182,6 +192,11 @@ func (e *Engine) StartInstance(ctx context.Context, spec openrunner.InstanceSpec
 		return nil, err
 	}
 	a, err := parseApp(spec)
+	e.mu.Lock()
+	if e.startExit >= 0 {
+		a.exitCode = e.startExit
+	}
+	e.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
