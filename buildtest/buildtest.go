@@ -171,14 +171,16 @@ type suite struct {
 	opts       Options
 }
 
-// buildLog collects a build's lines.
-type buildLog struct {
+// Log collects a build's lines (BuildSpec.Log = log.Add), for tests of
+// builders.
+type Log struct {
 	mu    sync.Mutex
 	lines []string
 	on    func(line string) // called with each line, if set
 }
 
-func (l *buildLog) add(line string) {
+// Add records one line.
+func (l *Log) Add(line string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, line)
 	on := l.on
@@ -188,17 +190,17 @@ func (l *buildLog) add(line string) {
 	}
 }
 
-// all returns the lines so far.
-func (l *buildLog) all() []string {
+// Lines returns the lines so far.
+func (l *Log) Lines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.lines)
 }
 
-// count returns how many lines are line.
-func (l *buildLog) count(line string) int {
+// Count returns how many lines are line.
+func (l *Log) Count(line string) int {
 	n := 0
-	for _, got := range l.all() {
+	for _, got := range l.Lines() {
 		if got == line {
 			n++
 		}
@@ -206,17 +208,30 @@ func (l *buildLog) count(line string) int {
 	return n
 }
 
-func (l *buildLog) String() string { return strings.Join(l.all(), "\n") }
+// Match returns how many lines match the regular expression re.
+func (l *Log) Match(re string) int {
+	rx := regexp.MustCompile(re)
+	n := 0
+	for _, line := range l.Lines() {
+		if rx.MatchString(line) {
+			n++
+		}
+	}
+	return n
+}
+
+// String is the lines, one per line.
+func (l *Log) String() string { return strings.Join(l.Lines(), "\n") }
 
 // phasePrefix matches the prefix every build line has.
 var phasePrefix = regexp.MustCompile(`^\[(PreBuild|Build|PreRun|PostBuild)\] `)
 
 // checkPrefixes checks that every line carries a phase prefix and that
 // each of phases has lines.
-func checkPrefixes(t testing.TB, log *buildLog, phases ...string) {
+func checkPrefixes(t testing.TB, log *Log, phases ...string) {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, l := range log.all() {
+	for _, l := range log.Lines() {
 		m := phasePrefix.FindStringSubmatch(l)
 		if m == nil {
 			t.Errorf("log line %q has no phase prefix", l)
@@ -232,10 +247,10 @@ func checkPrefixes(t testing.TB, log *buildLog, phases ...string) {
 }
 
 // wantLines checks that each of lines is in the log exactly n times.
-func wantLines(t testing.TB, log *buildLog, n int, lines ...string) {
+func wantLines(t testing.TB, log *Log, n int, lines ...string) {
 	t.Helper()
 	for _, want := range lines {
-		if got := log.count(want); got != n {
+		if got := log.Count(want); got != n {
 			t.Errorf("log line %q appears %d times, want %d", want, got, n)
 		}
 	}
@@ -311,17 +326,17 @@ func listTree(tb testing.TB, dir string) string {
 
 // build runs spec on h (ServiceARN set if empty, Log set), logging its
 // lines to the test, and checks that it did not touch spec.SourceDir.
-func (s *suite) build(t testing.TB, h Harness, spec *openrunner.BuildSpec) (openrunner.Image, *buildLog, error) {
+func (s *suite) build(t testing.TB, h Harness, spec *openrunner.BuildSpec) (openrunner.Image, *Log, error) {
 	t.Helper()
 	if spec.ServiceARN == "" {
 		spec.ServiceARN = serviceARN()
 	}
-	log := &buildLog{}
-	spec.Log = log.add
+	log := &Log{}
+	spec.Log = log.Add
 	before := listTree(t, spec.SourceDir)
 	start := time.Now()
 	img, err := h.Build(context.Background(), *spec)
-	for _, l := range log.all() {
+	for _, l := range log.Lines() {
 		t.Log(l)
 	}
 	if err == nil {
@@ -337,14 +352,14 @@ func (s *suite) build(t testing.TB, h Harness, spec *openrunner.BuildSpec) (open
 
 // mustBuild builds spec, checks it with Options.CheckBuild, and removes
 // it when the test ends (see mustRemove).
-func (s *suite) mustBuild(t testing.TB, h Harness, spec *openrunner.BuildSpec) (openrunner.Image, *buildLog) {
+func (s *suite) mustBuild(t testing.TB, h Harness, spec *openrunner.BuildSpec) (openrunner.Image, *Log) {
 	t.Helper()
 	img, log, err := s.build(t, h, spec)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
 	if s.opts.CheckBuild != nil {
-		s.opts.CheckBuild(t, h, *spec, img, log.all())
+		s.opts.CheckBuild(t, h, *spec, img, log.Lines())
 	}
 	rev := spec.RevisionID
 	t.Cleanup(func() { s.mustRemove(t, h, rev, img.Ref, img) })
@@ -388,13 +403,13 @@ func (s *suite) mustRemove(t testing.TB, h Harness, rev, ref string, img openrun
 
 // checkFailed checks that a failed build of spec left nothing that Builds
 // lists, then calls Options.CheckFailed.
-func (s *suite) checkFailed(t testing.TB, h Harness, spec openrunner.BuildSpec, log *buildLog) {
+func (s *suite) checkFailed(t testing.TB, h Harness, spec openrunner.BuildSpec, log *Log) {
 	t.Helper()
 	if b, ok := listed(t, h, spec.RevisionID); ok {
 		t.Errorf("Builds lists %+v after the build failed", b)
 	}
 	if s.opts.CheckFailed != nil {
-		s.opts.CheckFailed(t, h, spec, log.all())
+		s.opts.CheckFailed(t, h, spec, log.Lines())
 	}
 }
 
@@ -455,7 +470,7 @@ func (s *suite) testPhases(t *testing.T) {
 	wantLines(t, log, 1,
 		"[PreBuild] out 1", "[PreBuild] err 1", "[PreBuild] out 2", "[PreBuild] a.txt is here",
 		"[Build] in "+dir, "[Build] again in "+dir, "[PreRun] pre-run ran", "[PostBuild] post-build ran")
-	lines := log.all()
+	lines := log.Lines()
 	if i, j := slices.Index(lines, "[PreBuild] out 1"), slices.Index(lines, "[PreBuild] out 2"); i < 0 || j < i {
 		t.Errorf("out 1 at line %d, out 2 at %d: want them in order", i, j)
 	}
@@ -591,7 +606,7 @@ func (s *suite) testQuoting(t *testing.T) {
 		"[Build] line1", "[Build] line2", `[Build] trailing \`,
 		"[PostBuild] my-var=x",
 	} {
-		if log.count(want) == 0 {
+		if log.Count(want) == 0 {
 			t.Errorf("no log line %q", want)
 		}
 	}
@@ -693,7 +708,7 @@ func (s *suite) testCancel(t *testing.T) {
 	rev := revision("cancel")
 	var cancelled time.Time
 	var once sync.Once
-	log := &buildLog{on: func(line string) {
+	log := &Log{on: func(line string) {
 		// Once the command runs: its output, not its Step line.
 		if line == "[Build] is sleeping" {
 			once.Do(func() {
@@ -704,11 +719,11 @@ func (s *suite) testCancel(t *testing.T) {
 	}}
 	spec := openrunner.BuildSpec{
 		ServiceARN: serviceARN(), RevisionID: rev, SourceDir: WriteTree(t, map[string]string{"a": rev}),
-		Runtime: s.opts.Runtime, Port: 8080, Log: log.add,
+		Runtime: s.opts.Runtime, Port: 8080, Log: log.Add,
 		Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{"printf 'is %s\\n' sleeping; sleep 300 # " + rev}}},
 	}
 	_, err := h.Build(ctx, spec)
-	for _, l := range log.all() {
+	for _, l := range log.Lines() {
 		t.Log(l)
 	}
 	if cancelled.IsZero() {
@@ -742,7 +757,7 @@ func (s *suite) testBuilds(t *testing.T) {
 			t.Fatalf("Build: %v", err)
 		}
 		if s.opts.CheckBuild != nil {
-			s.opts.CheckBuild(t, h, spec, img, log.all())
+			s.opts.CheckBuild(t, h, spec, img, log.Lines())
 		}
 		return spec, img
 	}

@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,41 +48,6 @@ func newBuilder(tb testing.TB) (*testEnv, *docker.Runtime) {
 	}})
 }
 
-// buildLog collects a build's log lines.
-type buildLog struct {
-	mu    sync.Mutex
-	lines []string
-	on    func(line string) // called with each line, if set
-}
-
-func (l *buildLog) add(line string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	on := l.on
-	l.mu.Unlock()
-	if on != nil {
-		on(line)
-	}
-}
-
-func (l *buildLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.lines)
-}
-
-// count returns how many lines match re.
-func (l *buildLog) count(re string) int {
-	rx := regexp.MustCompile(re)
-	n := 0
-	for _, line := range l.all() {
-		if rx.MatchString(line) {
-			n++
-		}
-	}
-	return n
-}
-
 // imageIDs returns the images a build's steps made or reused, from its
 // " ---> <id>" lines.
 func imageIDs(lines []string) []string {
@@ -106,13 +70,13 @@ func serviceARN() string {
 
 // mustBuild builds spec, logging its lines to the test, and removes the
 // build when the test ends.
-func mustBuild(t *testing.T, rt *docker.Runtime, spec openrunner.BuildSpec) (openrunner.Image, *buildLog) {
+func mustBuild(t *testing.T, rt *docker.Runtime, spec openrunner.BuildSpec) (openrunner.Image, *buildtest.Log) {
 	t.Helper()
-	log := &buildLog{}
-	spec.Log = log.add
+	log := &buildtest.Log{}
+	spec.Log = log.Add
 	start := time.Now()
 	img, err := rt.Build(context.Background(), spec)
-	for _, l := range log.all() {
+	for _, l := range log.Lines() {
 		t.Log(l)
 	}
 	if err != nil {
@@ -406,7 +370,7 @@ func TestBuild_Cache(t *testing.T) {
 	cold := time.Since(start)
 	// Once in the build stage's build, then in the packaging stage's:
 	// there the build stage comes from the cache.
-	if n := log.count(`^\[Build\] Step \d+/\d+ : RUN go build -o server \.$`); n != 3 {
+	if n := log.Match(`^\[Build\] Step \d+/\d+ : RUN go build -o server \.$`); n != 3 {
 		t.Errorf("%d RUN go build steps in the log, want 3 (build stage, then build stage again and packaging stage)", n)
 	}
 
@@ -415,7 +379,7 @@ func TestBuild_Cache(t *testing.T) {
 	_, log = mustBuild(t, rt, spec)
 	warm := time.Since(start)
 	// Every RUN of every stage's build comes from the cache.
-	if runs, cached := log.count(`Step \d+/\d+ : RUN `), log.count(`^\[\w+\]  ---> Using cache$`); runs == 0 || cached < runs {
+	if runs, cached := log.Match(`Step \d+/\d+ : RUN `), log.Match(`^\[\w+\]  ---> Using cache$`); runs == 0 || cached < runs {
 		t.Errorf("warm rebuild: %d RUN steps, %d from the cache; want all", runs, cached)
 	}
 
@@ -426,7 +390,7 @@ func TestBuild_Cache(t *testing.T) {
 	start = time.Now()
 	changed, log := mustBuild(t, rt, spec)
 	oneFile := time.Since(start)
-	if n := log.count(`^\[\w+\]  ---> Using cache$`); n == 0 {
+	if n := log.Match(`^\[\w+\]  ---> Using cache$`); n == 0 {
 		t.Errorf("rebuild after a change uses no cache at all")
 	}
 	t.Logf("go1 build: cold %v, warm rebuild %v, one file changed %v", cold.Round(10*time.Millisecond), warm.Round(10*time.Millisecond), oneFile.Round(10*time.Millisecond))
@@ -542,7 +506,7 @@ func TestBuild_RuntimeImageThroughMirror(t *testing.T) {
 				Runtime: "python311", Port: 8080, Steps: []openrunner.BuildStep{{Phase: "Build"}},
 			}
 			img, log := mustBuild(t, rt, spec)
-			if log.count(`^\[Build\] Pulling .* from mirror `) != 1 {
+			if log.Match(`^\[Build\] Pulling .* from mirror `) != 1 {
 				t.Errorf("the log does not show the pull through the mirror")
 			}
 			if _, err := e.client.ContainerStatPath(ctx, mustCreate(t, img.ID), "/app/app.py"); err != nil {

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,28 +71,6 @@ func fakeRuby(tb testing.TB) func(string) (string, bool) {
 	dir := fakeTool(tb, "ruby", `echo "ruby 3.1.4p223 (2023-03-30 revision 957bb7cb81) [x86_64-linux]"`)
 	return withPath(dir + string(filepath.ListSeparator) + os.Getenv("PATH"))
 }
-
-// buildLog collects a build's lines.
-type buildLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *buildLog) add(line string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, line)
-	l.mu.Unlock()
-}
-
-func (l *buildLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.lines)
-}
-
-func (l *buildLog) has(line string) bool { return slices.Contains(l.all(), line) }
-
-func (l *buildLog) String() string { return strings.Join(l.all(), "\n") }
 
 // listTree returns the relative paths under dir.
 func listTree(tb testing.TB, dir string) []string {
@@ -258,9 +235,9 @@ func mustBuildApp(t *testing.T, rt *process.Runtime, app sampleapp.App) (openrun
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log buildLog
+	var log buildtest.Log
 	spec := app.BuildSpec(conf, buildtest.WriteTree(t, app.Files))
-	spec.RevisionID, spec.Log = "r"+strconv.FormatInt(time.Now().UnixNano(), 36), log.add
+	spec.RevisionID, spec.Log = "r"+strconv.FormatInt(time.Now().UnixNano(), 36), log.Add
 	img, err := rt.Build(context.Background(), spec)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, &log)
@@ -281,9 +258,9 @@ func TestBuildMissingToolchain(t *testing.T) {
 	}
 	for _, r := range apprunneryaml.Runtimes() {
 		t.Run(r.Name, func(t *testing.T) {
-			var log buildLog
+			var log buildtest.Log
 			_, err := rt.Build(context.Background(), openrunner.BuildSpec{RevisionID: "rev", SourceDir: src, Runtime: r.Name,
-				Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{"echo never"}}}, Log: log.add})
+				Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{"echo never"}}}, Log: log.Add})
 			if got := openrunner.ErrorCode(err); got != openrunner.EINVALID {
 				t.Fatalf("Build: %v, want EINVALID", err)
 			}
@@ -338,10 +315,10 @@ func TestBuildPhases(t *testing.T) {
 	t.Setenv("OPENRUNNER_TEST_SECRET", "secret")
 	rt, _ := newBuilder(t, fakeRuby(t))
 	src := buildtest.WriteTree(t, map[string]string{"svc/app.rb": "puts 1\n", "README": "r"})
-	var log buildLog
+	var log buildtest.Log
 	env := []openrunner.EnvVar{{Name: "STEP_VAR", Value: "step value"}}
 	spec := openrunner.BuildSpec{
-		RevisionID: "phases", SourceDir: src, Directory: "svc", Runtime: "ruby31", RuntimeVersion: "3.1", Log: log.add,
+		RevisionID: "phases", SourceDir: src, Directory: "svc", Runtime: "ruby31", RuntimeVersion: "3.1", Log: log.Add,
 		Steps: []openrunner.BuildStep{
 			{Phase: "PreBuild", Env: env, Commands: []string{`echo "out 1"; echo "err 1" >&2; echo "out 2"`, `printf 'no newline'`}},
 			{Phase: "Build", Env: env, Commands: []string{`echo "in $(pwd)"`, "echo built >> count.txt"}},
@@ -377,7 +354,7 @@ func TestBuildPhases(t *testing.T) {
 		"[PostBuild] one",
 		"[PostBuild] two",
 	}
-	if got := log.all(); !slices.Equal(got, want) {
+	if got := log.Lines(); !slices.Equal(got, want) {
 		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if b, err := os.ReadFile(filepath.Join(src, "svc", "count.txt")); err == nil {
@@ -405,15 +382,15 @@ func TestBuildVersion(t *testing.T) {
 	} {
 		t.Run(tc.runtime+"/"+tc.want, func(t *testing.T) {
 			rt, _ := newBuilder(t, tc.env)
-			var log buildLog
-			if _, err := rt.Build(context.Background(), openrunner.BuildSpec{RevisionID: "v", SourceDir: src, Runtime: tc.runtime, RuntimeVersion: tc.want, Log: log.add}); err != nil {
+			var log buildtest.Log
+			if _, err := rt.Build(context.Background(), openrunner.BuildSpec{RevisionID: "v", SourceDir: src, Runtime: tc.runtime, RuntimeVersion: tc.want, Log: log.Add}); err != nil {
 				t.Fatal(err)
 			}
 			warned := strings.Contains(log.String(), "[Build] Warning: runtime "+tc.runtime+" asks for version "+tc.want+", but the host's")
 			if warned != tc.warn {
 				t.Errorf("warned %v, want %v:\n%s", warned, tc.warn, &log)
 			}
-			if tc.runtime == "corretto8" && !log.has(`[Build] Using the host's java (openjdk version "1.8.0_392") for runtime corretto8`) {
+			if tc.runtime == "corretto8" && log.Count(`[Build] Using the host's java (openjdk version "1.8.0_392") for runtime corretto8`) == 0 {
 				t.Errorf("no line naming java:\n%s", &log)
 			}
 		})
@@ -431,9 +408,9 @@ func TestBuildPythonEnvAtRunTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log buildLog
+	var log buildtest.Log
 	spec := app.BuildSpec(conf, buildtest.WriteTree(t, app.Files))
-	spec.RevisionID, spec.Log = "envs", log.add
+	spec.RevisionID, spec.Log = "envs", log.Add
 	img, err := rt.Build(context.Background(), spec)
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, &log)
@@ -467,9 +444,9 @@ func TestBuildPipIsolation(t *testing.T) {
 		t.Fatal("the sample's app.py changed: cannot put the imports in")
 	}
 	rt, buildDir := newBuilder(t, nil)
-	var log buildLog
+	var log buildtest.Log
 	img, err := rt.Build(context.Background(), openrunner.BuildSpec{
-		RevisionID: "pip", SourceDir: buildtest.WriteTree(t, files), Runtime: "python311", RuntimeVersion: "3.11", Log: log.add,
+		RevisionID: "pip", SourceDir: buildtest.WriteTree(t, files), Runtime: "python311", RuntimeVersion: "3.11", Log: log.Add,
 		Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{
 			"pip install --no-index wheels/" + pkg + "-1.0-py3-none-any.whl",
 			"pip3 install --user --no-index wheels/" + userPkg + "-1.0-py3-none-any.whl",
@@ -538,9 +515,9 @@ func TestBuildNodeGlobalInstall(t *testing.T) {
 		"tool/package.json": `{"name": "` + tool + `", "version": "1.0.0", "bin": {"` + tool + `": "bin.js"}}`,
 		"tool/bin.js":       "#!/usr/bin/env node\nconsole.log('tool ran');\n",
 	})
-	var log buildLog
+	var log buildtest.Log
 	_, err := rt.Build(context.Background(), openrunner.BuildSpec{
-		RevisionID: "npm", SourceDir: src, Runtime: "nodejs22", Log: log.add,
+		RevisionID: "npm", SourceDir: src, Runtime: "nodejs22", Log: log.Add,
 		Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{
 			"npm install -g --install-links --no-audit --no-fund ./tool",
 			"chmod +x \"$(npm prefix -g)/lib/node_modules/" + tool + "/bin.js\"",
@@ -550,7 +527,7 @@ func TestBuildNodeGlobalInstall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Build: %v\n%s", err, &log)
 	}
-	if !log.has("[Build] tool ran") {
+	if log.Count("[Build] tool ran") == 0 {
 		t.Errorf("the installed tool did not run:\n%s", &log)
 	}
 	if _, err := os.Stat(filepath.Join(buildDir, "npm", "env", "npm", "bin", tool)); err != nil {
@@ -581,13 +558,13 @@ func TestBuildGoEnv(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rt, buildDir := newBuilder(t, tc.env)
-			var log buildLog
-			_, err := rt.Build(context.Background(), openrunner.BuildSpec{RevisionID: "go", SourceDir: src, Runtime: "go1", RuntimeVersion: "1", Log: log.add,
+			var log buildtest.Log
+			_, err := rt.Build(context.Background(), openrunner.BuildSpec{RevisionID: "go", SourceDir: src, Runtime: "go1", RuntimeVersion: "1", Log: log.Add,
 				Steps: []openrunner.BuildStep{{Phase: "Build", Commands: []string{`echo "$GOTOOLCHAIN $GOBIN"`}}}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "[Build] " + tc.want + " " + filepath.Join(buildDir, "go", "env", "go", "bin"); !log.has(want) {
+			if want := "[Build] " + tc.want + " " + filepath.Join(buildDir, "go", "env", "go", "bin"); log.Count(want) == 0 {
 				t.Errorf("no line %q:\n%s", want, &log)
 			}
 		})
