@@ -104,6 +104,11 @@ func TryDo(c *http.Client, method, base, host, body string) (response, error) {
 		return response{}, err
 	}
 	req.Host = host
+	return do(c, req)
+}
+
+// do sends req with c and reads the whole response.
+func do(c *http.Client, req *http.Request) (response, error) {
 	res, err := c.Do(req)
 	if err != nil {
 		return response{}, err

@@ -25,16 +25,7 @@ func Get(ctx context.Context, c *http.Client, base, path string) (response, erro
 		return response{}, err
 	}
 	req.Host = testHost
-	res, err := c.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return response{}, err
-	}
-	return response{Code: res.StatusCode, Header: res.Header, Body: string(b)}, nil
+	return do(c, req)
 }
 
 // result is one response, or error, of a request sent in the background.
