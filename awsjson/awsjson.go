@@ -125,7 +125,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, statu
 	}()
 	buf.Reset()
 	if r.ContentLength > limit {
-		return "", 0, tooLarge(limit)
+		return "", 0, tooLarge(w, r, limit)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, statu
 			Message: "Unable to read the request body."}
 	}
 	if n > limit {
-		return "", 0, tooLarge(limit)
+		return "", 0, tooLarge(w, r, limit)
 	}
 	body := buf.Bytes()
 
@@ -171,7 +171,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, statu
 	return op, http.StatusOK, nil
 }
 
-func tooLarge(limit int64) *Error {
+// Bounds of what tooLarge reads of an oversized body before it answers.
+const (
+	maxDiscardBytes = 64 << 20
+	discardTimeout  = 10 * time.Second
+)
+
+// tooLarge is the error of a body over limit. It first reads and discards
+// the rest of the body (at most maxDiscardBytes, for at most
+// discardTimeout) and asks for the connection to be closed after the
+// response: a client that sends its whole body before reading, as Python's
+// urllib does, then reads the 413 instead of meeting a reset connection.
+// A client waiting for "100 Continue" has sent no body, and is not read.
+func tooLarge(w http.ResponseWriter, r *http.Request, limit int64) *Error {
+	w.Header().Set("Connection", "close")
+	if !strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(discardTimeout))
+		_, _ = io.CopyN(io.Discard, r.Body, maxDiscardBytes)
+	}
 	return &Error{Type: "SerializationException", Status: http.StatusRequestEntityTooLarge,
 		Message: "The request body is larger than the limit of " + strconv.FormatInt(limit, 10) + " bytes."}
 }

@@ -1,13 +1,17 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +153,51 @@ func TestProtocol(t *testing.T) {
 			t.Fatalf("health: %d %v %v", resp.StatusCode, h, err)
 		}
 	})
+}
+
+// TestTooLargeBodySentWhole: a client that writes a whole 10 MB body
+// before it reads anything (as Python's urllib does) gets the 413
+// SerializationException, not a reset connection; so does one that sends
+// no Content-Length (chunked).
+func TestTooLargeBodySentWhole(t *testing.T) {
+	d := testutil.MustRunDaemon(t, daemon.Config{})
+	body := bytes.Repeat([]byte("a"), 10<<20)
+	for name, header := range map[string]string{
+		"ContentLength": "Content-Length: " + strconv.Itoa(len(body)) + "\r\n",
+		"Chunked":       "Transfer-Encoding: chunked\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", d.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
+			w := bufio.NewWriter(conn)
+			fmt.Fprintf(w, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AppRunner.ListConnections\r\n%s\r\n", d.Addr(), header)
+			if name == "Chunked" {
+				for off := 0; off < len(body); off += 64 << 10 {
+					chunk := body[off:min(off+64<<10, len(body))]
+					fmt.Fprintf(w, "%x\r\n", len(chunk))
+					w.Write(chunk)
+					w.WriteString("\r\n")
+				}
+				w.WriteString("0\r\n\r\n")
+			} else {
+				w.Write(body)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatalf("writing the whole body: %v", err)
+			}
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("reading the response after the whole body: %v", err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "SerializationException") {
+				t.Fatalf("%d %s", res.StatusCode, b)
+			}
+		})
+	}
 }
