@@ -323,7 +323,6 @@ type queue struct {
 	timers     map[string]*time.Timer
 	min, max   time.Duration
 	shutting   bool
-	afterRetry func(string) // tests: called when a retry is queued
 }
 
 func newQueue(min, max time.Duration) *queue {
@@ -385,13 +384,9 @@ func (q *queue) done(key string, err error) {
 		}
 		q.timers[key] = time.AfterFunc(d, func() {
 			q.mu.Lock()
+			defer q.mu.Unlock()
 			delete(q.timers, key)
 			q.addLocked(key)
-			f := q.afterRetry
-			q.mu.Unlock()
-			if f != nil {
-				f(key)
-			}
 		})
 	}
 	if q.again[key] {

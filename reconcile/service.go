@@ -43,7 +43,7 @@ func (c *Controller) Reconcile(ctx context.Context, arn string) error {
 	if op == nil {
 		return c.steady(ctx, m, svc, o)
 	}
-	if err := c.begin(ctx, m, svc, op); err != nil {
+	if err := c.begin(ctx, svc, op); err != nil {
 		return err
 	}
 	switch op.Type {
@@ -61,7 +61,7 @@ func (c *Controller) Reconcile(ctx context.Context, arn string) error {
 }
 
 // begin marks a pending operation as started, with App Runner's lines.
-func (c *Controller) begin(ctx context.Context, m *memo, svc *openrunner.Service, op *openrunner.Operation) error {
+func (c *Controller) begin(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation) error {
 	if op.Status != openrunner.OperationPending {
 		return nil
 	}
@@ -84,7 +84,8 @@ func (c *Controller) steady(ctx context.Context, m *memo, svc *openrunner.Servic
 	arn := svc.ARN()
 	switch {
 	case svc.Status == openrunner.ServiceRunning && svc.Active != nil:
-		if err := c.serveActive(ctx, m, svc); err != nil {
+		seen, err := c.serveActive(ctx, m, svc)
+		if err != nil {
 			return c.observed(ctx, svc, nil, err)
 		}
 		if err := c.removeExcept(ctx, arn, o, svc.Active); err != nil {
@@ -93,11 +94,7 @@ func (c *Controller) steady(ctx context.Context, m *memo, svc *openrunner.Servic
 		if m.pushed.CompareAndSwap(true, false) {
 			c.startCheck(m, svc)
 		}
-		o, err := c.observe(ctx, arn)
-		if err != nil {
-			return err
-		}
-		return c.observed(ctx, svc, o, nil)
+		return c.observed(ctx, svc, observed{svc.Active.ID: seen}, nil)
 	case svc.Status == openrunner.ServicePaused:
 		if err := c.Router.SetRoute(pausedRoute(svc, c.BaseDomain)); err != nil {
 			return err
@@ -110,15 +107,16 @@ func (c *Controller) steady(ctx context.Context, m *memo, svc *openrunner.Servic
 }
 
 // serveActive asks for the active revision's instance count, routes to the
-// ready instances, and says what failed since the last pass.
-func (c *Controller) serveActive(ctx context.Context, m *memo, svc *openrunner.Service) error {
+// ready instances, says what failed since the last pass, and returns what
+// it saw of the revision.
+func (c *Controller) serveActive(ctx context.Context, m *memo, svc *openrunner.Service) (openrunner.RevisionStatus, error) {
 	rev := svc.Active
 	if err := c.run(ctx, m, svc, rev, svc.Desired.Count()); err != nil {
-		return err
+		return openrunner.RevisionStatus{}, err
 	}
 	o, err := c.observe(ctx, svc.ARN())
 	if err != nil {
-		return err
+		return openrunner.RevisionStatus{}, err
 	}
 	st := o[rev.ID]
 	failures := m.newFailures(rev.ID, st)
@@ -133,11 +131,11 @@ func (c *Controller) serveActive(ctx context.Context, m *memo, svc *openrunner.S
 		c.eventf(svc, nil, "Starting an instance from zero failed: %s", failures[len(failures)-1].Message)
 		rt.Activate = false
 		if err := c.Router.SetRoute(rt); err != nil {
-			return err
+			return st, err
 		}
 		rt.Activate = true
 	}
-	return c.Router.SetRoute(rt)
+	return st, c.Router.SetRoute(rt)
 }
 
 // deploy rolls out a new revision (CreateService, UpdateService,
@@ -153,7 +151,7 @@ func (c *Controller) deploy(ctx context.Context, m *memo, svc *openrunner.Servic
 	}
 	if svc.Active != nil {
 		// The active revision serves until the new one is ready.
-		if err := c.serveActive(ctx, m, svc); err != nil {
+		if _, err := c.serveActive(ctx, m, svc); err != nil {
 			c.Logger.Warn("serving the active revision", "service", svc.ARN(), "error", err)
 		}
 	}
