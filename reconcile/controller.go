@@ -313,16 +313,16 @@ var errPanic error = panicError{}
 // failed comes back after a backoff that doubles up to max, and resets
 // after a pass that succeeds.
 type queue struct {
-	mu         sync.Mutex
-	cond       *sync.Cond
-	order      []string
-	queued     map[string]bool
-	active     map[string]bool
-	again      map[string]bool
-	failures   map[string]int
-	timers     map[string]*time.Timer
-	min, max   time.Duration
-	shutting   bool
+	mu       sync.Mutex
+	cond     *sync.Cond
+	order    []string
+	queued   map[string]bool
+	active   map[string]bool
+	again    map[string]bool
+	failures map[string]int
+	timers   map[string]*time.Timer
+	min, max time.Duration
+	shutting bool
 }
 
 func newQueue(min, max time.Duration) *queue {
