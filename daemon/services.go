@@ -42,18 +42,9 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
 		return err
 	}
-	var poke func(string) // the reconciler's, once it exists
-	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now,
-		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize,
-		OnDemand: func(arn string) {
-			if poke != nil {
-				poke(arn)
-			}
-		}})
 	d.reconciler = &reconcile.Controller{
 		Services:     services,
 		Leases:       sqlite.NewLeaseService(d.db),
-		Router:       rtr,
 		Events:       d.logs,
 		BaseDomain:   d.cfg.BaseDomain,
 		Holder:       owner,
@@ -64,15 +55,17 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		// reacts a second sooner.
 		Autoscaler: &autoscale.Autoscaler{Stable: d.cfg.Autoscale.StableWindow, Panic: d.cfg.Autoscale.PanicWindow,
 			Tick: time.Second, Now: d.cfg.Now},
-		Demand: func(arn string) (float64, bool) {
-			st, ok := rtr.Stats(arn)
-			return float64(st.InFlight + st.Waiting), ok
-		},
 		ScaleToZeroAfter: d.cfg.Autoscale.ScaleToZeroAfter,
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}
-	poke = d.reconciler.Poke
+	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
+		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
+	d.reconciler.Router = rtr
+	d.reconciler.Demand = func(arn string) (float64, bool) {
+		st, ok := rtr.Stats(arn)
+		return float64(st.InFlight + st.Waiting), ok
+	}
 	hooks := openrunner.RuntimeHooks{
 		Changed: d.reconciler.Kick,
 		Drain:   func(ctx context.Context, id string) { _ = rtr.Drain(ctx, id) },
