@@ -84,12 +84,16 @@ type Controller struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	queue  *queue
-	memo   memos
-	held   sync.Map // service ARN → when this server's lease on it expires
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	queue *queue
+	memo  memos
+	// spawnMu orders goroutines started from outside the controller's own
+	// goroutines (Poke, from the router) with Close's wait for them.
+	spawnMu sync.Mutex
+	closing bool
+	held    sync.Map // service ARN → when this server's lease on it expires
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // Open starts the workers, the resync and the lease renewal, and queues
@@ -162,6 +166,9 @@ func (c *Controller) Close() error {
 	if c.cancel == nil {
 		return nil
 	}
+	c.spawnMu.Lock()
+	c.closing = true
+	c.spawnMu.Unlock()
 	c.cancel()
 	c.queue.shutDown()
 	c.wg.Wait()
@@ -292,6 +299,21 @@ func (c *Controller) every(d time.Duration, f func()) {
 			f()
 		}
 	}
+}
+
+// spawn runs f in a goroutine Close waits for, unless Close has begun. It
+// is for callers outside the controller's goroutines.
+func (c *Controller) spawn(f func()) {
+	c.spawnMu.Lock()
+	defer c.spawnMu.Unlock()
+	if c.closing {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
 }
 
 // Holding reports how many service leases this server holds.

@@ -52,11 +52,7 @@ func (c *Controller) Poke(serviceARN string) {
 		return
 	}
 	c.Autoscaler.Poke(serviceARN, c.Now())
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.scale(c.ctx, serviceARN, true)
-	}()
+	c.spawn(func() { c.scale(c.ctx, serviceARN, true) })
 }
 
 // scale decides the instance count of one running service and, when it
