@@ -123,6 +123,12 @@ func TestAutoscaling(t *testing.T) {
 			if s := waitStatus(t, e.c, arn); s.Status != types.ServiceStatusRunning {
 				t.Fatalf("after the update: %s", s.Status)
 			}
+			if runtime == "process" {
+				// Only the configuration changed: nothing was built again.
+				if n := strings.Count(e.serviceLog(t, *arn, false), "Successfully built your application source code"); n != 1 {
+					t.Errorf("%d builds, want the first one only", n)
+				}
+			}
 			waitCounts(t, counts, 3*scaleStable+20*time.Second, func(a, d int) bool { return a == 0 && d == 0 }, "zero instances once idle")
 			if s, _ := e.c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: arn}); s.Service.Status != types.ServiceStatusRunning {
 				t.Errorf("at zero the status is %s, want RUNNING", s.Service.Status)
