@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -346,5 +347,33 @@ func TestRouterTLSOff(t *testing.T) {
 	if err := bad.Open(ctx); err == nil || !strings.Contains(err.Error(), "--redirect-http") {
 		bad.Close()
 		t.Fatalf("redirect without HTTPS: %v", err)
+	}
+}
+
+// TestLocalCANewWhenKeyLost: a data directory copied without secret.key
+// cannot open the root's key; the server still starts, with a new root, and
+// says so.
+func TestLocalCANewWhenKeyLost(t *testing.T) {
+	dir := t.TempDir()
+	d := testutil.MustRunDaemon(t, daemon.Config{DataDir: dir, Runtime: "process"})
+	old, _ := localca.ReadRootPEM(filepath.Join(dir, daemon.CADir))
+	d.Close()
+	if err := os.Remove(filepath.Join(dir, "secret.key")); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	d2 := testutil.MustRunDaemon(t, daemon.Config{DataDir: dir, Runtime: "process", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "a new local CA was made") {
+		t.Errorf("no clear error in the logs: %s", logs.String())
+	}
+	now, _ := localca.ReadRootPEM(filepath.Join(dir, daemon.CADir))
+	if string(now) == string(old) {
+		t.Fatal("kept a root whose key is unreadable")
+	}
+	if aside, _ := filepath.Glob(filepath.Join(dir, daemon.CADir+".unreadable-*", localca.CertFile)); len(aside) != 1 {
+		t.Errorf("the old CA was not kept aside: %v", aside)
+	}
+	if _, err := defaultLeaf(t, d2).Verify(x509.VerifyOptions{Roots: caPool(t, d2)}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -29,6 +29,10 @@ const (
 	KeyFile       = "root.key"
 )
 
+// ErrKeyUnreadable means the root's sealed key cannot be opened with the
+// Sealer given: the data directory's secret key changed.
+var ErrKeyUnreadable = errors.New("the root's sealed key cannot be opened with this data directory's secret key")
+
 // sealContext binds the sealed root key to its purpose, so that no other
 // sealed value of the data directory can stand in for it.
 const sealContext = "localca-root-key"
@@ -171,7 +175,7 @@ func (ca *CA) load(opts Options, certPEM []byte) error {
 			return fmt.Errorf("the root's sealed key: %w", err)
 		}
 		if keyDER, err = opts.Sealer.Open(sealed, sealContext); err != nil {
-			return fmt.Errorf("the root's sealed key cannot be opened with this data directory's secret key: %w", err)
+			return ErrKeyUnreadable
 		}
 	} else {
 		b, err := os.ReadFile(filepath.Join(opts.Dir, KeyFile))
@@ -278,6 +282,15 @@ func (ca *CA) Leaf(names ...string) (*tls.Certificate, error) {
 	c, err := ca.Issue(norm...)
 	if err != nil {
 		return nil, err
+	}
+	// Issuing is rare (once per name per renewal): drop the expired leaves
+	// of names no longer asked for, so the cache stays as large as the set
+	// of names in use.
+	now := ca.now()
+	for k, old := range ca.leaves {
+		if now.After(old.Leaf.NotAfter) {
+			delete(ca.leaves, k)
+		}
 	}
 	ca.leaves[key] = c
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,7 @@ func TestCreateAndReload(t *testing.T) {
 
 	// Another vault key cannot open the root's key.
 	other, _ := vault.New(bytes.Repeat([]byte{8}, 32))
-	if _, err := localca.Open(localca.Options{Dir: dir, Sealer: other}); err == nil || !strings.Contains(err.Error(), "secret key") {
+	if _, err := localca.Open(localca.Options{Dir: dir, Sealer: other}); !errors.Is(err, localca.ErrKeyUnreadable) {
 		t.Fatalf("wrong key: %v", err)
 	}
 }
