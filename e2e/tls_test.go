@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -41,22 +40,9 @@ func caPool(t testing.TB, d *daemon.Daemon) *x509.CertPool {
 	return pool
 }
 
-// httpsClient sends every request to the router's TLS listener, as DNS
-// for <ServiceUrl> would, verifying against roots; h2 false offers only
-// HTTP/1.1.
+// httpsClient sends every request to d's HTTPS listener.
 func httpsClient(d *daemon.Daemon, roots *x509.CertPool, h2 bool) *http.Client {
-	addr := strings.TrimPrefix(d.RouterTLSURL(), "https://")
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		},
-		TLSClientConfig:   &tls.Config{RootCAs: roots},
-		ForceAttemptHTTP2: h2,
-	}
-	if !h2 {
-		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
-	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return testutil.HTTPSClient(strings.TrimPrefix(d.RouterTLSURL(), "https://"), roots, h2)
 }
 
 func readAll(t testing.TB, resp *http.Response, err error) string {

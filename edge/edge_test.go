@@ -1,7 +1,6 @@
 package edge_test
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -14,25 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/openrunner/openrunner/edge"
+	"github.com/openrunner/openrunner/internal/testutil"
 	"github.com/openrunner/openrunner/localca"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // echo answers with the protocol and whether the request came over TLS.
 var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,21 +57,7 @@ func start(t *testing.T, e *edge.Edge) (tlsAddr, plainAddr string) {
 	return tl.Addr().String(), pl.Addr().String()
 }
 
-// client returns an HTTP client that sends every request to addr, trusting
-// roots, speaking h2 if h2 is set and HTTP/1.1 otherwise.
-func client(addr string, roots *x509.CertPool, h2 bool) *http.Client {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		},
-		TLSClientConfig:   &tls.Config{RootCAs: roots},
-		ForceAttemptHTTP2: h2,
-	}
-	if !h2 {
-		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
-	}
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
+var client = testutil.HTTPSClient
 
 // handshake connects to addr with SNI name (none if empty) and returns the
 // leaf served, without verifying it, and the negotiated protocol.
@@ -247,11 +221,13 @@ func TestOperatorCertificateReloaded(t *testing.T) {
 }
 
 func TestLeafRenewedWithoutRestart(t *testing.T) {
-	clk := &clock{t: time.Now()}
-	ca := newCA(t, clk.Now)
+	var offset atomic.Int64 // how far the CA's and the client's clock are ahead
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	advance := func(d time.Duration) { offset.Add(int64(d)) }
+	ca := newCA(t, now)
 	tlsAddr, _ := start(t, &edge.Edge{Handler: echo, CA: ca, Routed: func(string) bool { return true }})
 	get := func() *x509.Certificate {
-		conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{ServerName: "svc.example", RootCAs: ca.Pool(), Time: clk.Now})
+		conn, err := tls.Dial("tcp", tlsAddr, &tls.Config{ServerName: "svc.example", RootCAs: ca.Pool(), Time: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,16 +235,16 @@ func TestLeafRenewedWithoutRestart(t *testing.T) {
 		return conn.ConnectionState().PeerCertificates[0]
 	}
 	first := get()
-	clk.Add(3 * 24 * time.Hour)
+	advance(3 * 24 * time.Hour)
 	if !get().Equal(first) {
 		t.Fatal("renewed too early")
 	}
-	clk.Add(3 * 24 * time.Hour) // 6 of 7 days: due, and still valid for the client
+	advance(3 * 24 * time.Hour) // 6 of 7 days: due, and still valid for the client
 	second := get()
 	if second.Equal(first) || !second.NotAfter.After(first.NotAfter) {
 		t.Fatal("not renewed")
 	}
-	clk.Add(2 * 24 * time.Hour) // past the first leaf's expiry
+	advance(2 * 24 * time.Hour) // past the first leaf's expiry
 	if third := get(); !third.Equal(second) {
 		t.Fatal("renewed again too early")
 	}
