@@ -85,6 +85,10 @@ type Config struct {
 	// RuntimeImages overrides the Docker base images of managed runtimes
 	// (docker.Options.RuntimeImages).
 	RuntimeImages map[string]string
+	// VPCNetworks maps subnet and VPC ids to Docker networks
+	// (--vpc-network); an id it does not map names the network of the same
+	// name.
+	VPCNetworks map[string]string
 	// PollInterval, if positive, polls providers for new commits of
 	// auto-deploying services (reconcile.Engine.PollInterval).
 	PollInterval time.Duration
@@ -276,6 +280,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		AutoScaling:  sqlite.NewAutoScalingConfigurationService(d.db),
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
+		VPC:          sqlite.NewVPCService(d.db),
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.handshakes = handshakes

@@ -59,6 +59,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}
+	d.reconciler.VPC = reconcile.VPC{Connectors: svc.VPC, Networks: d.cfg.VPCNetworks}
 	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
 		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
 	d.reconciler.Router = rtr
