@@ -171,3 +171,33 @@ type VPCService interface {
 	// Scope whose status is one of statuses, in creation order.
 	FindVpcIngressConnectionsByStatus(ctx context.Context, statuses ...string) ([]*VpcIngressConnection, error)
 }
+
+// IngressEndpoint is the network side of one VPC ingress connection: on
+// Network, DomainName answers on port 80 by forwarding TCP to Target.
+type IngressEndpoint struct {
+	ID         string // the connection's id
+	Network    string // the runtime's network the connection's VpcID names
+	DomainName string
+	Target     string // host:port of the router's private listener
+}
+
+// IngressRuntime runs the endpoints of VPC ingress connections: on Docker,
+// a proxy container per connection with the DomainName as its network
+// alias. A Kubernetes runtime would make it a Service in the VPC's
+// namespace.
+type IngressRuntime interface {
+	// NetworkGateway returns the address, on this host, from which a
+	// listener is reachable by the network's members only. Returns
+	// EINVALID if the network does not exist.
+	NetworkGateway(ctx context.Context, network string) (string, error)
+	// EnsureIngress makes e's endpoint run (replacing one made for another
+	// network, domain or target) and returns its host:port on the network,
+	// reachable from this process. Returns EINVALID if the network does
+	// not exist.
+	EnsureIngress(ctx context.Context, e IngressEndpoint) (string, error)
+	// RemoveIngress removes the endpoint of the connection with that id;
+	// removing one that is gone is not an error.
+	RemoveIngress(ctx context.Context, id string) error
+	// Ingresses lists the connection ids of the endpoints that run.
+	Ingresses(ctx context.Context) ([]string, error)
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/openrunner/openrunner/console"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
+	"github.com/openrunner/openrunner/ingress"
 	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/reconcile"
@@ -85,6 +86,9 @@ type Config struct {
 	// RuntimeImages overrides the Docker base images of managed runtimes
 	// (docker.Options.RuntimeImages).
 	RuntimeImages map[string]string
+	// IngressProxy is the executable the proxy containers of VPC ingress
+	// connections run (docker.Options.IngressProxy); empty: this one.
+	IngressProxy string
 	// VPCNetworks maps subnet and VPC ids to Docker networks
 	// (--vpc-network); an id it does not map names the network of the same
 	// name.
@@ -133,6 +137,7 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
+	ingress      *ingress.Controller
 	metrics      metrics.Source // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -407,6 +412,10 @@ func (d *Daemon) Close() error {
 		d.routerServer = nil
 	} else if d.routerLn != nil {
 		d.routerLn.Close()
+	}
+	if d.ingress != nil {
+		errs = append(errs, d.ingress.Close())
+		d.ingress = nil
 	}
 	if d.reconciler != nil {
 		errs = append(errs, d.reconciler.Close())

@@ -101,6 +101,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
+	d.openIngress(ctx, svc, rtr)
 	d.metrics = d.serviceMetrics(rtr, services)
 	svc.Services, svc.Deployer = services, d.reconciler
 	ext.Logs, ext.Services = d.logs, services
@@ -113,7 +114,8 @@ func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner
 	switch d.cfg.Runtime {
 	case "", "docker":
 		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
-			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
+			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages,
+			IngressProxy: d.cfg.IngressProxy})
 		if err == nil {
 			err = rt.Open(ctx, hooks)
 		}

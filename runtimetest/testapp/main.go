@@ -12,6 +12,8 @@
 //	GET /health                200 "ok", or 500 once /sick was asked
 //	GET /sick                  makes /health answer 500 from then on
 //	GET /exit?code=N           answers, then exits with code N (default 1)
+//	GET /fetch?url=U           GETs U (5 s timeout) and answers its status and
+//	                           body, or 502 with the error (VPC egress tests)
 //
 // At start it writes "testapp: stdout ready" to stdout and "testapp: stderr
 // ready" to stderr. SIGTERM makes it exit 0 unless TESTAPP_IGNORE_SIGTERM=1.
@@ -28,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -99,6 +102,7 @@ func main() {
 		}
 		fmt.Fprintln(out, r.URL.Query().Get("text"))
 	})
+	mux.HandleFunc("GET /fetch", fetch)
 	var sick atomic.Bool
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		if sick.Load() {
@@ -175,4 +179,24 @@ func shell(args []string) int {
 	err = syscall.Exec(path, words, append(os.Environ(), "TESTAPP_SHELL=1"))
 	fmt.Fprintf(os.Stderr, "testapp sh: %v\n", err)
 	return 126
+}
+
+// fetch answers GET /fetch?url=U: U's status code and body, or 502 and why
+// U could not be fetched.
+func fetch(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.Query().Get("url"), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, "fetch: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(res.Body, 1<<20))
 }
