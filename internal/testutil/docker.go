@@ -1,10 +1,13 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -20,7 +23,14 @@ const DockerTestImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner
 var (
 	buildOnce sync.Once
 	buildErr  error
+	pinnedRef string
 )
+
+// PinnedDockerTestImage returns, after NeedDockerTestImage, a reference to
+// the same image tagged by the test app's content: unlike DockerTestImage,
+// which test binaries of other checkouts sharing the engine may retag with
+// their own test app, it names this binary's test app.
+func PinnedDockerTestImage() string { return pinnedRef }
 
 // NeedDockerTestImage builds DockerTestImage once per test binary, or skips
 // the test when no Docker engine answers (fails it when CI=true).
@@ -55,7 +65,14 @@ func NeedDockerTestImage(t testing.TB) {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("docker", "build", "-q", "-t", DockerTestImage, dir)
+		b, err := os.ReadFile(filepath.Join(dir, "testapp"))
+		if err != nil {
+			buildErr = err
+			return
+		}
+		sum := sha256.Sum256(b)
+		pinnedRef = strings.TrimSuffix(DockerTestImage, ":1") + ":" + hex.EncodeToString(sum[:6])
+		cmd := exec.Command("docker", "build", "-q", "-t", DockerTestImage, "-t", pinnedRef, dir)
 		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("docker build: %v: %s", err, out)
