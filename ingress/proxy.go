@@ -57,6 +57,9 @@ func forward(ctx context.Context, c net.Conn, target string) {
 		return
 	}
 	defer up.Close()
+	// Connections end with the proxy.
+	stop := context.AfterFunc(ctx, func() { c.Close(); up.Close() })
+	defer stop()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
 		_, _ = io.Copy(dst, src)
