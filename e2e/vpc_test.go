@@ -108,6 +108,25 @@ func TestVpcEgress(t *testing.T) {
 	}
 	_, err := c.DeleteVpcConnector(ctx, &apprunner.DeleteVpcConnectorInput{VpcConnectorArn: direct.VpcConnectorArn})
 	wantAPIError(t, err, "InvalidRequestException", "is being used by other services")
+
+	// A running service moved onto the missing network rolls back, and its
+	// DEFAULT-egress revision keeps serving.
+	def := services["default"]
+	if _, err := c.UpdateService(ctx, &apprunner.UpdateServiceInput{ServiceArn: def.ServiceArn, NetworkConfiguration: &types.NetworkConfiguration{
+		EgressConfiguration: &types.EgressConfiguration{EgressType: types.EgressTypeVpc, VpcConnectorArn: missing.VpcConnectorArn}}}); err != nil {
+		t.Fatal(err)
+	}
+	s := waitStatus(t, c, def.ServiceArn)
+	ops, err := c.ListOperations(ctx, &apprunner.ListOperationsInput{ServiceArn: def.ServiceArn, MaxResults: aws.Int32(1)})
+	if err != nil || s.Status != types.ServiceStatusRunning || ops.OperationSummaryList[0].Status != types.OperationStatusRollbackSucceeded {
+		t.Fatalf("update onto a missing network: %s, %+v, %v", s.Status, ops, err)
+	}
+	if s.NetworkConfiguration.EgressConfiguration.EgressType != types.EgressTypeDefault {
+		t.Fatalf("after the rollback: %+v", s.NetworkConfiguration.EgressConfiguration)
+	}
+	if code, _ := get(t, d.RouterURL(), aws.ToString(def.ServiceUrl), "/"); code != 200 {
+		t.Fatalf("after the rollback the service answers %d", code)
+	}
 }
 
 var (

@@ -13,11 +13,7 @@ import (
 // CreateVpcIngressConnection implements openrunner.VPCService. The service
 // check, the one-per-service rule and the insert are one transaction.
 func (s *VPCService) CreateVpcIngressConnection(ctx context.Context, c *openrunner.VpcIngressConnection, tags []openrunner.Tag) error {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	scope, tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -36,11 +32,9 @@ func (s *VPCService) CreateVpcIngressConnection(ctx context.Context, c *openrunn
 	} else if n > 0 {
 		return openrunner.Errorf(openrunner.EINVALID, "The service %s already has a VPC ingress connection. Delete it before creating another.", c.ServiceARN)
 	}
-	if n, err := addUsage(ctx, tx, scope, openrunner.ResourceVpcIngressConnection, 1); err != nil {
+	if err := reserve(ctx, tx, scope, openrunner.ResourceVpcIngressConnection,
+		quota(s.db.Quotas.VpcIngressConnections, openrunner.DefaultMaxVpcIngressConnections), "VPC ingress connections"); err != nil {
 		return err
-	} else if max := quota(s.db.Quotas.VpcIngressConnections, openrunner.DefaultMaxVpcIngressConnections); n > max {
-		return openrunner.Errorf(openrunner.EQUOTA,
-			"You have reached the maximum number of VPC ingress connections (%d) for this account in this Region.", max)
 	}
 	c.Scope, c.ID = scope, openrunner.NewID()
 	c.Status, c.CreatedAt = openrunner.IngressPendingCreation, tx.now

@@ -22,21 +22,13 @@ func NewVPCService(db *DB) *VPCService { return &VPCService{db: db} }
 
 // CreateVpcConnector implements openrunner.VPCService.
 func (s *VPCService) CreateVpcConnector(ctx context.Context, c *openrunner.VpcConnector, tags []openrunner.Tag) error {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	scope, tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-
-	if n, err := addUsage(ctx, tx, scope, openrunner.ResourceVpcConnector, 1); err != nil {
+	if err := reserve(ctx, tx, scope, openrunner.ResourceVpcConnector, quota(s.db.Quotas.VpcConnectors, openrunner.DefaultMaxVpcConnectors), "VPC connectors"); err != nil {
 		return err
-	} else if max := quota(s.db.Quotas.VpcConnectors, openrunner.DefaultMaxVpcConnectors); n > max {
-		return openrunner.Errorf(openrunner.EQUOTA,
-			"You have reached the maximum number of VPC connectors (%d) for this account in this Region. Delete a VPC connector you no longer need, or raise the quota.", max)
 	}
 	c.Scope, c.ID, c.Revision = scope, openrunner.NewID(), 1
 	c.Status, c.CreatedAt = openrunner.VpcConnectorActive, tx.now
@@ -111,11 +103,7 @@ func (s *VPCService) FindVpcConnectors(ctx context.Context, f openrunner.VpcConn
 // the delete are one transaction, so no service can start using the
 // connector in between.
 func (s *VPCService) DeleteVpcConnector(ctx context.Context, arn string) (*openrunner.VpcConnector, error) {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	scope, tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +134,30 @@ func (s *VPCService) DeleteVpcConnector(ctx context.Context, arn string) (*openr
 		return nil, err
 	}
 	return c, tx.Commit()
+}
+
+// begin starts a write transaction in the Scope of ctx.
+func (s *VPCService) begin(ctx context.Context) (openrunner.Scope, *Tx, error) {
+	scope, err := openrunner.MustScope(ctx)
+	if err != nil {
+		return scope, nil, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	return scope, tx, err
+}
+
+// reserve counts one more live resource of kind in scope, or returns EQUOTA
+// naming what (plural) when that would exceed max.
+func reserve(ctx context.Context, tx *Tx, scope openrunner.Scope, kind string, max int, what string) error {
+	n, err := addUsage(ctx, tx, scope, kind, 1)
+	if err != nil {
+		return err
+	}
+	if n > max {
+		return openrunner.Errorf(openrunner.EQUOTA,
+			"You have reached the maximum number of %s (%d) for this account in this Region. Delete one you no longer need, or raise the quota.", what, max)
+	}
+	return nil
 }
 
 func scanVpcConnector(row scanner) (*openrunner.VpcConnector, error) {
