@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/internal/testutil"
 )
 
@@ -168,7 +169,20 @@ func ingressProxy(t *testing.T) string {
 func TestPrivateService(t *testing.T) {
 	needDocker(t)
 	vpc := dockerNetwork(t, "vpc-")
-	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker", IngressProxy: ingressProxy(t)})
+	dir := t.TempDir()
+	first := daemon.New(daemon.Config{Listen: "127.0.0.1:0", RouterListen: "127.0.0.1:0", DataDir: dir, Runtime: "docker", IngressProxy: ingressProxy(t)})
+	if err := first.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = first.Close()
+		// Should the test end before the restart, what the first server ran.
+		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+docker.LabelOwner+"="+first.Owner()).Output()
+		if ids := strings.Fields(string(out)); len(ids) > 0 {
+			_ = exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+		}
+	})
+	d := first
 	c := testutil.Client(d.URL(), testutil.ClientOptions{})
 
 	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("private"), SourceConfiguration: imageSource(testutil.PinnedDockerTestImage(), nil, "/testapp --greeting private-hello")})
@@ -209,18 +223,27 @@ func TestPrivateService(t *testing.T) {
 		t.Fatal(err)
 	}
 	clientURL := "http://" + strings.TrimSpace(strings.Split(string(port), "\n")[0])
-	var inside string
-	for range 50 { // the client container may still be starting
-		req := clientURL + fetchPath("http://"+domain+"/")
-		if code, body = getURL(req); code == 200 {
-			inside = body
-			break
+	fromInside := func() {
+		t.Helper()
+		for range 100 { // the client container may still be starting
+			if code, body = getURL(clientURL + fetchPath("http://"+domain+"/")); code == 200 {
+				break
+			}
+			sleepShort()
 		}
-		sleepShort()
+		if code != 200 || !strings.Contains(body, "private-hello") {
+			t.Fatalf("from the VPC network, http://%s/: %d %q", domain, code, body)
+		}
 	}
-	if !strings.Contains(inside, "private-hello") {
-		t.Fatalf("from the VPC network, http://%s/: %d %q", domain, code, body)
+	fromInside()
+	// A restarted server serves the connection again, on a listener of
+	// its own.
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
 	}
+	d = testutil.MustRunDaemon(t, daemon.Config{DataDir: dir, Runtime: "docker", IngressProxy: ingressProxy(t)})
+	c = testutil.Client(d.URL(), testutil.ClientOptions{})
+	fromInside()
 	// Still 404 outside, for the domain too.
 	if code, _ := get(t, d.RouterURL(), domain, "/"); code != 404 {
 		t.Fatalf("the ingress domain on the host's router: %d", code)
