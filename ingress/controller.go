@@ -167,22 +167,29 @@ func (c *Controller) ensure(ctx context.Context, conn *openrunner.VpcIngressConn
 	return probe(ctx, addr, conn.DomainName)
 }
 
-// probe sends one request to the endpoint at addr for domain: any HTTP
-// answer (the service's, or the router's 503 while it has no instance)
-// means the path through the network serves.
+// probe sends requests to the endpoint at addr for domain, for up to 3 s
+// (a proxy just started may not listen yet): any HTTP answer (the
+// service's, or the router's 503 while it has no instance) means the path
+// through the network serves.
 func probe(ctx context.Context, addr, domain string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr+"/", nil)
-	if err != nil {
-		return err
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+addr+"/", nil)
+		if err != nil {
+			return err
+		}
+		req.Host = domain
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil {
+			return res.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ingress: probing %s at %s: %w", domain, addr, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	req.Host = domain
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return fmt.Errorf("ingress: probing %s at %s: %w", domain, addr, err)
-	}
-	return res.Body.Close()
 }
 
 // listen returns the address of the private listener on network's
