@@ -14,6 +14,12 @@ type Quotas struct {
 	AutoScalingNames     int
 	AutoScalingRevisions int
 	AutoScalingMaxSize   int
+
+	// VpcConnectors limits ACTIVE VPC connectors, VpcIngressConnections
+	// the VPC ingress connections that are not DELETED; zero means the
+	// default (DefaultMaxVpcConnectors, DefaultMaxVpcIngressConnections).
+	VpcConnectors         int
+	VpcIngressConnections int
 }
 
 // DefaultQuotas returns App Runner's default quotas.

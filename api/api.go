@@ -35,6 +35,12 @@ type Server struct {
 	// server's): a source-code service's repository must be on its
 	// connection's provider, since the connection's token is sent there.
 	ProviderURLs map[string]string
+	// VPC stores VPC connectors and ingress connections; when nil, their
+	// operations answer NotImplementedException. IngressChanged, if set,
+	// is called after an ingress connection was created, updated or
+	// deleted (the ingress controller's poke).
+	VPC            openrunner.VPCService
+	IngressChanged func()
 	// RuntimeError, when set, says why this server cannot run services;
 	// CreateService answers it as InvalidRequestException.
 	RuntimeError string

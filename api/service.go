@@ -44,6 +44,9 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 	if cfg.Network, err = applyNetwork(cfg.Network, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
+	if err := s.checkVpcConnector(ctx, cfg.Network); err != nil {
+		return nil, err
+	}
 	cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
 	// No configuration: the account's current default. The store checks
 	// again, atomically, that the revision is still active.
@@ -123,6 +126,9 @@ func (s *Server) ListServices(ctx context.Context, in *wire.ListServicesInput) (
 func (s *Server) DeleteService(ctx context.Context, in *wire.DeleteServiceInput) (*wire.DeleteServiceOutput, error) {
 	if s.Services == nil {
 		return s.Unimplemented.DeleteService(ctx, in)
+	}
+	if err := s.ingressBlocksDelete(ctx, *in.ServiceArn); err != nil {
+		return nil, err
 	}
 	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationDeleteService, func(svc *openrunner.Service) error {
 		return noOperationInProgress(svc)
@@ -265,6 +271,9 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 		}
 		cfg.HealthCheck = applyHealthCheck(cfg.HealthCheck, in.HealthCheckConfiguration)
 		if cfg.Network, err = applyNetwork(cfg.Network, in.NetworkConfiguration); err != nil {
+			return err
+		}
+		if err := s.checkVpcConnector(ctx, cfg.Network); err != nil {
 			return err
 		}
 		cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)

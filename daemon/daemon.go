@@ -27,6 +27,7 @@ import (
 	"github.com/openrunner/openrunner/console"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
+	"github.com/openrunner/openrunner/ingress"
 	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/reconcile"
@@ -98,6 +99,13 @@ type Config struct {
 	// RuntimeImages overrides the Docker base images of managed runtimes
 	// (docker.Options.RuntimeImages).
 	RuntimeImages map[string]string
+	// IngressProxy is the executable the proxy containers of VPC ingress
+	// connections run (docker.Options.IngressProxy); empty: this one.
+	IngressProxy string
+	// VPCNetworks maps subnet and VPC ids to Docker networks
+	// (--vpc-network); an id it does not map names the network of the same
+	// name.
+	VPCNetworks map[string]string
 	// PollInterval, if positive, polls providers for new commits of
 	// auto-deploying services (reconcile.Engine.PollInterval).
 	PollInterval time.Duration
@@ -145,6 +153,7 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
+	ingress      *ingress.Controller
 	metrics      metrics.Source // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -296,6 +305,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		AutoScaling:  sqlite.NewAutoScalingConfigurationService(d.db),
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
+		VPC:          sqlite.NewVPCService(d.db),
 	}
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.handshakes = handshakes
@@ -424,6 +434,10 @@ func (d *Daemon) Close() error {
 		d.routerLn.Close()
 	}
 	d.closeRouterTLS()
+	if d.ingress != nil {
+		errs = append(errs, d.ingress.Close())
+		d.ingress = nil
+	}
 	if d.reconciler != nil {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil

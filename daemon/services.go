@@ -59,6 +59,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}
+	d.reconciler.VPC = reconcile.VPC{Connectors: svc.VPC, Networks: d.cfg.VPCNetworks}
 	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
 		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
 	d.reconciler.Router = rtr
@@ -109,6 +110,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
+	d.openIngress(ctx, svc, rtr)
 	d.metrics = d.serviceMetrics(rtr, services)
 	svc.Services, svc.Deployer = services, d.reconciler
 	ext.Logs, ext.Services = d.logs, services
@@ -121,7 +123,8 @@ func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner
 	switch d.cfg.Runtime {
 	case "", "docker":
 		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
-			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
+			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages,
+			IngressProxy: d.cfg.IngressProxy})
 		if err == nil {
 			err = rt.Open(ctx, hooks)
 		}

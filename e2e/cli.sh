@@ -241,9 +241,70 @@ source_service() {
 	[[ $status == DELETED ]] && ok "source: delete-connection: DELETED" || fail "source: delete-connection: $status"
 }
 
+# vpc: VPC connectors (create, describe, list, refused deletion while a
+# service uses one, delete) and VPC ingress connections (create, list with
+# its filter, describe until it settles, delete until DELETED). The service
+# need not run: a CREATE_FAILED one holds its connector and connection, and
+# the ingress connection's VPC network does not exist, so it ends
+# FAILED_CREATION whatever the runtime.
+vpc() {
+	local ar=(aws apprunner --endpoint-url "$url") name="cli-vpc-$$"
+	local out vc svc ic status n
+	out=$("${ar[@]}" create-vpc-connector --vpc-connector-name "$name" --subnets "subnet-$$" --security-groups sg-1 --tags Key=team,Value=db)
+	vc=$(json 'd["VpcConnector"]["VpcConnectorArn"]' <<<"$out")
+	status=$(json '"%s %d %s" % (d["VpcConnector"]["Status"], d["VpcConnector"]["VpcConnectorRevision"], ",".join(d["VpcConnector"]["Subnets"]))' <<<"$out")
+	[[ $status == "ACTIVE 1 subnet-$$" && $vc =~ :vpcconnector/$name/1/[0-9a-f]{32}$ ]] && ok "vpc: create-vpc-connector" || fail "vpc: create-vpc-connector: $status $vc"
+	expect_error InvalidRequestException "${ar[@]}" create-vpc-connector --vpc-connector-name "$name" --subnets subnet-x
+	n=$("${ar[@]}" list-vpc-connectors | json 'len([c for c in d["VpcConnectors"] if c["VpcConnectorArn"] == "'"$vc"'"])')
+	[[ $n == 1 ]] && ok "vpc: list-vpc-connectors" || fail "vpc: list-vpc-connectors: $n"
+	local src='{"ImageRepository":{"ImageIdentifier":"127.0.0.1:1/cli/missing:1","ImageRepositoryType":"ECR","ImageConfiguration":{"Port":"8080"}},"AutoDeploymentsEnabled":false}'
+	svc=$("${ar[@]}" create-service --service-name "$name" --source-configuration "$src" \
+		--network-configuration "{\"EgressConfiguration\":{\"EgressType\":\"VPC\",\"VpcConnectorArn\":\"$vc\"},\"IngressConfiguration\":{\"IsPubliclyAccessible\":false}}" |
+		json 'd["Service"]["ServiceArn"]')
+	expect_error InvalidRequestException "${ar[@]}" delete-vpc-connector --vpc-connector-arn "$vc"
+
+	out=$("${ar[@]}" create-vpc-ingress-connection --vpc-ingress-connection-name "$name" --service-arn "$svc" \
+		--ingress-vpc-configuration "VpcId=vpc-cli-missing-$$,VpcEndpointId=vpce-$$")
+	ic=$(json 'd["VpcIngressConnection"]["VpcIngressConnectionArn"]' <<<"$out")
+	[[ $(json 'd["VpcIngressConnection"]["Status"]' <<<"$out") == PENDING_CREATION ]] && ok "vpc: create-vpc-ingress-connection: PENDING_CREATION" || fail "vpc: create-vpc-ingress-connection: $out"
+	n=$("${ar[@]}" list-vpc-ingress-connections --filter "ServiceArn=$svc" | json '",".join(c["VpcIngressConnectionArn"] for c in d["VpcIngressConnectionSummaryList"])')
+	[[ $n == "$ic" ]] && ok "vpc: list-vpc-ingress-connections --filter ServiceArn" || fail "vpc: list-vpc-ingress-connections: $n"
+	ingress_status() {
+		for _ in $(seq 300); do
+			status=$("${ar[@]}" describe-vpc-ingress-connection --vpc-ingress-connection-arn "$ic" | json 'd["VpcIngressConnection"]["Status"]')
+			[[ $status != PENDING_* ]] && return
+			sleep 0.2
+		done
+	}
+	ingress_status
+	[[ $status == FAILED_CREATION ]] && ok "vpc: on a missing VPC network: FAILED_CREATION" || fail "vpc: ingress status $status"
+	status=$("${ar[@]}" delete-vpc-ingress-connection --vpc-ingress-connection-arn "$ic" | json 'd["VpcIngressConnection"]["Status"]')
+	[[ $status == PENDING_DELETION ]] && ok "vpc: delete-vpc-ingress-connection: PENDING_DELETION" || fail "vpc: delete-vpc-ingress-connection: $status"
+	ingress_status
+	[[ $status == DELETED ]] && ok "vpc: then DELETED" || fail "vpc: after delete: $status"
+	expect_error InvalidStateException "${ar[@]}" delete-vpc-ingress-connection --vpc-ingress-connection-arn "$ic"
+
+	for _ in $(seq 300); do
+		status=$("${ar[@]}" describe-service --service-arn "$svc" | json 'd["Service"]["Status"]')
+		[[ $status != OPERATION_IN_PROGRESS ]] && break
+		sleep 0.2
+	done
+	"${ar[@]}" delete-service --service-arn "$svc" >/dev/null
+	for _ in $(seq 300); do
+		status=$("${ar[@]}" describe-service --service-arn "$svc" | json 'd["Service"]["Status"]')
+		[[ $status == DELETED ]] && break
+		sleep 0.2
+	done
+	status=$("${ar[@]}" delete-vpc-connector --vpc-connector-arn "$vc" | json 'd["VpcConnector"]["Status"]')
+	[[ $status == INACTIVE ]] && ok "vpc: delete-vpc-connector: INACTIVE" || fail "vpc: delete-vpc-connector: $status"
+	status=$("${ar[@]}" describe-vpc-connector --vpc-connector-arn "$vc" | json 'd["VpcConnector"]["Status"]')
+	[[ $status == INACTIVE ]] && ok "vpc: describe-vpc-connector after delete: INACTIVE" || fail "vpc: describe after delete: $status"
+}
+
 suite flag
 AWS_ENDPOINT_URL_APPRUNNER=$url suite env
 autoscaling
+vpc
 services
 source_service
 

@@ -80,7 +80,7 @@ func TestProtocol(t *testing.T) {
 		{"NullIsAbsent", "AppRunner.ListConnections", `{"ConnectionName":null,"NextToken":null}`, 200, "", ""},
 		{"UnknownMemberIgnored", "AppRunner.ListConnections", `{"FutureMember":{"a":[1]}}`, 200, "", ""},
 		{"TooLarge", "AppRunner.ListConnections", `{"ConnectionName":"` + strings.Repeat("a", 5000) + `"}`, 413, "SerializationException", "4096 bytes"},
-		{"NotImplemented", "AppRunner.ListVpcConnectors", `{}`, 501, "NotImplementedException", "OpenRunner does not implement ListVpcConnectors yet."},
+		{"NotImplemented", "AppRunner.ListObservabilityConfigurations", `{}`, 501, "NotImplementedException", "OpenRunner does not implement ListObservabilityConfigurations yet."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, h, body := rawCall(t, d.URL(), tc.target, []byte(tc.body))

@@ -71,6 +71,8 @@ type Controller struct {
 	// before it goes to zero, when its configuration does not say; default
 	// DefaultScaleToZeroAfter.
 	ScaleToZeroAfter time.Duration
+	// VPC resolves the networks of VPC-egress revisions.
+	VPC VPC
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync

@@ -25,7 +25,7 @@ func hosts(svc *openrunner.Service, baseDomain string) []string {
 // for a scale-to-zero service, holds the requests while an instance starts.
 func servingRoute(svc *openrunner.Service, baseDomain string, ready []openrunner.Endpoint) router.Route {
 	rt := router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: hosts(svc, baseDomain),
-		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero}
+		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero, Private: private(svc)}
 	for _, ep := range ready {
 		rt.Instances = append(rt.Instances, router.Instance{ID: ep.InstanceID, URL: &url.URL{Scheme: "http", Host: ep.Addr}})
 	}
@@ -34,7 +34,7 @@ func servingRoute(svc *openrunner.Service, baseDomain string, ready []openrunner
 
 // pausedRoute answers 503 "paused" on the service's hosts.
 func pausedRoute(svc *openrunner.Service, baseDomain string) router.Route {
-	return router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: hosts(svc, baseDomain), Paused: true}
+	return router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: hosts(svc, baseDomain), Paused: true, Private: private(svc)}
 }
 
 // DefaultMaxConcurrency is App Runner's default requests per instance.
@@ -45,4 +45,11 @@ func maxConcurrency(svc *openrunner.Service) int {
 		return n
 	}
 	return DefaultMaxConcurrency
+}
+
+// private reports whether the service is reachable only through its VPC
+// ingress connection (IsPubliclyAccessible false).
+func private(svc *openrunner.Service) bool {
+	n := svc.Config.Network
+	return n.EgressType != "" && !n.IsPubliclyAccessible
 }

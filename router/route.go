@@ -57,6 +57,11 @@ type Route struct {
 	// waiting requests 503 (the cold start failed). Activate does nothing
 	// while the route has instances.
 	Activate bool
+	// Private makes the service unreachable through the router's own
+	// handler (every public listener): its hosts answer 404 as unknown
+	// hosts do. It is served only by the Private handler, at the domain
+	// names SetIngress gives it.
+	Private bool
 }
 
 // route is the immutable, resolved form of a Route that the request path
@@ -67,6 +72,7 @@ type route struct {
 	name           string   // for error messages
 	paused         bool
 	activate       bool
+	private        bool
 	maxConcurrency int64 // 0: no limit
 	backends       []*backend
 	stats          *serviceStats // shared by successive routes of the same service
@@ -83,6 +89,7 @@ func (rt *route) without(i int) *route {
 		name:           rt.name,
 		paused:         rt.paused,
 		activate:       rt.activate,
+		private:        rt.private,
 		maxConcurrency: rt.maxConcurrency,
 		backends:       slices.Delete(slices.Clone(rt.backends), i, i+1),
 		stats:          rt.stats,
@@ -191,6 +198,7 @@ func (r *Router) setRoute(rt Route, hosts []string) (*waitQueue, error) {
 		name:           serviceName(rt),
 		paused:         rt.Paused,
 		activate:       rt.Activate,
+		private:        rt.Private,
 		maxConcurrency: int64(rt.MaxConcurrency),
 		backends:       make([]*backend, 0, len(rt.Instances)),
 		stats:          &serviceStats{},

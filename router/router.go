@@ -107,6 +107,8 @@ type Router struct {
 	// the request path reads it without a lock.
 	table atomic.Pointer[table]
 
+	ingress ingress // VPC ingress domains, for Private
+
 	mu       sync.Mutex          // serializes route writers
 	backends map[string]*backend // every routed or draining instance, by ID; guarded by mu
 }
@@ -210,10 +212,16 @@ func (s *reqState) expired() bool {
 // ServeHTTP routes req by its Host header; see the package doc.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rt := r.lookup(req.Host)
-	if rt == nil {
+	if rt == nil || rt.private {
+		// A private service's hosts answer exactly as unknown ones do.
 		r.reply(w, req, http.StatusNotFound, fmt.Sprintf("No service has the host %q.", trimHost(req.Host)))
 		return
 	}
+	r.serve(w, req, rt)
+}
+
+// serve proxies req to one of rt's instances.
+func (r *Router) serve(w http.ResponseWriter, req *http.Request, rt *route) {
 	began := time.Now()
 	rt.stats.requests.Add(1)
 	var b *backend

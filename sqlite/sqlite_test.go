@@ -30,6 +30,7 @@ func TestConformance(t *testing.T) {
 			Tags:        sqlite.NewTagService(db),
 			Services:    sqlite.NewServiceService(db),
 			AutoScaling: sqlite.NewAutoScalingConfigurationService(db),
+			VPC:         sqlite.NewVPCService(db),
 		}
 	})
 }

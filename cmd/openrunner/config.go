@@ -58,6 +58,8 @@ type serveConfig struct {
 	Bitbucket handshake.BitbucketConfig
 	// GitHubAppPrivateKeyFile is read into GitHub.AppPrivateKeyPEM.
 	GitHubAppPrivateKeyFile string
+	// VPCNetworks maps subnet and VPC ids to Docker networks (ID=NETWORK).
+	VPCNetworks map[string]string
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -150,6 +152,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	fs.Func("registry-mirror", "pull images of registry FROM from TO instead, as FROM=TO, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=localhost:5000; repeatable (env OPENRUNNER_REGISTRY_MIRRORS, comma-separated)",
 		func(v string) error { return addMirror(c.RegistryMirrors, v) })
+	c.VPCNetworks = map[string]string{}
+	for _, m := range strings.FieldsFunc(env("OPENRUNNER_VPC_NETWORK", ""), func(r rune) bool { return r == ',' }) {
+		if err := addVPCNetwork(c.VPCNetworks, m); err != nil {
+			return c, fmt.Errorf("OPENRUNNER_VPC_NETWORK: %w", err)
+		}
+	}
+	fs.Func("vpc-network", "attach the instances of VPC connectors naming subnet (or ingress connections naming VPC) ID to Docker network NETWORK, as ID=NETWORK; an id not mapped names the network of the same name; repeatable (env OPENRUNNER_VPC_NETWORK, comma-separated)",
+		func(v string) error { return addVPCNetwork(c.VPCNetworks, v) })
 	regCreds := env("OPENRUNNER_REGISTRY_CREDENTIALS_FILE", "")
 	fs.StringVar(&regCreds, "registry-credentials-file", regCreds, `registry credentials, one "HOST USERNAME PASSWORD" per line (env OPENRUNNER_REGISTRY_CREDENTIALS_FILE)`)
 	fs.StringVar(&c.GitHub.ClientID, "github-client-id", env("OPENRUNNER_GITHUB_CLIENT_ID", ""), "GitHub OAuth App or GitHub App client id (env OPENRUNNER_GITHUB_CLIENT_ID)")
@@ -238,6 +248,16 @@ func (c serveConfig) logger(w io.Writer) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format must be text or json")
 	}
+}
+
+// addVPCNetwork parses ID=NETWORK into m.
+func addVPCNetwork(m map[string]string, v string) error {
+	id, network, ok := strings.Cut(strings.TrimSpace(v), "=")
+	if !ok || id == "" || network == "" || strings.ContainsAny(id+network, " ,") {
+		return fmt.Errorf("a VPC network is ID=NETWORK with a subnet or VPC id and a Docker network name, got %q", v)
+	}
+	m[id] = network
+	return nil
 }
 
 // addMirror parses FROM=TO into m.

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/openrunner/openrunner/ingress"
 )
 
 func main() {
@@ -54,6 +56,9 @@ func run(ctx context.Context, args []string) error {
 		return runLogs(ctx, args[1:], os.Stdout, os.Stderr)
 	case "ca":
 		return runCA(args[1:], os.Getenv, os.Stdout, os.Stderr)
+	case "ingress-proxy":
+		// Hidden: what the proxy containers of VPC ingress connections run.
+		return ingress.Main(args[1:])
 	case "version", "--version", "-version":
 		return runVersion(args[1:])
 	case "help", "-h", "--help":

@@ -38,6 +38,7 @@ func runServe(ctx context.Context, args []string) error {
 		RegistryMirrors:     c.RegistryMirrors,
 		RegistryCredentials: c.RegistryCredentials,
 		RuntimeImages:       c.RuntimeImages,
+		VPCNetworks:         c.VPCNetworks,
 		PollInterval:        c.PollInterval,
 		AllowEndOfSupport:   c.AllowEndOfSupportRuntimes,
 		PublicURL:           c.PublicURL,

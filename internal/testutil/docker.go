@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,7 +25,14 @@ var (
 	buildOnce sync.Once
 	buildErr  error
 	buildID   string // the image this test binary built, whatever the tag now names
+	pinnedRef string
 )
+
+// PinnedDockerTestImage returns, after NeedDockerTestImage, a reference to
+// the same image tagged by the test app's content: unlike DockerTestImage,
+// which test binaries of other checkouts sharing the engine may retag with
+// their own test app, it names this binary's test app.
+func PinnedDockerTestImage() string { return pinnedRef }
 
 // NeedDockerTestImage builds DockerTestImage once per test binary, or skips
 // the test when no Docker engine answers (fails it when CI=true).
@@ -58,7 +67,14 @@ func NeedDockerTestImage(t testing.TB) {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("docker", "build", "-q", "-t", DockerTestImage, dir)
+		b, err := os.ReadFile(filepath.Join(dir, "testapp"))
+		if err != nil {
+			buildErr = err
+			return
+		}
+		sum := sha256.Sum256(b)
+		pinnedRef = strings.TrimSuffix(DockerTestImage, ":1") + ":" + hex.EncodeToString(sum[:6])
+		cmd := exec.Command("docker", "build", "-q", "-t", DockerTestImage, "-t", pinnedRef, dir)
 		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -16,6 +16,8 @@
 //	GET /stream?n=N&ms=M       N lines "chunk i", each flushed, M ms apart
 //	GET /ws                    a WebSocket-style upgrade (101), then echoes
 //	                           every byte sent on the connection
+//	GET /fetch?url=U           GETs U (5 s timeout) and answers its status and
+//	                           body, or 502 with the error (VPC egress tests)
 //
 // At start it writes "testapp: stdout ready" to stdout and "testapp: stderr
 // ready" to stderr. SIGTERM makes it exit 0 unless TESTAPP_IGNORE_SIGTERM=1.
@@ -104,6 +106,7 @@ func main() {
 		}
 		fmt.Fprintln(out, r.URL.Query().Get("text"))
 	})
+	mux.HandleFunc("GET /fetch", fetch)
 	var sick atomic.Bool
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		if sick.Load() {
@@ -219,4 +222,24 @@ func proxyRoutes(mux *http.ServeMux) {
 		}
 		_, _ = io.Copy(conn, brw)
 	})
+}
+
+// fetch answers GET /fetch?url=U: U's status code and body, or 502 and why
+// U could not be fetched.
+func fetch(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.Query().Get("url"), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, "fetch: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(res.Body, 1<<20))
 }
