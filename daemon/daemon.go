@@ -76,6 +76,19 @@ type Config struct {
 	DockerHost string
 	// RouterListen is the data plane's address; default DefaultRouterListen.
 	RouterListen string
+	// RouterTLSListen is the data plane's HTTPS address, "off" for none.
+	// Empty means DefaultRouterTLSListen when RouterListen is empty too,
+	// and otherwise a free port on RouterListen's host (so that a Config
+	// naming only its plain router address never collides on the default
+	// HTTPS port).
+	RouterTLSListen string
+	// TLSCertFile and TLSKeyFile are the operator's certificate and key
+	// (PEM), served for the names the certificate covers and reloaded when
+	// the files change; empty for none.
+	TLSCertFile, TLSKeyFile string
+	// RedirectHTTP makes the plain router listener answer 308 to HTTPS
+	// (except ACME HTTP-01 challenges).
+	RedirectHTTP bool
 	// BaseDomain ends every ServiceUrl; default DefaultBaseDomain.
 	BaseDomain string
 	// RegistryMirrors and RegistryCredentials configure image pulls (see
@@ -108,6 +121,9 @@ const (
 	DefaultListen = "127.0.0.1:4590"
 	// DefaultRouterListen is where services answer by default.
 	DefaultRouterListen = "127.0.0.1:4591"
+	// DefaultRouterTLSListen is where services answer over HTTPS by
+	// default.
+	DefaultRouterTLSListen = "127.0.0.1:4592"
 	// DefaultBaseDomain sits under localhost, which resolves to the
 	// loopback address without any DNS set-up (RFC 6761).
 	DefaultBaseDomain = "apprunner.localhost"
@@ -133,6 +149,7 @@ type Daemon struct {
 	routerLn     net.Listener
 	routerServer *http.Server
 	routerServed chan error
+	tls          routerTLS
 	server       *http.Server
 	ready        atomic.Bool
 	served       chan error
@@ -145,6 +162,9 @@ type Daemon struct {
 func New(cfg Config) *Daemon {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	if cfg.RouterTLSListen == "" {
+		cfg.RouterTLSListen = defaultRouterTLSListen(cfg.RouterListen)
 	}
 	if cfg.RouterListen == "" {
 		cfg.RouterListen = DefaultRouterListen
@@ -403,6 +423,7 @@ func (d *Daemon) Close() error {
 	} else if d.routerLn != nil {
 		d.routerLn.Close()
 	}
+	d.closeRouterTLS()
 	if d.reconciler != nil {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil

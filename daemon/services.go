@@ -96,7 +96,16 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
-	d.routerServer = &http.Server{Handler: rtr, ReadHeaderTimeout: 10 * time.Second,
+	// The edge (package edge) serves the router over HTTPS and wraps its
+	// plain listener; custom domains plug their hooks into d.tls.edge
+	// before serveRouterTLS.
+	if err := d.openRouterTLS(rtr); err != nil {
+		return err
+	}
+	if err := d.serveRouterTLS(); err != nil {
+		return err
+	}
+	d.routerServer = &http.Server{Handler: d.tls.edge.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()

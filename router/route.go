@@ -340,6 +340,13 @@ func (r *Router) lookup(h string) *route {
 	return nil
 }
 
+// Serves reports whether a route lists host (matched as request hosts are:
+// ignoring case, a trailing dot and any port). The TLS listener asks it
+// before issuing a certificate for a name.
+func (r *Router) Serves(host string) bool {
+	return r.lookup(host) != nil
+}
+
 // current returns the service's route as it is now, or nil if it was
 // deleted.
 func (r *Router) current(rt *route) *route {

@@ -30,6 +30,12 @@ type serveConfig struct {
 	Runtime         string
 	DockerHost      string
 	RouterListen    string
+	// The router's HTTPS side: its address, the operator's certificate
+	// and the plain listener's redirect.
+	RouterTLSListen string
+	TLSCertFile     string
+	TLSKeyFile      string
+	RedirectHTTP    bool
 	BaseDomain      string
 	MaxServices     int
 	// Registry mirrors (FROM=TO) and credentials (host → user, password).
@@ -123,6 +129,13 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&c.AllowEndOfSupportRuntimes, "allow-end-of-support-runtimes", eos, "let new services use managed runtimes past App Runner's end of support, such as go1 and nodejs18 (env OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES=true)")
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
 	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
+	fs.StringVar(&c.RouterTLSListen, "router-tls-listen", env("OPENRUNNER_ROUTER_TLS_LISTEN", daemon.DefaultRouterTLSListen),
+		"address services answer on over HTTPS (HTTP/2 and HTTP/1.1), with certificates from the local CA (openrunner ca) or --tls-cert-file; off for none (env OPENRUNNER_ROUTER_TLS_LISTEN)")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", env("OPENRUNNER_TLS_CERT_FILE", ""),
+		"the operator's certificate (PEM, chain after the leaf), served for the names it covers, e.g. *.us-east-1.<base-domain>; reloaded when it changes (env OPENRUNNER_TLS_CERT_FILE)")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", env("OPENRUNNER_TLS_KEY_FILE", ""), "its private key (PEM) (env OPENRUNNER_TLS_KEY_FILE)")
+	redirect := env("OPENRUNNER_REDIRECT_HTTP", "false") == "true"
+	fs.BoolVar(&c.RedirectHTTP, "redirect-http", redirect, "answer every plain-HTTP request to a service with 308 to https:// (except ACME HTTP-01 challenges), as App Runner does (env OPENRUNNER_REDIRECT_HTTP=true)")
 	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
 	maxSvc, err := strconv.Atoi(env("OPENRUNNER_MAX_SERVICES", "30"))
 	if err != nil {
@@ -165,6 +178,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.ScaleToZeroAfter < 0 || c.QueueTimeout <= 0 || c.QueueSize < 1 {
 		return c, fmt.Errorf("--scale-to-zero-after must not be negative, --queue-timeout must be positive and --queue-size at least 1")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return c, fmt.Errorf("a TLS certificate needs both --tls-cert-file and --tls-key-file")
+	}
+	if c.RedirectHTTP && c.RouterTLSListen == "off" {
+		return c, fmt.Errorf("--redirect-http needs the HTTPS listener, but --router-tls-listen is off")
 	}
 	if c.MaxServices < 1 {
 		return c, fmt.Errorf("--max-services must be at least 1")
