@@ -35,6 +35,9 @@ type Server struct {
 	// server's): a source-code service's repository must be on its
 	// connection's provider, since the connection's token is sent there.
 	ProviderURLs map[string]string
+	// Domains runs the custom-domain operations; when nil they answer
+	// NotImplementedException.
+	Domains *Domains
 	// RuntimeError, when set, says why this server cannot run services;
 	// CreateService answers it as InvalidRequestException.
 	RuntimeError string
