@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-		"slices"
+	"slices"
 	"strings"
 
 	"github.com/openrunner/openrunner"
