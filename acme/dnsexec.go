@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 	"github.com/libdns/libdns"
+	"github.com/mholt/acmez/v3/acme"
 )
 
 // ExecDNS is a libdns provider that runs an operator's program to create
@@ -79,4 +80,18 @@ func limit(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// execSolver is the DNS-01 solver of an ExecDNS: the program gets the
+// record's full name, so no zone need be looked up.
+type execSolver struct{ dns ExecDNS }
+
+// Present implements acmez.Solver.
+func (s execSolver) Present(ctx context.Context, chal acme.Challenge) error {
+	return s.dns.run(ctx, "present", chal.DNS01TXTRecordName()+".", chal.DNS01KeyAuthorization())
+}
+
+// CleanUp implements acmez.Solver.
+func (s execSolver) CleanUp(ctx context.Context, chal acme.Challenge) error {
+	return s.dns.run(ctx, "cleanup", chal.DNS01TXTRecordName()+".", chal.DNS01KeyAuthorization())
 }

@@ -38,7 +38,9 @@ type Options struct {
 	// answers them through HandleHTTPChallenge and GetCertificate. An
 	// empty TLSAddr (no TLS listener) leaves TLS-ALPN-01 out.
 	HTTPAddr, TLSAddr string
-	// DNS, when set, solves DNS-01 for wildcard names.
+	// DNS, when set, solves DNS-01 for wildcard names: an ExecDNS is given
+	// each record's full name; another libdns provider gets the zone
+	// certmagic finds through DNSResolvers.
 	DNS certmagic.DNSProvider
 	// DNSResolvers are the resolvers DNS-01 uses to find zones (host:port);
 	// empty: the system's.
@@ -101,9 +103,13 @@ func New(o Options) (*Manager, error) {
 		return cfg, iss
 	}
 	m.plain, m.issuer = newConfig(nil)
-	if o.DNS != nil {
+	switch dns := o.DNS.(type) {
+	case nil:
+	case ExecDNS:
+		m.wildcard, _ = newConfig(execSolver{dns})
+	default:
 		m.wildcard, _ = newConfig(&certmagic.DNS01Solver{DNSManager: certmagic.DNSManager{
-			DNSProvider: o.DNS, Resolvers: o.DNSResolvers, PropagationTimeout: -1, Logger: zap.NewNop(),
+			DNSProvider: dns, Resolvers: o.DNSResolvers, PropagationTimeout: -1, Logger: zap.NewNop(),
 		}})
 	}
 	return m, nil

@@ -49,7 +49,7 @@ func (c *Controller) issue(ctx context.Context, d *openrunner.CustomDomain) erro
 				return uerr
 			}
 		}
-		c.event(d, "The certificate for custom domain %s is not issued yet: %s. Check that its DNS records point at %s. Trying again in %s.",
+		c.event(d, "The certificate for custom domain %s is not issued yet: %s; its DNS records must point at %s; trying again in %s.",
 			d.Name, err, recordTarget(d), delay)
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +27,7 @@ type acmeEnv struct {
 	c      *apprunner.Client
 }
 
-func newACMEEnv(t *testing.T, maxDomains int) *acmeEnv {
+func newACMEEnv(t *testing.T, maxDomains int, configure ...func(*daemon.Config, *testutil.Pebble)) *acmeEnv {
 	t.Helper()
 	needDocker(t)
 	httpPort, tlsPort := testutil.FreePort(t), testutil.FreePort(t)
@@ -35,6 +37,9 @@ func newACMEEnv(t *testing.T, maxDomains int) *acmeEnv {
 		RouterListen: "127.0.0.1:" + strconv.Itoa(httpPort), RouterTLSListen: "127.0.0.1:" + strconv.Itoa(tlsPort),
 		ACME: daemon.ACMEConfig{Email: "ops@example.test", CA: p.Directory, CARootFile: p.RootFile, RetryMin: 200 * time.Millisecond},
 	}}
+	for _, f := range configure {
+		f(&e.cfg, p)
+	}
 	e.start(t)
 	return e
 }
@@ -165,5 +170,41 @@ func TestCustomDomainsACMEWildcardNeedsDNS(t *testing.T) {
 	}
 	if log := serviceLog(t, e.d.URL(), *a.ServiceArn, false); !strings.Contains(log, "Failed to associate custom domain *.wild.example.test: a wildcard certificate needs the ACME DNS-01 challenge") {
 		t.Fatalf("service log:\n%s", log)
+	}
+}
+
+// TestCustomDomainsACMEWildcardDNS01: with --acme-dns-exec a wildcard is
+// validated by DNS-01, the program setting the TXT record (here in
+// challtestsrv, Pebble's DNS server), and serves any name under it.
+func TestCustomDomainsACMEWildcardDNS01(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "dns-hook")
+	e := newACMEEnv(t, 0, func(cfg *daemon.Config, p *testutil.Pebble) {
+		hook := fmt.Sprintf(`#!/bin/sh
+set -e
+case "$1" in present) op=set-txt ;; cleanup) op=clear-txt ;; *) exit 2 ;; esac
+curl -fsS -X POST -d "{\"host\":\"$2\",\"value\":\"$3\"}" %s/$op
+`, p.ChallTestURL())
+		if err := os.WriteFile(script, []byte(hook), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cfg.ACME.DNSExec = script
+	})
+	a := runningService(t, e.c, "acme-dns01", "from-dns01")
+	if _, err := associate(t, e.c, a, "*.wild.example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ds := describeDomains(t, e.c, a.ServiceArn, 5)
+		if ds[0].Status == domainActive {
+			break
+		}
+		if time.Now().After(deadline) || ds[0].Status == domainCreateFailed {
+			t.Fatalf("status %s; log:\n%s", ds[0].Status, serviceLog(t, e.d.URL(), *a.ServiceArn, false))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, body, _ := httpsGet(t, e.tlsAddr(), "api.wild.example.test", e.pebble.Root(t)); code != 200 || body != "from-dns01" {
+		t.Fatalf("https://api.wild.example.test: %d %q", code, body)
 	}
 }

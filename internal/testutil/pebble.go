@@ -179,3 +179,6 @@ func (p *Pebble) SetA(tb testing.TB, host, addr string) {
 		tb.Fatalf("challtestsrv add-a %s: %s", host, resp.Status)
 	}
 }
+
+// ChallTestURL is challtestsrv's management API (set-txt, clear-txt, ...).
+func (p *Pebble) ChallTestURL() string { return "http://" + p.challtest }
