@@ -66,7 +66,11 @@ func (s *Storage) Load(ctx context.Context, key string) ([]byte, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	pt, err := s.Vault.Open(v, "acme:"+key)
+	return s.open(key, v)
+}
+
+func (s *Storage) open(key string, sealed []byte) ([]byte, error) {
+	pt, err := s.Vault.Open(sealed, "acme:"+key)
 	if err != nil {
 		return nil, fmt.Errorf("acme storage: %s: %w", key, err)
 	}
@@ -103,7 +107,11 @@ func (s *Storage) List(ctx context.Context, path string, recursive bool) ([]stri
 func (s *Storage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
 	v, at, err := s.Blobs.FindBlob(ctx, key)
 	if err == nil {
-		return certmagic.KeyInfo{Key: key, Modified: at, Size: int64(len(v)), IsTerminal: true}, nil
+		pt, err := s.open(key, v)
+		if err != nil {
+			return certmagic.KeyInfo{}, err
+		}
+		return certmagic.KeyInfo{Key: key, Modified: at, Size: int64(len(pt)), IsTerminal: true}, nil
 	} else if openrunner.ErrorCode(err) != openrunner.ENOTFOUND {
 		return certmagic.KeyInfo{}, err
 	}
