@@ -27,9 +27,9 @@ type acmeEnv struct {
 	c      *apprunner.Client
 }
 
-func newACMEEnv(t *testing.T, maxDomains int, configure ...func(*daemon.Config, *testutil.Pebble)) *acmeEnv {
+func newACMEEnv(t testing.TB, maxDomains int, configure ...func(*daemon.Config, *testutil.Pebble)) *acmeEnv {
 	t.Helper()
-	needDocker(t)
+	testutil.NeedDockerTestImage(t)
 	httpPort, tlsPort := testutil.FreePort(t), testutil.FreePort(t)
 	p := testutil.StartPebble(t, httpPort, tlsPort)
 	e := &acmeEnv{pebble: p, cfg: daemon.Config{
@@ -207,4 +207,47 @@ curl -fsS -X POST -d "{\"host\":\"$2\",\"value\":\"$3\"}" %s/$op
 	if code, body, _ := httpsGet(t, e.tlsAddr(), "api.wild.example.test", e.pebble.Root(t)); code != 200 || body != "from-dns01" {
 		t.Fatalf("https://api.wild.example.test: %d %q", code, body)
 	}
+}
+
+// BenchmarkAssociateToActive measures the time from AssociateCustomDomain
+// to active (polling DescribeCustomDomains every 5 ms): against Pebble
+// (ACME HTTP-01 or TLS-ALPN-01, one certificate per domain), and side by
+// side the local CA used without ACME.
+func BenchmarkAssociateToActive(b *testing.B) {
+	run := func(b *testing.B, d *daemon.Daemon, c *apprunner.Client) {
+		svc := runningService(b, c, "bench-domains", "hi")
+		b.ResetTimer()
+		for i := range b.N {
+			name := fmt.Sprintf("b%d.bench.example.test", i)
+			if _, err := associate(b, c, svc, name, aws.Bool(false)); err != nil {
+				b.Fatal(err)
+			}
+			for st := domainCreating; st != domainActive; {
+				time.Sleep(5 * time.Millisecond)
+				for _, dom := range describeDomains(b, c, svc.ServiceArn, 5) {
+					if aws.ToString(dom.DomainName) == name {
+						st = dom.Status
+					}
+				}
+				if st == domainCreateFailed {
+					b.Fatalf("%s failed: %s", name, serviceLog(b, d.URL(), *svc.ServiceArn, false))
+				}
+			}
+			b.StopTimer()
+			if _, err := c.DisassociateCustomDomain(ctx, &apprunner.DisassociateCustomDomainInput{ServiceArn: svc.ServiceArn, DomainName: aws.String(name)}); err != nil {
+				b.Fatal(err)
+			}
+			waitDomain(b, c, svc.ServiceArn, name, "", 30*time.Second)
+			b.StartTimer()
+		}
+	}
+	b.Run("pebble", func(b *testing.B) {
+		e := newACMEEnv(b, 0)
+		run(b, e.d, e.c)
+	})
+	b.Run("localca", func(b *testing.B) {
+		testutil.NeedDockerTestImage(b)
+		d := testutil.MustRunDaemon(b, daemon.Config{Runtime: "docker"})
+		run(b, d, testutil.Client(d.URL(), testutil.ClientOptions{}))
+	})
 }
