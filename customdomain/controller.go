@@ -14,6 +14,7 @@
 package customdomain
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -91,18 +92,9 @@ type retry struct {
 // Open loads the active domains (so the first routes include them) and
 // starts the loop.
 func (c *Controller) Open(ctx context.Context) error {
-	if c.Interval <= 0 {
-		c.Interval = DefaultInterval
-	}
-	if c.RetryMin <= 0 {
-		c.RetryMin = DefaultRetryMin
-	}
-	if c.RetryMax <= 0 {
-		c.RetryMax = DefaultRetryMax
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Interval = cmp.Or(c.Interval, DefaultInterval)
+	c.RetryMin, c.RetryMax = cmp.Or(c.RetryMin, DefaultRetryMin), cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now
 	}
