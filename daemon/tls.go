@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -36,7 +37,7 @@ func (d *Daemon) openRouterTLS(rtr *router.Router) error {
 	if err != nil {
 		return err
 	}
-	if d.tls.ca, err = localca.Open(localca.Options{Dir: filepath.Join(d.cfg.DataDir, CADir), Sealer: v, Now: d.cfg.Now}); err != nil {
+	if d.tls.ca, err = d.openCA(v); err != nil {
 		return err
 	}
 	d.tls.edge = &edge.Edge{Handler: rtr, CA: d.tls.ca, Routed: rtr.Serves, Redirect: d.cfg.RedirectHTTP, Logger: d.logger}
@@ -59,6 +60,26 @@ func (d *Daemon) openRouterTLS(rtr *router.Router) error {
 	}
 	d.tls.edge.TLSPort = d.tls.ln.Addr().(*net.TCPAddr).Port
 	return nil
+}
+
+// openCA opens the local CA. One whose key the secret key cannot open (the
+// data directory was copied without secret.key) is moved aside and a new one
+// made, loudly: the server starts, as it does when connection tokens are
+// unreadable, and clients must trust the new root.
+func (d *Daemon) openCA(v *vault.Vault) (*localca.CA, error) {
+	dir := filepath.Join(d.cfg.DataDir, CADir)
+	opts := localca.Options{Dir: dir, Sealer: v, Now: d.cfg.Now}
+	ca, err := localca.Open(opts)
+	if !errors.Is(err, localca.ErrKeyUnreadable) {
+		return ca, err
+	}
+	aside := fmt.Sprintf("%s.unreadable-%d", dir, d.cfg.Now().Unix())
+	if err := os.Rename(dir, aside); err != nil {
+		return nil, fmt.Errorf("local CA: %w", err)
+	}
+	d.logger.Error("the secret key does not match the one the local CA's key was sealed with: a new local CA was made, "+
+		"and HTTPS clients must trust its root (openrunner ca). Restore the data directory's original secret.key to keep the old one.", "old_ca", aside)
+	return localca.Open(opts)
 }
 
 // serveRouterTLS starts serving HTTPS (HTTP/2 and HTTP/1.1) on the bound

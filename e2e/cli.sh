@@ -222,6 +222,14 @@ source_service() {
 	# 3. It answers at its ServiceUrl, on the router (--router-listen).
 	src_body v1
 	[[ $body == v1 ]] && ok "source: curl -H 'Host: $host' answers v1" || fail "source: the service answers: $body"
+	# ... and over HTTPS (HTTP/2), trusting the local CA as the README shows.
+	if [[ -n ${OPENRUNNER_SOURCE_TLS_PORT:-} ]]; then
+		tp=$OPENRUNNER_SOURCE_TLS_PORT
+		tls_curl() { curl -sS --http2 --cacert <("$OPENRUNNER_BIN" ca --data-dir "$OPENRUNNER_SOURCE_DATA_DIR") --resolve "$host:$tp:127.0.0.1" "$@" "https://$host:$tp/" 2>&1; }
+		body=$(tls_curl) || true
+		proto=$(tls_curl -o /dev/null -w '%{http_version}') || true
+		[[ $body == v1 && $proto == 2 ]] && ok "source: curl --cacert <(openrunner ca) https://$host:$tp/ answers v1 over HTTP/2" || fail "source: HTTPS: $body (HTTP version $proto)"
+	fi
 
 	# 4. A connection in use cannot be deleted.
 	if out=$("${ar[@]}" delete-connection --connection-arn "$conn" 2>&1); then

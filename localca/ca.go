@@ -29,6 +29,10 @@ const (
 	KeyFile       = "root.key"
 )
 
+// ErrKeyUnreadable means the root's sealed key cannot be opened with the
+// Sealer given: the data directory's secret key changed.
+var ErrKeyUnreadable = errors.New("the root's sealed key cannot be opened with this data directory's secret key")
+
 // sealContext binds the sealed root key to its purpose, so that no other
 // sealed value of the data directory can stand in for it.
 const sealContext = "localca-root-key"
@@ -75,7 +79,7 @@ type CA struct {
 	lifetime time.Duration
 	now      func() time.Time
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	leaves map[string]*tls.Certificate // by the sorted names, comma-joined; guarded by mu
 }
 
@@ -171,7 +175,7 @@ func (ca *CA) load(opts Options, certPEM []byte) error {
 			return fmt.Errorf("the root's sealed key: %w", err)
 		}
 		if keyDER, err = opts.Sealer.Open(sealed, sealContext); err != nil {
-			return fmt.Errorf("the root's sealed key cannot be opened with this data directory's secret key: %w", err)
+			return ErrKeyUnreadable
 		}
 	} else {
 		b, err := os.ReadFile(filepath.Join(opts.Dir, KeyFile))
@@ -269,15 +273,30 @@ func (ca *CA) Issue(names ...string) (*tls.Certificate, error) {
 // none or the cached one is due for renewal (past two thirds of its
 // lifetime). Names are compared ignoring case and order.
 func (ca *CA) Leaf(names ...string) (*tls.Certificate, error) {
-	norm, key := cacheKey(names)
+	key := cacheKey(names)
+	ca.mu.RLock()
+	c := ca.leaves[key]
+	ca.mu.RUnlock()
+	if c != nil && !ca.due(c.Leaf) {
+		return c, nil
+	}
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
 	if c := ca.leaves[key]; c != nil && !ca.due(c.Leaf) {
-		return c, nil
+		return c, nil // issued while this call waited
 	}
-	c, err := ca.Issue(norm...)
+	c, err := ca.Issue(normalize(names)...)
 	if err != nil {
 		return nil, err
+	}
+	// Issuing is rare (once per name per renewal): drop the expired leaves
+	// of names no longer asked for, so the cache stays as large as the set
+	// of names in use.
+	now := ca.now()
+	for k, old := range ca.leaves {
+		if now.After(old.Leaf.NotAfter) {
+			delete(ca.leaves, k)
+		}
 	}
 	ca.leaves[key] = c
 	return c, nil
@@ -286,22 +305,31 @@ func (ca *CA) Leaf(names ...string) (*tls.Certificate, error) {
 // Forget drops the cached leaf for names, if any: a host that is no longer
 // served need not keep its certificate.
 func (ca *CA) Forget(names ...string) {
-	_, key := cacheKey(names)
+	key := cacheKey(names)
 	ca.mu.Lock()
 	delete(ca.leaves, key)
 	ca.mu.Unlock()
 }
 
-// cacheKey returns names lowercased without trailing dots, and the cache
-// key of that set: sorted, deduplicated, comma-joined.
-func cacheKey(names []string) (norm []string, key string) {
-	norm = make([]string, len(names))
+// normalize returns names lowercased, without trailing dots.
+func normalize(names []string) []string {
+	norm := make([]string, len(names))
 	for i, n := range names {
 		norm[i] = strings.ToLower(strings.TrimSuffix(n, "."))
 	}
-	sorted := slices.Clone(norm)
+	return norm
+}
+
+// cacheKey is the cache key of a set of names: normalized, sorted,
+// deduplicated, comma-joined. One name (the handshake path) costs no
+// allocation when it is lowercase already.
+func cacheKey(names []string) string {
+	if len(names) == 1 {
+		return strings.ToLower(strings.TrimSuffix(names[0], "."))
+	}
+	sorted := normalize(names)
 	slices.Sort(sorted)
-	return norm, strings.Join(slices.Compact(sorted), ",")
+	return strings.Join(slices.Compact(sorted), ",")
 }
 
 // due reports whether leaf is past two thirds of its validity.

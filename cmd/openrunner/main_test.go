@@ -86,7 +86,7 @@ func freePort(tb testing.TB) string {
 // startServer runs "openrunner serve" and waits until it is healthy.
 func startServer(tb testing.TB, bin, addr, dir string, args ...string) *exec.Cmd {
 	tb.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--router-listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--router-listen", "127.0.0.1:0", "--router-tls-listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)

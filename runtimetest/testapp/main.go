@@ -12,6 +12,10 @@
 //	GET /health                200 "ok", or 500 once /sick was asked
 //	GET /sick                  makes /health answer 500 from then on
 //	GET /exit?code=N           answers, then exits with code N (default 1)
+//	GET /header?name=X         the value of request header X, as received
+//	GET /stream?n=N&ms=M       N lines "chunk i", each flushed, M ms apart
+//	GET /ws                    a WebSocket-style upgrade (101), then echoes
+//	                           every byte sent on the connection
 //
 // At start it writes "testapp: stdout ready" to stdout and "testapp: stderr
 // ready" to stderr. SIGTERM makes it exit 0 unless TESTAPP_IGNORE_SIGTERM=1.
@@ -28,6 +32,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -131,6 +136,7 @@ func main() {
 			os.Exit(code)
 		}()
 	})
+	proxyRoutes(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	sigs := make(chan os.Signal, 1)
@@ -175,4 +181,42 @@ func shell(args []string) int {
 	err = syscall.Exec(path, words, append(os.Environ(), "TESTAPP_SHELL=1"))
 	fmt.Fprintf(os.Stderr, "testapp sh: %v\n", err)
 	return 126
+}
+
+// proxyRoutes adds what tests of a proxy in front of the app need: the
+// headers it forwards, a streamed response and an upgraded connection.
+func proxyRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /header", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get(r.URL.Query().Get("name")))
+	})
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		f, _ := w.(http.Flusher)
+		for i := range min(max(n, 0), 1000) {
+			if i > 0 {
+				time.Sleep(time.Duration(min(max(ms, 0), 10000)) * time.Millisecond)
+			}
+			fmt.Fprintf(w, "chunk %d\n", i)
+			if f != nil {
+				f.Flush()
+			}
+		}
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprint(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		if brw.Flush() != nil {
+			return
+		}
+		_, _ = io.Copy(conn, brw)
+	})
 }
