@@ -2,15 +2,12 @@ package e2e_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -102,15 +99,11 @@ func waitDomain(t testing.TB, c *apprunner.Client, arn *string, name string, sta
 // default one), and returns the status, body and protocol.
 func httpsGet(t testing.TB, tlsAddr, host string, roots *x509.CertPool) (int, string, string) {
 	t.Helper()
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: roots, ServerName: host, InsecureSkipVerify: roots == nil},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, tlsAddr)
-		},
-	}
+	client := testutil.HTTPSClient(tlsAddr, roots, true)
+	tr := client.Transport.(*http.Transport)
+	tr.TLSClientConfig.InsecureSkipVerify = roots == nil
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + host + "/")
+	resp, err := client.Get("https://" + host + "/")
 	if err != nil {
 		t.Fatalf("GET https://%s/: %v", host, err)
 	}
