@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -56,6 +57,8 @@ type Manager struct {
 	plain    *certmagic.Config
 	wildcard *certmagic.Config // nil without a DNS provider
 	issuer   *certmagic.ACMEIssuer
+
+	closeOnce sync.Once
 }
 
 // New returns a Manager; Close stops its renewals.
@@ -164,16 +167,38 @@ func (m *Manager) Release(ctx context.Context, name string) error {
 }
 
 // GetCertificate returns the certificate of a managed name, or the answer
-// to a TLS-ALPN-01 challenge.
+// to a TLS-ALPN-01 challenge. A certificate not in the cache yet (a
+// restarted server before Manage) is loaded from the storage, never
+// ordered: the caller asks only for names it manages.
 func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	cfg := m.plain
-	if !IsChallenge(hello) {
-		var err error
-		if cfg, err = m.config(hello.ServerName); err != nil {
-			return nil, err
+	if IsChallenge(hello) {
+		return m.plain.GetCertificate(hello)
+	}
+	c, err := m.plain.GetCertificate(hello)
+	if err == nil {
+		return c, nil
+	}
+	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	names := []string{name}
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		names = append(names, "*"+name[i:])
+	}
+	ctx := hello.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	loaded := false
+	for _, n := range names {
+		if cfg, cerr := m.config(n); cerr == nil {
+			if _, lerr := cfg.CacheManagedCertificate(ctx, n); lerr == nil {
+				loaded = true
+			}
 		}
 	}
-	return cfg.GetCertificate(hello)
+	if !loaded {
+		return nil, err
+	}
+	return m.plain.GetCertificate(hello)
 }
 
 // IsChallenge reports whether hello is an ACME TLS-ALPN-01 validation.
@@ -187,9 +212,9 @@ func (m *Manager) HandleHTTPChallenge(w http.ResponseWriter, r *http.Request) bo
 	return m.issuer.HandleHTTPChallenge(w, r)
 }
 
-// Close stops renewals.
+// Close stops renewals; it may be called more than once.
 func (m *Manager) Close() {
-	m.cache.Stop()
+	m.closeOnce.Do(m.cache.Stop)
 }
 
 // ObtainTimeout bounds one attempt to order a certificate.

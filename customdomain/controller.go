@@ -75,7 +75,8 @@ type Controller struct {
 
 	mu     sync.Mutex
 	hosts  map[string][]string // service ARN → hosts of its active domains
-	served map[string]bool     // hosts (and wildcards) with a certificate
+	active map[string]bool     // the hosts (and wildcards) of active domains
+	served map[string]bool     // hosts (and wildcards) with a certificate in Certs
 	busy   map[string]bool     // domains with a step in flight
 	retry  map[string]retry
 	kick   chan struct{}
@@ -246,15 +247,18 @@ func (c *Controller) event(d *openrunner.CustomDomain, format string, args ...an
 // publish records the active domains' hosts and tells the reconciler of
 // the services whose hosts changed.
 func (c *Controller) publish(all []*openrunner.CustomDomain) {
-	hosts := map[string][]string{}
+	hosts, active := map[string][]string{}, map[string]bool{}
 	for _, d := range all {
 		if d.Status == openrunner.DomainActive {
 			hosts[d.ServiceARN] = append(hosts[d.ServiceARN], d.Hosts()...)
+			for _, h := range d.Hosts() {
+				active[h] = true
+			}
 		}
 	}
 	c.mu.Lock()
 	old := c.hosts
-	c.hosts = hosts
+	c.hosts, c.active = hosts, active
 	c.mu.Unlock()
 	if c.Routes == nil {
 		return
@@ -322,10 +326,12 @@ func (c *Controller) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificat
 	if name == "" {
 		return nil, nil
 	}
+	// Active, not only loaded: after a restart, a handshake may come before
+	// the controller has loaded a certificate, which Certs then loads.
 	c.mu.Lock()
-	ok := c.served[name]
+	ok := c.active[name]
 	if i := strings.IndexByte(name, '.'); !ok && i > 0 {
-		ok = c.served["*"+name[i:]]
+		ok = c.active["*"+name[i:]]
 	}
 	c.mu.Unlock()
 	if !ok {
