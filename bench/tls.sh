@@ -35,18 +35,10 @@ if ((${#need[@]})); then
 fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. bench/lib.sh
 go build -o "$tmp/benchcmd" ./router/internal/benchcmd
 go build -o "$tmp/tlsload" ./bench/tlsload
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 bport=$(freeport) rport=$(freeport) nport=$(freeport)
 "$tmp/benchcmd" backend -listen "127.0.0.1:$bport" &
 bpid=$! && pids+=($!)
@@ -121,8 +113,6 @@ handshakes() {
 	c1=$(cputicks "$3")
 	awk -v cpu=$((c1 - c0)) -v tck="$tck" '{ printf "%d %d %d %.1f\n", $2, $4, $6, cpu*1e6/tck/$8 }' "$tmp/out" >>"$tmp/hs-$1"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-col() { awk -v c="$2" '{ print $c }' "$tmp/$1" | median; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "nginx $("$nginx" -v 2>&1 | cut -d/ -f2), 2 workers; ${secs}s runs, $rounds rounds alternating; load tools and servers share the cores"

@@ -59,12 +59,12 @@ func readAll(t testing.TB, resp *http.Response, err error) string {
 }
 
 func TestHTTPSServiceURL(t *testing.T) {
-	needDocker(t)
+	image := testutil.PrivateDockerTestImage(t) // the test app with /header, /stream and /ws
 	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker", RedirectHTTP: true})
 	c := testutil.Client(d.URL(), testutil.ClientOptions{})
 	created, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
 		ServiceName:         aws.String("tls-app"),
-		SourceConfiguration: imageSource(testImage, nil, "/testapp --greeting hello-over-tls"),
+		SourceConfiguration: imageSource(image, nil, "/testapp --greeting hello-over-tls"),
 	})
 	if err != nil {
 		t.Fatal(err)
