@@ -34,11 +34,12 @@ const (
 )
 
 // runningService creates an image service answering greeting on / and
-// waits for it to run.
+// waits for it to run. Its image is this binary's (a private tag), so
+// another checkout's test image cannot stand in.
 func runningService(t testing.TB, c *apprunner.Client, name, greeting string) *types.Service {
 	t.Helper()
 	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String(name),
-		SourceConfiguration: imageSource(testImage, nil, "/testapp --greeting "+greeting)})
+		SourceConfiguration: imageSource(testutil.PrivateDockerTestImage(t), nil, "/testapp --greeting "+greeting)})
 	if err != nil {
 		t.Fatal(err)
 	}
