@@ -41,6 +41,9 @@ type Server struct {
 	// deleted (the ingress controller's poke).
 	VPC            openrunner.VPCService
 	IngressChanged func()
+	// Domains runs the custom-domain operations; when nil they answer
+	// NotImplementedException.
+	Domains *Domains
 	// RuntimeError, when set, says why this server cannot run services;
 	// CreateService answers it as InvalidRequestException.
 	RuntimeError string

@@ -22,9 +22,11 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/acme"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/awsjson"
 	"github.com/openrunner/openrunner/console"
+	"github.com/openrunner/openrunner/customdomain"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
 	"github.com/openrunner/openrunner/ingress"
@@ -92,6 +94,12 @@ type Config struct {
 	RedirectHTTP bool
 	// BaseDomain ends every ServiceUrl; default DefaultBaseDomain.
 	BaseDomain string
+	// ACME configures custom domains' certificates by ACME; without it
+	// they come from the local CA.
+	ACME ACMEConfig
+	// MaxCustomDomains is the most custom domains a service may have;
+	// 0 means App Runner's 5.
+	MaxCustomDomains int
 	// RegistryMirrors and RegistryCredentials configure image pulls (see
 	// docker.Options.Mirrors and Registries).
 	RegistryMirrors     map[string]string
@@ -159,6 +167,8 @@ type Daemon struct {
 	routerServer *http.Server
 	routerServed chan error
 	tls          routerTLS
+	domains      *customdomain.Controller
+	acme         *acme.Manager
 	server       *http.Server
 	ready        atomic.Bool
 	served       chan error
@@ -438,6 +448,7 @@ func (d *Daemon) Close() error {
 		errs = append(errs, d.ingress.Close())
 		d.ingress = nil
 	}
+	errs = append(errs, d.closeDomains())
 	if d.reconciler != nil {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil

@@ -91,6 +91,8 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		d.reconciler.Source.Builder = b
 	}
 	d.hooks.Services, d.hooks.AutoDeploy = services, d.reconciler.AutoDeploy
+	d.domains = d.newDomains(services)
+	d.reconciler.CustomHosts = d.domains.Hosts
 	if err := d.reconciler.Open(ctx); err != nil {
 		return err
 	}
@@ -101,6 +103,9 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	// plain listener; custom domains plug their hooks into d.tls.edge
 	// before serveRouterTLS.
 	if err := d.openRouterTLS(rtr); err != nil {
+		return err
+	}
+	if err := d.openDomains(ctx, svc); err != nil {
 		return err
 	}
 	if err := d.serveRouterTLS(); err != nil {

@@ -100,6 +100,31 @@ autoscaling() {
 	[[ $n == 0 ]] && ok "asc: delete --delete-all-revisions" || fail "asc: still listed ($n)"
 }
 
+# custom_domains ARN: associate, describe (until active, without ACME: a
+# local-CA certificate), disassociate (deleting, then gone) on a running
+# service.
+custom_domains() {
+	local ar=(aws apprunner --endpoint-url "$url") arn=$1 dom="cli-$$.example.test" out st n
+	out=$("${ar[@]}" associate-custom-domain --service-arn "$arn" --domain-name "$dom")
+	[[ $(json 'd["CustomDomain"]["Status"] + " " + str(len(d["CustomDomain"]["CertificateValidationRecords"])) + " " + str(d["DNSTarget"] != "")' <<<"$out") == "creating 2 True" ]] &&
+		ok "associate-custom-domain: creating, 2 records" || fail "associate-custom-domain: $out"
+	for _ in $(seq 100); do
+		st=$("${ar[@]}" describe-custom-domains --service-arn "$arn" | json '[c["Status"] for c in d["CustomDomains"] if c["DomainName"] == "'"$dom"'"][0]')
+		[[ $st == active ]] && break
+		sleep 0.2
+	done
+	[[ $st == active ]] && ok "describe-custom-domains: active" || fail "describe-custom-domains: $st"
+	expect_error InvalidRequestException "${ar[@]}" associate-custom-domain --service-arn "$arn" --domain-name "$dom"
+	st=$("${ar[@]}" disassociate-custom-domain --service-arn "$arn" --domain-name "$dom" | json 'd["CustomDomain"]["Status"]')
+	[[ $st == deleting ]] && ok "disassociate-custom-domain: deleting" || fail "disassociate-custom-domain: $st"
+	for _ in $(seq 100); do
+		n=$("${ar[@]}" describe-custom-domains --service-arn "$arn" | json 'len(d["CustomDomains"])')
+		[[ $n == 0 ]] && break
+		sleep 0.2
+	done
+	[[ $n == 0 ]] && ok "describe-custom-domains: disassociated" || fail "describe-custom-domains: $n left"
+}
+
 # services: create, describe, list, list-operations, pause, resume, delete,
 # with the test image the Go tests build into the local Docker engine.
 services() {
@@ -132,6 +157,7 @@ services() {
 	[[ $status == RUNNING ]] && ok "resume-service: RUNNING" || fail "resume-service: $status"
 	types=$("${ar[@]}" list-operations --service-arn "$arn" | json '",".join(o["Type"] + ":" + o["Status"] for o in d["OperationSummaryList"])')
 	[[ $types == RESUME_SERVICE:SUCCEEDED,PAUSE_SERVICE:SUCCEEDED,CREATE_SERVICE:SUCCEEDED ]] && ok "list-operations: newest first" || fail "list-operations: $types"
+	custom_domains "$arn"
 	"${ar[@]}" delete-service --service-arn "$arn" >/dev/null
 	wait_status
 	[[ $status == DELETED ]] && ok "delete-service: DELETED" || fail "delete-service: $status"

@@ -52,6 +52,9 @@ type Controller struct {
 	Events Events
 	// BaseDomain is the ServiceUrl suffix after the Region.
 	BaseDomain string
+	// CustomHosts returns the hosts of a service's active custom domains
+	// (package customdomain), routed beside its ServiceUrl; nil: none.
+	CustomHosts func(serviceARN string) []string
 	// Holder names this server in leases.
 	Holder string
 	// Connections finds the connections of source-code services (for the

@@ -343,9 +343,23 @@ func (r *Router) lookup(h string) *route {
 		return rt
 	}
 	if l := lower(h); l != h {
-		return m[l]
+		if rt, ok := m[l]; ok {
+			return rt
+		}
+		h = l
 	}
-	return nil
+	return lookupWildcard(m, h)
+}
+
+// lookupWildcard returns the route of the wildcard host "*.<parent>" that
+// covers the lowercase host h (one label under parent, as a wildcard
+// certificate covers), or nil.
+func lookupWildcard(m map[string]*route, h string) *route {
+	i := strings.IndexByte(h, '.')
+	if i <= 0 || len(m) == 0 {
+		return nil
+	}
+	return m["*"+h[i:]]
 }
 
 // Serves reports whether a route lists host (matched as request hosts are:

@@ -60,6 +60,8 @@ type serveConfig struct {
 	GitHubAppPrivateKeyFile string
 	// VPCNetworks maps subnet and VPC ids to Docker networks (ID=NETWORK).
 	VPCNetworks map[string]string
+	// Custom domains: ACME and the limit per service (domains.go).
+	Domains domainConfig
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -176,8 +178,15 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.Bitbucket.ClientSecret, "bitbucket-client-secret", env("OPENRUNNER_BITBUCKET_CLIENT_SECRET", ""), "its secret (env OPENRUNNER_BITBUCKET_CLIENT_SECRET; prefer the environment)")
 	fs.StringVar(&c.Bitbucket.URL, "bitbucket-url", env("OPENRUNNER_BITBUCKET_URL", "https://bitbucket.org"), "Bitbucket web URL (env OPENRUNNER_BITBUCKET_URL)")
 	fs.StringVar(&c.Bitbucket.APIURL, "bitbucket-api-url", env("OPENRUNNER_BITBUCKET_API_URL", "https://api.bitbucket.org/2.0"), "Bitbucket API URL (env OPENRUNNER_BITBUCKET_API_URL)")
+	checkDomains, err := domainFlags(fs, env, &c.Domains)
+	if err != nil {
+		return c, err
+	}
 
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := checkDomains(); err != nil {
 		return c, err
 	}
 	if c.PollInterval < 0 || (c.PollInterval > 0 && c.PollInterval < time.Second) {

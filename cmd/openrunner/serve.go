@@ -54,8 +54,10 @@ func runServe(ctx context.Context, args []string) error {
 		Bitbucket:           c.Bitbucket,
 		Autoscale: daemon.AutoscaleConfig{StableWindow: c.AutoscaleStableWindow, PanicWindow: c.AutoscalePanicWindow,
 			ScaleToZeroAfter: c.ScaleToZeroAfter, QueueTimeout: c.QueueTimeout, QueueSize: c.QueueSize},
-		MetricsToken: token,
-		Logger:       logger,
+		MetricsToken:     token,
+		ACME:             c.Domains.ACME,
+		MaxCustomDomains: c.Domains.MaxCustomDomains,
+		Logger:           logger,
 	})
 	if err := d.Open(ctx); err != nil {
 		return err
