@@ -50,7 +50,7 @@ func (s *Server) AssociateCustomDomain(ctx context.Context, in *wire.AssociateCu
 	}
 	s.kickDomains(d.ServiceARN)
 	return &wire.AssociateCustomDomainOutput{CustomDomain: wireDomain(d), DNSTarget: wire.Ptr(target),
-		ServiceArn: wire.Ptr(d.ServiceARN), VpcDNSTargets: vpcDNSTargets()}, nil
+		ServiceArn: wire.Ptr(d.ServiceARN), VpcDNSTargets: s.vpcDNSTargets(ctx, d.ServiceARN)}, nil
 }
 
 // DescribeCustomDomains implements wire.AppRunner.
@@ -74,7 +74,7 @@ func (s *Server) DescribeCustomDomains(ctx context.Context, in *wire.DescribeCus
 		return nil, err
 	}
 	out := &wire.DescribeCustomDomainsOutput{CustomDomains: make([]wire.CustomDomain, 0, len(page.Domains)),
-		DNSTarget: wire.Ptr(svc.URL(s.BaseDomain)), ServiceArn: wire.Ptr(svc.ARN()), VpcDNSTargets: vpcDNSTargets()}
+		DNSTarget: wire.Ptr(svc.URL(s.BaseDomain)), ServiceArn: wire.Ptr(svc.ARN()), VpcDNSTargets: s.vpcDNSTargets(ctx, svc.ARN())}
 	for _, d := range page.Domains {
 		out.CustomDomains = append(out.CustomDomains, *wireDomain(d))
 	}
@@ -108,7 +108,7 @@ func (s *Server) DisassociateCustomDomain(ctx context.Context, in *wire.Disassoc
 	}
 	s.kickDomains(d.ServiceARN)
 	return &wire.DisassociateCustomDomainOutput{CustomDomain: wireDomain(d), DNSTarget: wire.Ptr(svc.URL(s.BaseDomain)),
-		ServiceArn: wire.Ptr(d.ServiceARN), VpcDNSTargets: vpcDNSTargets()}, nil
+		ServiceArn: wire.Ptr(d.ServiceARN), VpcDNSTargets: s.vpcDNSTargets(ctx, d.ServiceARN)}, nil
 }
 
 // domainService returns the caller's service arn for a custom-domain
@@ -190,7 +190,19 @@ func wireDomain(d *openrunner.CustomDomain) *wire.CustomDomain {
 	return out
 }
 
-// vpcDNSTargets are the service's VPC ingress connections' domain names;
-// they are filled once VPC ingress connections exist (h-vpc), empty until
-// then.
-func vpcDNSTargets() []wire.VpcDNSTarget { return []wire.VpcDNSTarget{} }
+// vpcDNSTargets lists the service's VPC ingress connection (a service has
+// at most one that is not DELETED): where it answers inside its VPC. A
+// lookup that fails leaves the list empty rather than failing the domain
+// operation.
+func (s *Server) vpcDNSTargets(ctx context.Context, serviceARN string) []wire.VpcDNSTarget {
+	out := []wire.VpcDNSTarget{}
+	if s.VPC == nil {
+		return out
+	}
+	c, err := s.VPC.FindVpcIngressConnectionForService(ctx, serviceARN)
+	if err != nil {
+		return out
+	}
+	return append(out, wire.VpcDNSTarget{DomainName: wire.Ptr(c.DomainName), VpcId: wire.Ptr(c.VpcID),
+		VpcIngressConnectionArn: wire.Ptr(c.ARN())})
+}

@@ -217,6 +217,16 @@ func TestPrivateService(t *testing.T) {
 		t.Fatalf("ingress connection: %s, want AVAILABLE", ic.Status)
 	}
 	domain := aws.ToString(ic.DomainName)
+	// DescribeCustomDomains names the connection as the service's VPC DNS target.
+	cds, err := c.DescribeCustomDomains(ctx, &apprunner.DescribeCustomDomainsInput{ServiceArn: svc.ServiceArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cds.VpcDNSTargets) != 1 || aws.ToString(cds.VpcDNSTargets[0].DomainName) != domain ||
+		aws.ToString(cds.VpcDNSTargets[0].VpcId) != vpc ||
+		aws.ToString(cds.VpcDNSTargets[0].VpcIngressConnectionArn) != aws.ToString(ic.VpcIngressConnectionArn) {
+		t.Fatalf("VpcDNSTargets: %+v", cds.VpcDNSTargets)
+	}
 	client := dockerRun(t, []string{"--network", vpc, "-p", "127.0.0.1::8080"})
 	port, err := exec.Command("docker", "port", client, "8080/tcp").Output()
 	if err != nil {
