@@ -14,6 +14,12 @@ type Quotas struct {
 	AutoScalingNames     int
 	AutoScalingRevisions int
 	AutoScalingMaxSize   int
+
+	// ObservabilityNames limits the names with active observability
+	// configuration revisions, ObservabilityRevisions the active revisions
+	// of one name.
+	ObservabilityNames     int
+	ObservabilityRevisions int
 }
 
 // DefaultQuotas returns App Runner's default quotas.
@@ -22,5 +28,6 @@ func DefaultQuotas() Quotas {
 		Connections: DefaultMaxConnections, Services: DefaultMaxServices,
 		AutoScalingNames: DefaultMaxAutoScalingNames, AutoScalingRevisions: DefaultMaxAutoScalingRevisions,
 		AutoScalingMaxSize: DefaultMaxSize,
+		ObservabilityNames: DefaultMaxObservabilityNames, ObservabilityRevisions: DefaultMaxObservabilityRevisions,
 	}
 }

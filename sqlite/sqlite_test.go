@@ -30,6 +30,8 @@ func TestConformance(t *testing.T) {
 			Tags:        sqlite.NewTagService(db),
 			Services:    sqlite.NewServiceService(db),
 			AutoScaling: sqlite.NewAutoScalingConfigurationService(db),
+
+			Observability: sqlite.NewObservabilityConfigurationService(db),
 		}
 	})
 }
