@@ -277,6 +277,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
 	}
+	svc.Observability = sqlite.NewObservabilityConfigurationService(d.db)
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.handshakes = handshakes
 	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: d.master, PublicURL: d.publicURL(), Logger: d.logger,
