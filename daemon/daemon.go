@@ -32,6 +32,7 @@ import (
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/sigv4"
 	"github.com/openrunner/openrunner/sqlite"
+	"github.com/openrunner/openrunner/tracing"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/webhook"
 	"github.com/openrunner/openrunner/wire"
@@ -96,6 +97,10 @@ type Config struct {
 	// MetricsToken is the bearer token /_openrunner/metrics requires;
 	// without one the metrics are served only on a loopback Listen.
 	MetricsToken string
+	// OTLPEndpoint is the OTLP/HTTP collector base URL (e.g.
+	// http://127.0.0.1:4318) that traced services' spans go to; empty:
+	// traces have nowhere to go.
+	OTLPEndpoint string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -129,6 +134,7 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
+	tracing      *tracing.Tracing
 	metrics      metrics.Source // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -408,6 +414,7 @@ func (d *Daemon) Close() error {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil
 	}
+	errs = append(errs, d.closeTracing())
 	if d.runtime != nil {
 		errs = append(errs, d.runtime.Close())
 		d.runtime = nil

@@ -71,6 +71,10 @@ type Controller struct {
 	// before it goes to zero, when its configuration does not say; default
 	// DefaultScaleToZeroAfter.
 	ScaleToZeroAfter time.Duration
+	// OTLPEndpoint is the collector base URL that instances of traced
+	// services are given (OTEL_EXPORTER_OTLP_ENDPOINT); "" when traces
+	// have nowhere to go.
+	OTLPEndpoint string
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync

@@ -83,7 +83,9 @@ func (c *Controller) run(ctx context.Context, m *memo, svc *openrunner.Service, 
 		}
 		m.setEnsured(rev.ID)
 	}
-	return c.Runtime.SetRevision(ctx, revisionSpec(svc, rev, replicas))
+	spec := revisionSpec(svc, rev, replicas)
+	c.tracingEnv(&spec.Instance, svc, rev)
+	return c.Runtime.SetRevision(ctx, spec)
 }
 
 // removeExcept drains and removes every revision of o but those in keep.

@@ -47,6 +47,8 @@ type serveConfig struct {
 	QueueTimeout          time.Duration
 	QueueSize             int
 	MetricsTokenFile      string
+	// OTLPEndpoint is where traced services' spans go.
+	OTLPEndpoint string
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
@@ -123,6 +125,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&c.AllowEndOfSupportRuntimes, "allow-end-of-support-runtimes", eos, "let new services use managed runtimes past App Runner's end of support, such as go1 and nodejs18 (env OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES=true)")
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
 	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OPENRUNNER_OTLP_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_ENDPOINT")),
+		"OTLP/HTTP collector base URL that traced services' spans go to, e.g. http://127.0.0.1:4318 (env OPENRUNNER_OTLP_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
 	maxSvc, err := strconv.Atoi(env("OPENRUNNER_MAX_SERVICES", "30"))
 	if err != nil {

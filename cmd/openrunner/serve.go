@@ -50,6 +50,7 @@ func runServe(ctx context.Context, args []string) error {
 		Autoscale: daemon.AutoscaleConfig{StableWindow: c.AutoscaleStableWindow, PanicWindow: c.AutoscalePanicWindow,
 			ScaleToZeroAfter: c.ScaleToZeroAfter, QueueTimeout: c.QueueTimeout, QueueSize: c.QueueSize},
 		MetricsToken: token,
+		OTLPEndpoint: c.OTLPEndpoint,
 		Logger:       logger,
 	})
 	if err := d.Open(ctx); err != nil {
