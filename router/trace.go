@@ -72,18 +72,13 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 	if req.TLS != nil {
 		scheme = "https"
 	}
-	attrs := make([]attribute.KeyValue, 0, len(tr.attrs)+6)
-	attrs = append(attrs, tr.attrs...)
-	attrs = append(attrs,
+	var buf [8]attribute.KeyValue
+	attrs := append(append(buf[:0], tr.attrs...),
 		semconv.HTTPRequestMethodKey.String(req.Method),
 		semconv.URLPath(req.URL.Path),
 		semconv.URLScheme(scheme),
 		semconv.ServerAddress(normalizeHost(req.Host)),
-		semconv.ClientAddress(req.RemoteAddr),
 	)
-	if ua := req.UserAgent(); ua != "" {
-		attrs = append(attrs, semconv.UserAgentOriginal(ua))
-	}
 	_, st.span = tr.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithTimestamp(began), trace.WithAttributes(attrs...))
 	st.trace = tr

@@ -7,9 +7,11 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
@@ -104,8 +106,12 @@ func (t *Tracing) Tracer(serviceARN, name string) trace.Tracer {
 		p = sdktrace.NewTracerProvider(
 			sdktrace.WithResource(res),
 			sdktrace.WithSampler(sdktrace.AlwaysSample()),
+			sdktrace.WithIDGenerator(idGenerator{}),
+			// Larger batches than the default 512 make fewer exports of
+			// the same spans; a full queue drops spans, never blocks a
+			// request.
 			sdktrace.WithSpanProcessor(sdktrace.NewBatchSpanProcessor(sharedExporter{t.exporter},
-				sdktrace.WithBatchTimeout(t.timeout))),
+				sdktrace.WithBatchTimeout(t.timeout), sdktrace.WithMaxQueueSize(8192), sdktrace.WithMaxExportBatchSize(2048))),
 		)
 		t.providers[serviceARN] = p
 	}
@@ -140,5 +146,31 @@ var propagator = propagation.NewCompositeTextMapPropagator(XRay{}, propagation.T
 type sharedExporter struct{ sdktrace.SpanExporter }
 
 func (sharedExporter) Shutdown(context.Context) error { return nil }
+
+// idGenerator draws ids from math/rand/v2's per-goroutine generator: the
+// SDK's default shares one generator behind a mutex, which every
+// concurrent request would contend for.
+type idGenerator struct{}
+
+func (idGenerator) NewIDs(context.Context) (trace.TraceID, trace.SpanID) {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	for !tid.IsValid() {
+		binary.NativeEndian.PutUint64(tid[:8], rand.Uint64())
+		binary.NativeEndian.PutUint64(tid[8:], rand.Uint64())
+	}
+	for !sid.IsValid() {
+		binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return tid, sid
+}
+
+func (idGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	var sid trace.SpanID
+	for !sid.IsValid() {
+		binary.NativeEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return sid
+}
 
 var noopTracer = noop.NewTracerProvider().Tracer("")
