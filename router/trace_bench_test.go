@@ -73,7 +73,8 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchGetLatency is benchGet that also returns the median latency.
+// benchGetLatency sends the same GET b.N times over keep-alive
+// connections from parallel clients, and returns the median latency.
 func benchGetLatency(b *testing.B, url, host string) time.Duration {
 	tr := &http.Transport{MaxIdleConnsPerHost: 1024, Proxy: nil}
 	b.Cleanup(tr.CloseIdleConnections)

@@ -74,13 +74,24 @@ func (s *ObservabilityConfigurationService) CreateObservabilityConfiguration(ctx
 	return tx.Commit()
 }
 
-// FindObservabilityConfiguration implements openrunner.ObservabilityConfigurationService.
-func (s *ObservabilityConfigurationService) FindObservabilityConfiguration(ctx context.Context, arn string) (*openrunner.ObservabilityConfiguration, error) {
+// scoped begins a transaction (a write one if write) in the Scope of ctx.
+func (s *ObservabilityConfigurationService) scoped(ctx context.Context, write bool) (*Tx, openrunner.Scope, error) {
 	scope, err := openrunner.MustScope(ctx)
 	if err != nil {
-		return nil, err
+		return nil, scope, err
 	}
-	tx, err := s.db.beginRead(ctx)
+	var tx *Tx
+	if write {
+		tx, err = s.db.BeginTx(ctx, nil)
+	} else {
+		tx, err = s.db.beginRead(ctx)
+	}
+	return tx, scope, err
+}
+
+// FindObservabilityConfiguration implements openrunner.ObservabilityConfigurationService.
+func (s *ObservabilityConfigurationService) FindObservabilityConfiguration(ctx context.Context, arn string) (*openrunner.ObservabilityConfiguration, error) {
+	tx, scope, err := s.scoped(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +102,7 @@ func (s *ObservabilityConfigurationService) FindObservabilityConfiguration(ctx c
 // FindObservabilityConfigurations implements openrunner.ObservabilityConfigurationService.
 func (s *ObservabilityConfigurationService) FindObservabilityConfigurations(ctx context.Context, f openrunner.ObservabilityConfigurationFilter) (openrunner.ObservabilityConfigurationPage, error) {
 	var page openrunner.ObservabilityConfigurationPage
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return page, err
-	}
-	tx, err := s.db.beginRead(ctx)
+	tx, scope, err := s.scoped(ctx, false)
 	if err != nil {
 		return page, err
 	}
@@ -128,11 +135,7 @@ func (s *ObservabilityConfigurationService) FindObservabilityConfigurations(ctx 
 
 // DeleteObservabilityConfiguration implements openrunner.ObservabilityConfigurationService.
 func (s *ObservabilityConfigurationService) DeleteObservabilityConfiguration(ctx context.Context, arn string) (*openrunner.ObservabilityConfiguration, error) {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, scope, err := s.scoped(ctx, true)
 	if err != nil {
 		return nil, err
 	}

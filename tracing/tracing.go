@@ -27,14 +27,9 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// Attribute keys of OpenRunner's own (the rest are OpenTelemetry semantic
-// conventions).
-const (
-	AttrServiceARN = attribute.Key("openrunner.service.arn")
-	AttrRevisionID = attribute.Key("openrunner.revision.id")
-	AttrInstanceID = attribute.Key("openrunner.instance.id")
-	AttrRetried    = attribute.Key("openrunner.retried")
-)
+// attrServiceARN names the service on its resource, as the router's
+// spans do.
+const attrServiceARN = attribute.Key("openrunner.service.arn")
 
 // Options configures a Tracing.
 type Options struct {
@@ -101,7 +96,7 @@ func (t *Tracing) Tracer(serviceARN, name string) trace.Tracer {
 	}
 	p := t.providers[serviceARN]
 	if p == nil {
-		res := sdkresource.NewSchemaless(semconv.ServiceName(name), AttrServiceARN.String(serviceARN),
+		res := sdkresource.NewSchemaless(semconv.ServiceName(name), attrServiceARN.String(serviceARN),
 			semconv.TelemetrySDKLanguageGo, semconv.TelemetrySDKName("opentelemetry"))
 		p = sdktrace.NewTracerProvider(
 			sdktrace.WithResource(res),

@@ -214,23 +214,13 @@ func (s Span) Parent() string {
 
 // Traces returns the traces of a service (all of them: up to 1000).
 func (j *Jaeger) Traces(ctx context.Context, service string) ([]Trace, error) {
-	u := j.Query + "/api/traces?limit=1000&lookback=1h&service=" + url.QueryEscape(service)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
 	var out struct {
 		Data   []Trace `json:"data"`
 		Errors []struct {
 			Msg string `json:"msg"`
 		} `json:"errors"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+	if err := j.get(ctx, "/api/traces?limit=1000&lookback=1h&service="+url.QueryEscape(service), &out); err != nil {
 		return nil, err
 	}
 	if len(out.Errors) > 0 && !strings.Contains(out.Errors[0].Msg, "not found") {
@@ -241,20 +231,25 @@ func (j *Jaeger) Traces(ctx context.Context, service string) ([]Trace, error) {
 
 // Services returns the service names Jaeger has spans of.
 func (j *Jaeger) Services(ctx context.Context) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.Query+"/api/services", nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
 	var out struct {
 		Data []string `json:"data"`
 	}
-	err = json.NewDecoder(res.Body).Decode(&out)
+	err := j.get(ctx, "/api/services", &out)
 	return out.Data, err
+}
+
+// get decodes the query API's JSON answer to path into out.
+func (j *Jaeger) get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.Query+path, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	return json.NewDecoder(res.Body).Decode(out)
 }
 
 // WaitSpans polls until the service has at least n spans (exports are
