@@ -87,21 +87,42 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 // injectTrace writes the span's context into the request to the instance,
 // replacing any the client sent.
 func (st *reqState) injectTrace(h http.Header) {
-	st.trace.propagator.Inject(trace.ContextWithSpan(st.client, st.span), propagation.HeaderCarrier(h))
+	st.trace.propagator.Inject(trace.ContextWithSpan(st.client, st.span), outHeader(h))
 }
 
-// endSpan records the outcome: status, instance, retry; 5xx is an error.
+// outHeader is propagation.HeaderCarrier that sets the trace headers under
+// their canonical keys without canonicalizing them again per request.
+type outHeader http.Header
+
+func (h outHeader) Get(key string) string { return http.Header(h).Get(key) }
+func (h outHeader) Keys() []string        { return propagation.HeaderCarrier(h).Keys() }
+
+func (h outHeader) Set(key, value string) {
+	switch key {
+	case "traceparent":
+		key = "Traceparent"
+	case "tracestate":
+		key = "Tracestate"
+	case "X-Amzn-Trace-Id":
+	default:
+		key = http.CanonicalHeaderKey(key)
+	}
+	h[key] = []string{value}
+}
+
+// endSpan records the outcome: status, instance, a retry; 5xx is an
+// error.
 func (st *reqState) endSpan() {
 	span := st.span
 	status := st.status
 	if st.upgraded {
 		status = http.StatusSwitchingProtocols
 	}
-	span.SetAttributes(
-		semconv.HTTPResponseStatusCode(status),
-		attrInstanceID.String(st.backend.id),
-		attrRetried.Bool(st.retried),
-	)
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status), attrInstanceID.String(st.backend.id))
+	if st.retried {
+		// Only when true: every attribute costs its share of the export.
+		span.SetAttributes(attrRetried.Bool(true))
+	}
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}
