@@ -17,7 +17,7 @@ go test -c -o "$bin" ./router
 out=$(mktemp)
 for ((i = 1; i <= rounds; i++)); do
 	for mode in off on; do
-		"$bin" -test.run XXX -test.bench "RouterTracing/$mode\$" -test.benchtime "$benchtime" | grep '^BenchmarkRouterTracing' | tee -a "$out"
+		"$bin" -test.run XXX -test.bench "^BenchmarkRouterTracing\$/^$mode\$" -test.benchtime "$benchtime" | grep '^BenchmarkRouterTracing' | tee -a "$out"
 	done
 done
 awk '

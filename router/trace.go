@@ -67,7 +67,7 @@ func (r *Router) newTraceRoute(rt Route) *traceRoute {
 // startSpan starts the request's server span, at its arrival (time in the
 // queue included), as a child of the incoming trace context if any.
 func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time) {
-	ctx := tr.propagator.Extract(st.client, propagation.HeaderCarrier(req.Header))
+	ctx := tr.propagator.Extract(st.client, traceHeader(req.Header))
 	scheme := "http"
 	if req.TLS != nil {
 		scheme = "https"
@@ -87,27 +87,36 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 // injectTrace writes the span's context into the request to the instance,
 // replacing any the client sent.
 func (st *reqState) injectTrace(h http.Header) {
-	st.trace.propagator.Inject(trace.ContextWithSpan(st.client, st.span), outHeader(h))
+	st.trace.propagator.Inject(trace.ContextWithSpan(st.client, st.span), traceHeader(h))
 }
 
-// outHeader is propagation.HeaderCarrier that sets the trace headers under
-// their canonical keys without canonicalizing them again per request.
-type outHeader http.Header
+// traceHeader is propagation.HeaderCarrier, in and out, with the trace headers' keys
+// canonicalized by a switch, not by allocating a new key per request.
+type traceHeader http.Header
 
-func (h outHeader) Get(key string) string { return http.Header(h).Get(key) }
-func (h outHeader) Keys() []string        { return propagation.HeaderCarrier(h).Keys() }
+func (h traceHeader) Get(key string) string {
+	if v := h[canonicalKey(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
-func (h outHeader) Set(key, value string) {
+func (h traceHeader) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
+
+func (h traceHeader) Set(key, value string) { h[canonicalKey(key)] = []string{value} }
+
+func canonicalKey(key string) string {
 	switch key {
 	case "traceparent":
-		key = "Traceparent"
+		return "Traceparent"
 	case "tracestate":
-		key = "Tracestate"
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
 	case "X-Amzn-Trace-Id":
-	default:
-		key = http.CanonicalHeaderKey(key)
+		return key
 	}
-	h[key] = []string{value}
+	return http.CanonicalHeaderKey(key)
 }
 
 // endSpan records the outcome: status, instance, a retry; 5xx is an
