@@ -58,3 +58,18 @@ func TestPropagatorPrefersTraceparent(t *testing.T) {
 		t.Fatalf("extracted %s %s", sc.TraceID(), sc.SpanID())
 	}
 }
+
+func TestNewRefusesBadEndpoints(t *testing.T) {
+	for _, e := range []string{"127.0.0.1:4318", "ftp://collector", "http://", "::"} {
+		if _, err := tracing.New(tracing.Options{Endpoint: e}); err == nil {
+			t.Errorf("%q: want an error", e)
+		}
+	}
+	tr, err := tracing.New(tracing.Options{Endpoint: "http://127.0.0.1:4318/"})
+	if err != nil || tr.Endpoint() != "http://127.0.0.1:4318" {
+		t.Fatalf("%v, %v", tr, err)
+	}
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
