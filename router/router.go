@@ -309,9 +309,6 @@ func (r *Router) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
-	if st := stateOf(pr.Out.Context()); st.span != nil {
-		st.injectTrace(pr.Out.Header)
-	}
 	if r.trustForwarded {
 		for _, k := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
 			if v := pr.In.Header[k]; len(v) > 0 {
