@@ -78,6 +78,7 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 		semconv.URLPath(req.URL.Path),
 		semconv.URLScheme(scheme),
 		semconv.ServerAddress(normalizeHost(req.Host)),
+		attrInstanceID.String(st.backend.id), // a retry sets it again
 	)
 	_, st.span = tr.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithTimestamp(began), trace.WithAttributes(attrs...))
@@ -119,18 +120,19 @@ func canonicalKey(key string) string {
 	return http.CanonicalHeaderKey(key)
 }
 
-// endSpan records the outcome: status, instance, a retry; 5xx is an
-// error.
+// endSpan records the outcome: the status, and after a retry the
+// instance that answered; 5xx is an error.
 func (st *reqState) endSpan() {
 	span := st.span
 	status := st.status
 	if st.upgraded {
 		status = http.StatusSwitchingProtocols
 	}
-	span.SetAttributes(semconv.HTTPResponseStatusCode(status), attrInstanceID.String(st.backend.id))
 	if st.retried {
 		// Only when true: every attribute costs its share of the export.
-		span.SetAttributes(attrRetried.Bool(true))
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status), attrInstanceID.String(st.backend.id), attrRetried.Bool(true))
+	} else {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	}
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
