@@ -147,19 +147,7 @@ func BenchmarkRouterTracingInProcess(b *testing.B) {
 				rt.Trace = &router.Trace{ServiceName: "bench", RevisionID: "rev-1"}
 			}
 			MustSetRoute(b, r, rt)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				req := httptest.NewRequest("GET", "http://"+testHost+"/", nil)
-				for pb.Next() {
-					w := httptest.NewRecorder()
-					r.ServeHTTP(w, req)
-					if w.Code != http.StatusOK {
-						b.Errorf("status %d", w.Code)
-						return
-					}
-				}
-			})
+			serveInProcess(b, r)
 		})
 	}
 }
