@@ -79,10 +79,12 @@ func Start(tb testing.TB) *Jaeger {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	tb.Cleanup(func() {
+		// Its storage is memory: nothing is lost if it does not finish
+		// its graceful shutdown (which can wait out idle connections).
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(2 * time.Second):
 			cmd.Process.Kill()
 			<-exited
 		}
