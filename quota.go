@@ -20,6 +20,11 @@ type Quotas struct {
 	// default (DefaultMaxVpcConnectors, DefaultMaxVpcIngressConnections).
 	VpcConnectors         int
 	VpcIngressConnections int
+	// ObservabilityNames limits the names with active observability
+	// configuration revisions, ObservabilityRevisions the active revisions
+	// of one name.
+	ObservabilityNames     int
+	ObservabilityRevisions int
 }
 
 // DefaultQuotas returns App Runner's default quotas.
@@ -28,5 +33,6 @@ func DefaultQuotas() Quotas {
 		Connections: DefaultMaxConnections, Services: DefaultMaxServices,
 		AutoScalingNames: DefaultMaxAutoScalingNames, AutoScalingRevisions: DefaultMaxAutoScalingRevisions,
 		AutoScalingMaxSize: DefaultMaxSize,
+		ObservabilityNames: DefaultMaxObservabilityNames, ObservabilityRevisions: DefaultMaxObservabilityRevisions,
 	}
 }

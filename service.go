@@ -199,7 +199,14 @@ type NetworkConfig struct {
 type ObservabilityConfig struct {
 	Enabled          bool
 	ConfigurationARN string
+	// TraceVendor is the configuration revision's TraceConfiguration
+	// vendor, copied when the service starts to use the revision
+	// (revisions are immutable); "" means no tracing.
+	TraceVendor string `json:",omitempty"`
 }
+
+// Traced reports whether the service's requests are traced.
+func (o ObservabilityConfig) Traced() bool { return o.Enabled && o.TraceVendor != "" }
 
 // Revision is one deployed version of a service: a configuration and the
 // exact image it ran. Instances carry the revision id as a label.

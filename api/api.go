@@ -24,6 +24,9 @@ type Server struct {
 	// AutoScaling stores auto scaling configurations; when nil, their
 	// operations answer NotImplementedException.
 	AutoScaling openrunner.AutoScalingConfigurationService
+	// Observability stores observability configurations; when nil, their
+	// operations answer NotImplementedException.
+	Observability openrunner.ObservabilityConfigurationService
 	// Services and Deployer run services; when Services is nil the service
 	// operations answer NotImplementedException.
 	Services openrunner.ServiceService

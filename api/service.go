@@ -47,7 +47,11 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 	if err := s.checkVpcConnector(ctx, cfg.Network); err != nil {
 		return nil, err
 	}
-	cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+	if obs, err := s.serviceObservability(ctx, in.ObservabilityConfiguration); err != nil {
+		return nil, err
+	} else if obs != nil {
+		cfg.Observability = *obs
+	}
 	// No configuration: the account's current default. The store checks
 	// again, atomically, that the revision is still active.
 	asc, err := s.serviceASC(ctx, in.AutoScalingConfigurationArn)
@@ -253,6 +257,10 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 			return nil, err
 		}
 	}
+	obs, err := s.serviceObservability(ctx, in.ObservabilityConfiguration)
+	if err != nil {
+		return nil, err
+	}
 	var desired openrunner.ServiceConfig
 	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationUpdateService, func(svc *openrunner.Service) error {
 		if err := noOperationInProgress(svc); err != nil {
@@ -276,7 +284,9 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 		if err := s.checkVpcConnector(ctx, cfg.Network); err != nil {
 			return err
 		}
-		cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+		if obs != nil {
+			cfg.Observability = *obs
+		}
 		if err := s.checkConnection(ctx, cfg.Source); err != nil {
 			return err
 		}

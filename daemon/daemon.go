@@ -35,6 +35,7 @@ import (
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/sigv4"
 	"github.com/openrunner/openrunner/sqlite"
+	"github.com/openrunner/openrunner/tracing"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/webhook"
 	"github.com/openrunner/openrunner/wire"
@@ -125,6 +126,10 @@ type Config struct {
 	// MetricsToken is the bearer token /_openrunner/metrics requires;
 	// without one the metrics are served only on a loopback Listen.
 	MetricsToken string
+	// OTLPEndpoint is the OTLP/HTTP collector base URL (e.g.
+	// http://127.0.0.1:4318) that traced services' spans go to; empty:
+	// traces have nowhere to go.
+	OTLPEndpoint string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -162,6 +167,7 @@ type Daemon struct {
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
 	ingress      *ingress.Controller
+	tracing      *tracing.Tracing
 	metrics      metrics.Source // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -317,6 +323,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		BaseDomain:   d.cfg.BaseDomain,
 		VPC:          sqlite.NewVPCService(d.db),
 	}
+	svc.Observability = sqlite.NewObservabilityConfigurationService(d.db)
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.handshakes = handshakes
 	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: d.master, PublicURL: d.publicURL(), Logger: d.logger,
@@ -453,6 +460,7 @@ func (d *Daemon) Close() error {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil
 	}
+	errs = append(errs, d.closeTracing())
 	if d.runtime != nil {
 		errs = append(errs, d.runtime.Close())
 		d.runtime = nil

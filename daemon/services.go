@@ -60,8 +60,14 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Now:              d.cfg.Now,
 	}
 	d.reconciler.VPC = reconcile.VPC{Connectors: svc.VPC, Networks: d.cfg.VPCNetworks}
+	d.reconciler.OTLPEndpoint = d.cfg.OTLPEndpoint
+	tracers, err := d.openTracing()
+	if err != nil {
+		return err
+	}
 	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
-		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
+		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize,
+		Tracers: tracers})
 	d.reconciler.Router = rtr
 	d.reconciler.Demand = func(arn string) (float64, bool) {
 		st, ok := rtr.Stats(arn)

@@ -125,6 +125,38 @@ custom_domains() {
 	[[ $n == 0 ]] && ok "describe-custom-domains: disassociated" || fail "describe-custom-domains: $n left"
 }
 
+# observability: two revisions (one with X-Ray tracing), describe, list,
+# the reserved name refused, delete (INACTIVE, still describable).
+observability() {
+	local ar=(aws apprunner --endpoint-url "$url") name="cli-obs-$$"
+	local arn1 arn2 out status
+	arn1=$("${ar[@]}" create-observability-configuration --observability-configuration-name "$name" \
+		--trace-configuration Vendor=AWSXRAY --tags Key=team,Value=web | json 'd["ObservabilityConfiguration"]["ObservabilityConfigurationArn"]')
+	[[ $arn1 =~ ^arn:aws:apprunner:us-east-1:000000000000:observabilityconfiguration/$name/1/[0-9a-f]{32}$ ]] && ok "obs: create revision 1" || fail "obs: ARN $arn1"
+	arn2=$("${ar[@]}" create-observability-configuration --observability-configuration-name "$name" | json 'd["ObservabilityConfiguration"]["ObservabilityConfigurationArn"]')
+	[[ $arn2 == */$name/2/* ]] && ok "obs: create revision 2" || fail "obs: second ARN $arn2"
+	out=$("${ar[@]}" describe-observability-configuration --observability-configuration-arn "$arn1" |
+		json '"%s %s %s" % (d["ObservabilityConfiguration"]["Status"], d["ObservabilityConfiguration"]["Latest"], d["ObservabilityConfiguration"]["TraceConfiguration"]["Vendor"])')
+	[[ $out == "ACTIVE False AWSXRAY" ]] && ok "obs: describe revision 1: $out" || fail "obs: describe revision 1: $out"
+	out=$("${ar[@]}" list-observability-configurations --observability-configuration-name "$name" |
+		json '" ".join(str(s["ObservabilityConfigurationRevision"]) for s in d["ObservabilityConfigurationSummaryList"])')
+	[[ $out == "1 2" ]] && ok "obs: list: revisions $out" || fail "obs: list: $out"
+	out=$("${ar[@]}" list-observability-configurations --latest-only | json '" ".join("%s/%d" % (s["ObservabilityConfigurationName"], s["ObservabilityConfigurationRevision"]) for s in d["ObservabilityConfigurationSummaryList"])')
+	[[ " $out " == *" $name/2 "* && " $out " != *" $name/1 "* ]] && ok "obs: list --latest-only" || fail "obs: list --latest-only: $out"
+	expect_error InvalidRequestException "${ar[@]}" create-observability-configuration --observability-configuration-name DefaultConfiguration
+	status=$("${ar[@]}" delete-observability-configuration --observability-configuration-arn "arn:aws:apprunner:us-east-1:000000000000:observabilityconfiguration/$name" |
+		json 'd["ObservabilityConfiguration"]["Status"]')
+	[[ $status == INACTIVE ]] && ok "obs: delete the latest: INACTIVE" || fail "obs: delete: $status"
+	status=$("${ar[@]}" describe-observability-configuration --observability-configuration-arn "$arn2" | json 'd["ObservabilityConfiguration"]["Status"]')
+	[[ $status == INACTIVE ]] && ok "obs: deleted revision still describable" || fail "obs: deleted revision describes $status"
+	expect_error InvalidRequestException "${ar[@]}" delete-observability-configuration --observability-configuration-arn "$arn2"
+	"${ar[@]}" delete-observability-configuration --observability-configuration-arn "$arn1" >/dev/null
+	out=$("${ar[@]}" list-observability-configurations --observability-configuration-name "$name" | json 'len(d["ObservabilityConfigurationSummaryList"])')
+	[[ $out == 0 ]] && ok "obs: all revisions deleted" || fail "obs: still listed ($out)"
+	expect_error ResourceNotFoundException "${ar[@]}" describe-observability-configuration \
+		--observability-configuration-arn "arn:aws:apprunner:us-east-1:000000000000:observabilityconfiguration/$name"
+}
+
 # services: create, describe, list, list-operations, pause, resume, delete,
 # with the test image the Go tests build into the local Docker engine.
 services() {
@@ -331,6 +363,7 @@ suite flag
 AWS_ENDPOINT_URL_APPRUNNER=$url suite env
 autoscaling
 vpc
+observability
 services
 source_service
 

@@ -76,6 +76,10 @@ type Controller struct {
 	ScaleToZeroAfter time.Duration
 	// VPC resolves the networks of VPC-egress revisions.
 	VPC VPC
+	// OTLPEndpoint is the collector base URL that instances of traced
+	// services are given (OTEL_EXPORTER_OTLP_ENDPOINT); "" when traces
+	// have nowhere to go.
+	OTLPEndpoint string
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync

@@ -26,11 +26,12 @@ func (c *Controller) hosts(svc *openrunner.Service) []string {
 }
 
 // servingRoute is the route of a running service: its hosts, sending
-// traffic to the ready endpoints. With none, the router answers 503, or,
-// for a scale-to-zero service, holds the requests while an instance starts.
-func (c *Controller) servingRoute(svc *openrunner.Service, ready []openrunner.Endpoint) router.Route {
+// traffic to the ready endpoints of rev. With none, the router answers 503,
+// or, for a scale-to-zero service, holds the requests while an instance
+// starts. A traced revision's requests are traced.
+func (c *Controller) servingRoute(svc *openrunner.Service, ready []openrunner.Endpoint, rev *openrunner.Revision) router.Route {
 	rt := router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: c.hosts(svc),
-		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero, Private: private(svc)}
+		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero, Private: private(svc), Trace: routeTrace(svc, rev)}
 	for _, ep := range ready {
 		rt.Instances = append(rt.Instances, router.Instance{ID: ep.InstanceID, URL: &url.URL{Scheme: "http", Host: ep.Addr}})
 	}

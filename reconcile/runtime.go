@@ -88,6 +88,7 @@ func (c *Controller) run(ctx context.Context, m *memo, svc *openrunner.Service, 
 	if spec.Instance.Networks, err = c.networks(ctx, svc, rev); err != nil {
 		return err
 	}
+	c.tracingEnv(&spec.Instance, svc, rev)
 	return c.Runtime.SetRevision(ctx, spec)
 }
 

@@ -62,6 +62,9 @@ type Route struct {
 	// hosts do. It is served only by the Private handler, at the domain
 	// names SetIngress gives it.
 	Private bool
+	// Trace, when set, traces the route's requests (see Trace and
+	// Options.Tracers).
+	Trace *Trace
 }
 
 // route is the immutable, resolved form of a Route that the request path
@@ -78,6 +81,7 @@ type route struct {
 	stats          *serviceStats // shared by successive routes of the same service
 	queue          *waitQueue    // likewise
 	next           atomic.Uint32
+	trace          *traceRoute // nil: not traced
 }
 
 // without returns a copy of rt that lacks its i-th backend. The copy shares
@@ -94,6 +98,7 @@ func (rt *route) without(i int) *route {
 		backends:       slices.Delete(slices.Clone(rt.backends), i, i+1),
 		stats:          rt.stats,
 		queue:          rt.queue,
+		trace:          rt.trace,
 	}
 }
 
@@ -203,6 +208,7 @@ func (r *Router) setRoute(rt Route, hosts []string) (*waitQueue, error) {
 		backends:       make([]*backend, 0, len(rt.Instances)),
 		stats:          &serviceStats{},
 		queue:          newWaitQueue(svc),
+		trace:          r.newTraceRoute(rt),
 	}
 	if prev != nil {
 		next.stats = prev.stats

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultTimeout is the request timeout when Options.Timeout is zero: App
@@ -83,6 +85,9 @@ type Options struct {
 	// does not wait for it. Instances it starts reach the waiting requests
 	// through SetRoute.
 	OnDemand func(serviceARN string)
+	// Tracers traces the requests of routes with a Trace; nil traces
+	// nothing.
+	Tracers Tracers
 }
 
 // Router is the data plane's HTTP handler: it serves every route's hosts by
@@ -100,6 +105,7 @@ type Router struct {
 	queueTimeout     time.Duration
 	coldStartTimeout time.Duration
 	onDemand         func(serviceARN string)
+	tracers          Tracers
 	epoch            time.Time // monotonic origin of reqState.began and waitQueue.lastDemand
 
 	// table holds the routes by host and by service. A table is never
@@ -127,6 +133,7 @@ func New(opts Options) *Router {
 		queueTimeout:     opts.QueueTimeout,
 		coldStartTimeout: opts.ColdStartTimeout,
 		onDemand:         opts.OnDemand,
+		tracers:          opts.Tracers,
 		epoch:            time.Now(),
 	}
 	if r.timeout <= 0 {
@@ -186,6 +193,10 @@ type reqState struct {
 	upgraded bool
 	timedOut atomic.Bool
 	timer    *time.Timer
+
+	// Traced requests only: the server span and the route's tracing.
+	span  trace.Span
+	trace *traceRoute
 }
 
 type stateKey struct{}
@@ -242,6 +253,9 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, rt *route) {
 	if st.log = r.logger.Enabled(st.client, slog.LevelDebug); st.log {
 		st.start = r.now()
 	}
+	if rt.trace != nil {
+		st.startSpan(rt.trace, req, began)
+	}
 	// The timeout runs from the request's arrival, time in the queue
 	// included.
 	deadline := began.Add(r.timeout)
@@ -276,6 +290,9 @@ func (r *Router) finish(st *reqState, cancel context.CancelFunc, req *http.Reque
 		st.stats.record(st.status, time.Since(r.epoch)-time.Duration(st.began))
 	}
 	r.release(st.backend, st.route.queue)
+	if st.span != nil {
+		st.endSpan()
+	}
 	if st.log {
 		r.logger.LogAttrs(st.client, slog.LevelDebug, "request",
 			slog.String("host", normalizeHost(req.Host)),

@@ -31,6 +31,8 @@ func TestConformance(t *testing.T) {
 			Services:    sqlite.NewServiceService(db),
 			AutoScaling: sqlite.NewAutoScalingConfigurationService(db),
 			VPC:         sqlite.NewVPCService(db),
+
+			Observability: sqlite.NewObservabilityConfigurationService(db),
 		}
 	})
 }

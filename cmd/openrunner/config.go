@@ -53,6 +53,8 @@ type serveConfig struct {
 	QueueTimeout          time.Duration
 	QueueSize             int
 	MetricsTokenFile      string
+	// OTLPEndpoint is where traced services' spans go.
+	OTLPEndpoint string
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
@@ -140,6 +142,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.TLSKeyFile, "tls-key-file", env("OPENRUNNER_TLS_KEY_FILE", ""), "its private key (PEM) (env OPENRUNNER_TLS_KEY_FILE)")
 	redirect := env("OPENRUNNER_REDIRECT_HTTP", "false") == "true"
 	fs.BoolVar(&c.RedirectHTTP, "redirect-http", redirect, "answer every plain-HTTP request to a service with 308 to https:// (except ACME HTTP-01 challenges), as App Runner does (env OPENRUNNER_REDIRECT_HTTP=true)")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OPENRUNNER_OTLP_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_ENDPOINT")),
+		"OTLP/HTTP collector base URL that traced services' spans go to, e.g. http://127.0.0.1:4318 (env OPENRUNNER_OTLP_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
 	maxSvc, err := strconv.Atoi(env("OPENRUNNER_MAX_SERVICES", "30"))
 	if err != nil {

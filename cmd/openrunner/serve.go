@@ -57,6 +57,7 @@ func runServe(ctx context.Context, args []string) error {
 		MetricsToken:     token,
 		ACME:             c.Domains.ACME,
 		MaxCustomDomains: c.Domains.MaxCustomDomains,
+		OTLPEndpoint:     c.OTLPEndpoint,
 		Logger:           logger,
 	})
 	if err := d.Open(ctx); err != nil {

@@ -91,6 +91,13 @@ func main() {
 		}
 		fmt.Fprint(w, v)
 	})
+	// /header?name=A&name=B answers the request's headers A and B, one a
+	// line ("" for an absent one).
+	mux.HandleFunc("GET /header", func(w http.ResponseWriter, r *http.Request) {
+		for _, name := range r.URL.Query()["name"] {
+			fmt.Fprintln(w, r.Header.Get(name))
+		}
+	})
 	mux.HandleFunc("GET /sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		select {
