@@ -190,11 +190,11 @@ type shape struct {
 type members []member
 
 type member struct {
-	Name              string
-	Shape             string          `json:"shape"`
+	Name  string
+	Shape string `json:"shape"`
 	// IdempotencyToken members are filled in by the SDKs when absent; the
 	// server reads them as plain strings.
-	IdempotencyToken bool `json:"idempotencyToken"`
+	IdempotencyToken  bool            `json:"idempotencyToken"`
 	Documentation     json.RawMessage `json:"documentation"`
 	Deprecated        bool            `json:"deprecated"`
 	DeprecatedMessage string          `json:"deprecatedMessage"`
@@ -1334,7 +1334,7 @@ func (g *gen) genOperations(w *bytes.Buffer) error {
 		"// case-sensitive), a *DecodeError if body is not a JSON object of the\n" +
 		"// input's shape, the EINVALID *openrunner.Error of the input's Validate,\n" +
 		"// or the error the method returns. Dispatch does not retain body.\n" +
-		"func Dispatch(ctx context.Context, svc "+g.opts.iface+", op string, body []byte) (any, error) {\n" +
+		"func Dispatch(ctx context.Context, svc " + g.opts.iface + ", op string, body []byte) (any, error) {\n" +
 		"switch op {\n")
 	for _, op := range g.ops {
 		in, out := g.goName[op.Input.Shape], g.goName[op.Output.Shape]
