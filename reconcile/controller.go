@@ -71,6 +71,11 @@ type Controller struct {
 	// before it goes to zero, when its configuration does not say; default
 	// DefaultScaleToZeroAfter.
 	ScaleToZeroAfter time.Duration
+	// Secrets resolves services' secret references at each deployment,
+	// and Sealer seals the values kept with the revision; without them a
+	// service with secrets fails to deploy.
+	Secrets openrunner.SecretResolver
+	Sealer  openrunner.Sealer
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync

@@ -83,7 +83,11 @@ func (c *Controller) run(ctx context.Context, m *memo, svc *openrunner.Service, 
 		}
 		m.setEnsured(rev.ID)
 	}
-	return c.Runtime.SetRevision(ctx, revisionSpec(svc, rev, replicas))
+	spec := revisionSpec(svc, rev, replicas)
+	if err := c.addSecretEnv(rev, &spec.Instance); err != nil {
+		return err
+	}
+	return c.Runtime.SetRevision(ctx, spec)
 }
 
 // removeExcept drains and removes every revision of o but those in keep.

@@ -52,6 +52,9 @@ type serveConfig struct {
 	Bitbucket handshake.BitbucketConfig
 	// GitHubAppPrivateKeyFile is read into GitHub.AppPrivateKeyPEM.
 	GitHubAppPrivateKeyFile string
+	// SecretsSource is where services' secret references are read:
+	// embedded or aws.
+	SecretsSource string
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -154,8 +157,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.Bitbucket.URL, "bitbucket-url", env("OPENRUNNER_BITBUCKET_URL", "https://bitbucket.org"), "Bitbucket web URL (env OPENRUNNER_BITBUCKET_URL)")
 	fs.StringVar(&c.Bitbucket.APIURL, "bitbucket-api-url", env("OPENRUNNER_BITBUCKET_API_URL", "https://api.bitbucket.org/2.0"), "Bitbucket API URL (env OPENRUNNER_BITBUCKET_API_URL)")
 
+	fs.StringVar(&c.SecretsSource, "secrets-source", env("OPENRUNNER_SECRETS_SOURCE", "embedded"),
+		"where services' RuntimeEnvironmentSecrets are read: embedded (this server's Secrets Manager and Parameter Store) or aws (the AWS SDK's default credentials, Region and AWS_ENDPOINT_URL_* endpoints) (env OPENRUNNER_SECRETS_SOURCE)")
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.SecretsSource != "embedded" && c.SecretsSource != "aws" {
+		return c, fmt.Errorf("--secrets-source must be embedded or aws")
 	}
 	if c.PollInterval < 0 || (c.PollInterval > 0 && c.PollInterval < time.Second) {
 		return c, fmt.Errorf("--poll-interval must be 0 (off) or at least 1s")
