@@ -7,6 +7,8 @@
 //
 //	GET /                      the greeting (--greeting, default "hello")
 //	GET /env?name=X            the value of environment variable X (404 if unset)
+//	GET /env-hash?name=X       the SHA-256 of that value, in hex, so that a
+//	                           test can check a secret without reading it
 //	GET /log?stream=S&text=T   writes T as one line to stdout or stderr
 //	GET /sleep?ms=N            answers "slept" after N milliseconds (at most 60 s)
 //	GET /health                200 "ok", or 500 once /sick was asked
@@ -25,6 +27,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,6 +86,14 @@ func main() {
 			return
 		}
 		fmt.Fprint(w, v)
+	})
+	mux.HandleFunc("GET /env-hash", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := os.LookupEnv(r.URL.Query().Get("name"))
+		if !ok {
+			http.Error(w, "unset", http.StatusNotFound)
+			return
+		}
+		fmt.Fprintf(w, "%x", sha256.Sum256([]byte(v)))
 	})
 	mux.HandleFunc("GET /sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
