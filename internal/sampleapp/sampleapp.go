@@ -66,6 +66,7 @@ type options struct {
 	portEnv     string
 	buildEnv    []openrunner.EnvVar
 	runEnv      []openrunner.EnvVar
+	secrets     []openrunner.EnvVar // name → value-from
 }
 
 // WithDir puts the app and its apprunner.yaml in the subdirectory dir of
@@ -82,6 +83,13 @@ func WithDir(dir string) Option {
 		panic(fmt.Sprintf("sampleapp: directory %q leaves the repository", dir))
 	}
 	return func(o *options) { o.dir = d }
+}
+
+// WithRunSecret adds a run.secrets entry (and a Values.Secrets entry):
+// the running app gets the value of the secret or parameter valueFrom
+// names as the variable name.
+func WithRunSecret(name, valueFrom string) Option {
+	return func(o *options) { o.secrets = append(o.secrets, openrunner.EnvVar{Name: name, Value: valueFrom}) }
 }
 
 // WithBrokenBuild adds, after the real build command, one that prints
@@ -201,6 +209,12 @@ func newApp(l lang, msg string, opts []Option) App {
 			a.Values.Env[v.Name] = v.Value
 		}
 	}
+	if len(o.secrets) > 0 {
+		a.Values.Secrets = map[string]string{}
+		for _, v := range o.secrets {
+			a.Values.Secrets[v.Name] = v.Value
+		}
+	}
 	for name, content := range l.files(msg, o.portEnv) {
 		a.Files[a.Path(name)] = content
 	}
@@ -301,6 +315,12 @@ func config(l lang, o options) string {
 		fmt.Fprintf(&b, "    env: %s\n", quote(o.portEnv))
 	}
 	writeEnv(&b, "  ", o.runEnv)
+	if len(o.secrets) > 0 {
+		b.WriteString("  secrets:\n")
+		for _, v := range o.secrets {
+			fmt.Fprintf(&b, "    - name: %s\n      value-from: %s\n", quote(v.Name), quote(v.Value))
+		}
+	}
 	return b.String()
 }
 
