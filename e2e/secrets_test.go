@@ -285,7 +285,10 @@ func TestSecretsSourceAWS(t *testing.T) {
 	needDocker(t)
 	store := testutil.MustRunDaemon(t, daemon.Config{Runtime: "none"})
 	s := storeSecrets(t, store.URL())
-	t.Setenv("AWS_ENDPOINT_URL", store.URL())
+	// The SDK's service-specific endpoint variables (the service ids
+	// "Secrets Manager" and "SSM"); AWS_ENDPOINT_URL would do for both.
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", store.URL())
+	t.Setenv("AWS_ENDPOINT_URL_SSM", store.URL())
 	t.Setenv("AWS_ACCESS_KEY_ID", daemon.DefaultAccessKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", daemon.DefaultSecretAccessKey)
 	t.Setenv("AWS_REGION", "us-east-1")
