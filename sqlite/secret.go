@@ -25,47 +25,56 @@ var _ openrunner.SecretService = (*SecretService)(nil)
 // NewSecretService returns a SecretService on db.
 func NewSecretService(db *DB) *SecretService { return &SecretService{db: db} }
 
+// inScope runs fn in one transaction (read-only unless write) with the
+// caller's Scope, committing it if fn succeeds.
+func inScope[T any](ctx context.Context, db *DB, write bool, fn func(*Tx, openrunner.Scope) (T, error)) (T, error) {
+	var zero T
+	scope, err := openrunner.MustScope(ctx)
+	if err != nil {
+		return zero, err
+	}
+	var tx *Tx
+	if write {
+		tx, err = db.BeginTx(ctx, nil)
+	} else {
+		tx, err = db.beginRead(ctx)
+	}
+	if err != nil {
+		return zero, err
+	}
+	defer tx.Rollback()
+	v, err := fn(tx, scope)
+	if err != nil {
+		return zero, err
+	}
+	return v, tx.Commit()
+}
+
 // secretWhere selects a secret of a Scope by ARN or by name.
 const secretWhere = ` WHERE account_id = ? AND region = ? AND (arn = ? OR (name = ? AND ? NOT LIKE 'arn:%'))`
 
 // CreateSecret implements openrunner.SecretService.
 func (s *SecretService) CreateSecret(ctx context.Context, sec *openrunner.Secret) error {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return err
-	}
 	doc, err := json.Marshal(sec)
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO secrets (arn, account_id, region, name, doc) VALUES (?, ?, ?, ?, ?)`,
-		sec.ARN, scope.AccountID, scope.Region, sec.Name, string(doc))
-	if isConstraint(err, errUnique) || isConstraint(err, errPrimaryKey) {
-		return openrunner.Errorf(openrunner.ECONFLICT, "A secret named %s already exists.", sec.Name)
-	}
-	if err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err = inScope(ctx, s.db, true, func(tx *Tx, scope openrunner.Scope) (struct{}, error) {
+		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (arn, account_id, region, name, doc) VALUES (?, ?, ?, ?, ?)`,
+			sec.ARN, scope.AccountID, scope.Region, sec.Name, string(doc))
+		if isConstraint(err, errUnique) || isConstraint(err, errPrimaryKey) {
+			return struct{}{}, openrunner.Errorf(openrunner.ECONFLICT, "A secret named %s already exists.", sec.Name)
+		}
+		return struct{}{}, err
+	})
+	return err
 }
 
 // FindSecret implements openrunner.SecretService.
 func (s *SecretService) FindSecret(ctx context.Context, id string) (*openrunner.Secret, error) {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	return findSecret(ctx, tx, scope, id)
+	return inScope(ctx, s.db, false, func(tx *Tx, scope openrunner.Scope) (*openrunner.Secret, error) {
+		return findSecret(ctx, tx, scope, id)
+	})
 }
 
 func findSecret(ctx context.Context, tx *Tx, scope openrunner.Scope, id string) (*openrunner.Secret, error) {
@@ -112,53 +121,46 @@ func (s *SecretService) FindSecrets(ctx context.Context) ([]*openrunner.Secret, 
 
 // UpdateSecret implements openrunner.SecretService.
 func (s *SecretService) UpdateSecret(ctx context.Context, id string, fn func(*openrunner.Secret) error) (*openrunner.Secret, error) {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	sec, err := findSecret(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	arn, name := sec.ARN, sec.Name
-	if err := fn(sec); err != nil {
-		return nil, err
-	}
-	sec.ARN, sec.Name = arn, name
-	doc, err := json.Marshal(sec)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE secrets SET doc = ? WHERE arn = ?`, string(doc), arn); err != nil {
-		return nil, err
-	}
-	return sec, tx.Commit()
+	return inScope(ctx, s.db, true, func(tx *Tx, scope openrunner.Scope) (*openrunner.Secret, error) {
+		sec, err := findSecret(ctx, tx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		arn, name := sec.ARN, sec.Name
+		if err := fn(sec); err != nil {
+			return nil, err
+		}
+		sec.ARN, sec.Name = arn, name
+		doc, err := json.Marshal(sec)
+		if err != nil {
+			return nil, err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE secrets SET doc = ? WHERE arn = ?`, string(doc), arn)
+		return sec, err
+	})
 }
 
 // DeleteSecret implements openrunner.SecretService.
 func (s *SecretService) DeleteSecret(ctx context.Context, id string) error {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM secrets`+secretWhere, scope.AccountID, scope.Region, id, id, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return openrunner.Errorf(openrunner.ENOTFOUND, "Secrets Manager can't find the specified secret.")
-	}
-	return tx.Commit()
+	return deleteOne(ctx, s.db, `DELETE FROM secrets`+secretWhere, []any{id, id, id},
+		openrunner.Errorf(openrunner.ENOTFOUND, "Secrets Manager can't find the specified secret."))
+}
+
+// deleteOne runs a DELETE whose arguments are the caller's account and
+// Region then args, in one transaction; notFound is its error when it
+// deletes nothing.
+func deleteOne(ctx context.Context, db *DB, query string, args []any, notFound error) error {
+	_, err := inScope(ctx, db, true, func(tx *Tx, scope openrunner.Scope) (struct{}, error) {
+		res, err := tx.ExecContext(ctx, query, append([]any{scope.AccountID, scope.Region}, args...)...)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return struct{}{}, notFound
+		}
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // ParameterService stores the embedded Parameter Store's parameters in
@@ -175,51 +177,35 @@ func NewParameterService(db *DB) *ParameterService { return &ParameterService{db
 
 // PutParameter implements openrunner.ParameterService.
 func (s *ParameterService) PutParameter(ctx context.Context, name string, fn func(*openrunner.Parameter) (*openrunner.Parameter, error)) (*openrunner.Parameter, error) {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	old, err := findParameter(ctx, tx, scope, name)
-	if openrunner.ErrorCode(err) == openrunner.ENOTFOUND {
-		old, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := fn(old)
-	if err != nil {
-		return nil, err
-	}
-	p.Name = name
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO parameters (account_id, region, name, doc) VALUES (?, ?, ?, ?)
-		ON CONFLICT (account_id, region, name) DO UPDATE SET doc = excluded.doc`,
-		scope.AccountID, scope.Region, name, string(doc)); err != nil {
-		return nil, err
-	}
-	return p, tx.Commit()
+	return inScope(ctx, s.db, true, func(tx *Tx, scope openrunner.Scope) (*openrunner.Parameter, error) {
+		old, err := findParameter(ctx, tx, scope, name)
+		if openrunner.ErrorCode(err) == openrunner.ENOTFOUND {
+			old, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		p, err := fn(old)
+		if err != nil {
+			return nil, err
+		}
+		p.Name = name
+		doc, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO parameters (account_id, region, name, doc) VALUES (?, ?, ?, ?)
+			ON CONFLICT (account_id, region, name) DO UPDATE SET doc = excluded.doc`,
+			scope.AccountID, scope.Region, name, string(doc))
+		return p, err
+	})
 }
 
 // FindParameter implements openrunner.ParameterService.
 func (s *ParameterService) FindParameter(ctx context.Context, name string) (*openrunner.Parameter, error) {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	return findParameter(ctx, tx, scope, name)
+	return inScope(ctx, s.db, false, func(tx *Tx, scope openrunner.Scope) (*openrunner.Parameter, error) {
+		return findParameter(ctx, tx, scope, name)
+	})
 }
 
 func findParameter(ctx context.Context, tx *Tx, scope openrunner.Scope, name string) (*openrunner.Parameter, error) {
@@ -273,21 +259,6 @@ func (s *ParameterService) FindParameters(ctx context.Context, prefix string) ([
 
 // DeleteParameter implements openrunner.ParameterService.
 func (s *ParameterService) DeleteParameter(ctx context.Context, name string) error {
-	scope, err := openrunner.MustScope(ctx)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM parameters WHERE account_id = ? AND region = ? AND name = ?`, scope.AccountID, scope.Region, name)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return openrunner.Errorf(openrunner.ENOTFOUND, "Parameter %s not found.", name)
-	}
-	return tx.Commit()
+	return deleteOne(ctx, s.db, `DELETE FROM parameters WHERE account_id = ? AND region = ? AND name = ?`, []any{name},
+		openrunner.Errorf(openrunner.ENOTFOUND, "Parameter %s not found.", name))
 }
