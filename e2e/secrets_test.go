@@ -195,6 +195,23 @@ func TestImageServiceSecrets(t *testing.T) {
 	waitOperationsDone(t, c, &arn, 2)
 	wantEnvHashes(t, d.RouterURL(), *svc.ServiceUrl, map[string]string{"DB_PASSWORD": rotated})
 
+	// A secret gone since: the next deployment rolls back, and the service
+	// keeps serving what it had.
+	if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("api-key"), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StartDeployment(ctx, &apprunner.StartDeploymentInput{ServiceArn: &arn}); err != nil {
+		t.Fatal(err)
+	}
+	ops := (&sourceEnv{c: c}).waitOperations(t, &arn, 3)
+	if ops[0].Status != types.OperationStatusRollbackSucceeded {
+		t.Fatalf("deployment without its secret: %s", ops[0].Status)
+	}
+	if log := serviceLogs(t, d, arn); !strings.Contains(log, "The secret API_KEY could not be read") {
+		t.Fatalf("the rollback's log does not name API_KEY:\n%s", log)
+	}
+	wantEnvHashes(t, d.RouterURL(), *svc.ServiceUrl, map[string]string{"API_KEY": s.apiKey, "DB_PASSWORD": rotated})
+
 	// A missing secret and a missing JSON key fail the first deployment.
 	for _, tc := range []struct{ name, ref, want string }{
 		{"missing-secret", "arn:aws:secretsmanager:us-east-1:000000000000:secret:nope-AbCdEf", "The secret MISSING could not be read"},
