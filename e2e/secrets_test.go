@@ -108,8 +108,17 @@ func (s *storedSecrets) values() []string { return []string{s.password, s.apiKey
 func wantEnvHashes(t *testing.T, routerURL, host string, want map[string]string) {
 	t.Helper()
 	for name, v := range want {
-		if code, got := get(t, routerURL, host, "/env-hash?name="+name); code != 200 || got != hashOf(v) {
-			t.Errorf("%s: %d %q, want the hash of its secret", name, code, got)
+		code, got := get(t, routerURL, host, "/env-hash?name="+name)
+		if code == 404 && strings.HasPrefix(got, "404 page not found") {
+			// The test image was built from an older testapp without
+			// /env-hash (the image's tag is shared by every checkout on
+			// this Docker engine): hash the value here instead.
+			if code, got = get(t, routerURL, host, "/env?name="+name); code == 200 {
+				got = hashOf(got)
+			}
+		}
+		if code != 200 || got != hashOf(v) {
+			t.Errorf("%s: %d, want the hash of its secret", name, code)
 		}
 	}
 }
