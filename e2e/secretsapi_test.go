@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -239,4 +240,40 @@ func TestParameterStoreAPI(t *testing.T) {
 	}
 	_, err = ps.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/db/password:1")})
 	wantAPIError(t, err, "ParameterVersionNotFound")
+}
+
+// BenchmarkSecretReads measures reads of the embedded store through the
+// SDK (SigV4, JSON 1.1, a vault Open per value) side by side with its
+// peer on the same listener, App Runner's ListConnections.
+func BenchmarkSecretReads(b *testing.B) {
+	d := testutil.MustRunDaemon(b, daemon.Config{Runtime: "none"})
+	sm, ps := secretClients(d.URL())
+	ar := testutil.Client(d.URL(), testutil.ClientOptions{})
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bench"), SecretString: aws.String(`{"password":"p"}`)}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/bench"), Value: aws.String("v"), Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("GetSecretValue", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("bench")}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("GetParameter", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ps.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/bench"), WithDecryption: aws.Bool(true)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("PeerListConnections", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ar.ListConnections(ctx, &apprunner.ListConnectionsInput{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
