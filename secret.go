@@ -145,9 +145,9 @@ type ParameterService interface {
 type SecretResolver interface {
 	// ResolveSecret returns the value ref names, for a service in scope.
 	// Its errors say why in words safe to show (they never contain a
-	// value): EINVALID for a malformed reference, ENOTFOUND for a missing
-	// secret, parameter or JSON key, EACCESS for one the service may not
-	// read.
+	// value): ENOTFOUND for a missing secret, version, parameter or JSON
+	// key, EINVALID for a malformed reference or one the service may not
+	// read (another account).
 	ResolveSecret(ctx context.Context, scope Scope, ref string) (string, error)
 }
 
