@@ -9,9 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
@@ -354,4 +356,48 @@ func TestSecretsSourceAWS(t *testing.T) {
 func secretsClientsCreate(url string) (*ssm.PutParameterOutput, error) {
 	_, ps := secretClients(url)
 	return ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("only-local"), Value: aws.String("x"), Type: ssmtypes.ParameterTypeString})
+}
+
+// TestSecretsSurviveRestart: an instance started again after a restart (its
+// container gone) gets the values its revision was deployed with, not the
+// secret's newer value: values are kept, sealed, with the revision.
+func TestSecretsSurviveRestart(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	d := daemon.New(daemon.Config{Listen: "127.0.0.1:0", RouterListen: "127.0.0.1:0", DataDir: dir, Runtime: "docker"})
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := testutil.Client(d.URL(), testutil.ClientOptions{})
+	s := storeSecrets(t, d.URL())
+	src := imageSource(testImage, nil, "")
+	src.ImageRepository.ImageConfiguration.RuntimeEnvironmentSecrets = s.refs()
+	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("restarted"), SourceConfiguration: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc := waitStatus(t, c, out.Service.ServiceArn); svc.Status != types.ServiceStatusRunning {
+		t.Fatalf("status %s", svc.Status)
+	}
+	sm, _ := secretClients(d.URL())
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("api-key"), SecretString: aws.String(randomValue("newer-"))}); err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.Service.ServiceArn)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "rm", "-f", containersOf(t, arn)).CombinedOutput(); err != nil {
+		t.Fatalf("docker rm: %v %s", err, out)
+	}
+	d2 := testutil.MustRunDaemon(t, daemon.Config{DataDir: dir, Runtime: "docker"})
+	t.Cleanup(func() {
+		_, _ = testutil.Client(d2.URL(), testutil.ClientOptions{}).DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: &arn})
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if code, _ := get(t, d2.RouterURL(), *out.Service.ServiceUrl, "/"); code == 200 {
+			break
+		}
+	}
+	wantEnvHashes(t, d2.RouterURL(), *out.Service.ServiceUrl, map[string]string{"API_KEY": s.apiKey, "DB_PASSWORD": s.password})
 }
