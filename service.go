@@ -218,6 +218,11 @@ type Revision struct {
 	// Build is set for revisions built from source code: what was built
 	// and how its instances start.
 	Build *BuiltRevision `json:",omitempty"`
+	// Secrets holds the values of the revision's secret references, read
+	// once when it was deployed and sealed by the vault (a JSON object of
+	// variable name → value): restarts and scale-outs of the revision get
+	// the same values, and no value is ever stored in clear.
+	Secrets []byte `json:",omitempty"`
 }
 
 // BuiltRevision is what a source-code revision was built from and how its

@@ -130,6 +130,10 @@ type Config struct {
 	// http://127.0.0.1:4318) that traced services' spans go to; empty:
 	// traces have nowhere to go.
 	OTLPEndpoint string
+	// SecretsSource is where services' secret references are resolved:
+	// "embedded" or "" (this server's Secrets Manager and Parameter Store)
+	// or "aws" (the AWS SDK's default configuration).
+	SecretsSource string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -181,6 +185,10 @@ type Daemon struct {
 	// keyMismatch is set when the secret key cannot open what the database
 	// sealed: the data directory was copied without its key.
 	keyMismatch atomic.Bool
+	// secrets resolves services' secret references; vault seals their
+	// values with the revisions.
+	secrets openrunner.SecretResolver
+	vault   *vault.Vault
 }
 
 // New returns a Daemon for cfg; Open starts it.
@@ -329,14 +337,18 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: d.master, PublicURL: d.publicURL(), Logger: d.logger,
 		GitHubAPIURL: d.cfg.GitHub.APIURL, BitbucketAPIURL: d.cfg.Bitbucket.APIURL, HTTPClient: d.cfg.HTTPClient}
 	ext.Connections, ext.Webhook = connections, d.hooks.Webhook
+	secretAPIs, err := d.openSecrets(ctx, v, creds)
+	if err != nil {
+		return parts{}, err
+	}
 	if err := d.openServices(ctx, svc, ext); err != nil {
 		return parts{}, err
 	}
 	authenticate := d.authenticator(creds)
 	return parts{
-		api: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
+		api: &awsjson.ByTarget{Servers: secretAPIs, Default: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
 			return wire.Dispatch(ctx, svc, op, body)
-		}),
+		})},
 		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
 		console:  d.console(connections, handshakes, creds),
 		webhooks: d.hooks,
@@ -361,7 +373,13 @@ func (d *Daemon) mux(p parts) http.Handler {
 // authenticator verifies a request's SigV4 signature and puts the caller's
 // Scope in its context.
 func (d *Daemon) authenticator(creds sigv4.StaticCredentials) func(r *http.Request, body []byte) (context.Context, error) {
-	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
+	return d.authenticatorFor(creds, "apprunner")
+}
+
+// authenticatorFor is authenticator for the API whose SigV4 signing name
+// is service.
+func (d *Daemon) authenticatorFor(creds sigv4.StaticCredentials, service string) func(r *http.Request, body []byte) (context.Context, error) {
+	verifier := &sigv4.Verifier{Credentials: creds, Service: service, Now: d.cfg.Now}
 	return func(r *http.Request, body []byte) (context.Context, error) {
 		id, err := verifier.Verify(r, body)
 		if err != nil {

@@ -195,6 +195,80 @@ services() {
 	[[ $status == DELETED ]] && ok "delete-service: DELETED" || fail "delete-service: $status"
 }
 
+# secrets MODE: the README's secrets walk-through. A database password in
+# Secrets Manager (a JSON secret) and a SecureString parameter, stored with
+# the AWS CLI (with --endpoint-url, or the AWS_ENDPOINT_URL_* variables);
+# an image service receives them (checked by hash at /env-hash on the
+# router, $OPENRUNNER_ROUTER); a rotated password arrives with
+# start-deployment; a missing secret is CREATE_FAILED naming the variable;
+# the values are nowhere in the data directory ($OPENRUNNER_DATA_DIR), the
+# service's log or describe-service.
+secrets() {
+	local mode=$1
+	local sm=(aws secretsmanager) ssm=(aws ssm) ar=(aws apprunner) image=123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner-e2e:1
+	if [[ $mode == flag ]]; then sm+=(--endpoint-url "$url"); ssm+=(--endpoint-url "$url"); ar+=(--endpoint-url "$url"); fi
+	local name="cli-db-$mode-$$" pw="pw-$RANDOM$RANDOM-$mode" pw2="pw2-$RANDOM$RANDOM-$mode" token="tok-$RANDOM$RANDOM-$mode"
+	local out secret_arn
+	out=$("${sm[@]}" create-secret --name "$name" --secret-string "{\"username\":\"app\",\"password\":\"$pw\"}")
+	secret_arn=$(json 'd["ARN"]' <<<"$out")
+	[[ $secret_arn =~ ^arn:aws:secretsmanager:us-east-1:000000000000:secret:$name-[A-Za-z0-9]{6}$ ]] && ok "secrets $mode: create-secret $secret_arn" || fail "secrets $mode: create-secret: $out"
+	"${ssm[@]}" put-parameter --name "/cli/$mode/$$/token" --type SecureString --value "$token" >/dev/null && ok "secrets $mode: put-parameter SecureString" || fail "secrets $mode: put-parameter"
+	got=$("${ssm[@]}" get-parameter --name "/cli/$mode/$$/token" --with-decryption | json 'd["Parameter"]["Value"]')
+	[[ $got == "$token" ]] && ok "secrets $mode: get-parameter --with-decryption" || fail "secrets $mode: get-parameter: $got"
+	expect_error ParameterAlreadyExists "${ssm[@]}" put-parameter --name "/cli/$mode/$$/token" --type SecureString --value x
+	expect_error ResourceExistsException "${sm[@]}" create-secret --name "$name" --secret-string x
+	expect_error ResourceNotFoundException "${sm[@]}" get-secret-value --secret-id "cli-nope-$$"
+	expect_error ParameterNotFound "${ssm[@]}" get-parameter --name "/cli/nope/$$"
+	if ! docker image inspect "$image" >/dev/null 2>&1 || [[ -z ${OPENRUNNER_ROUTER:-} ]]; then
+		if [[ ${CI:-} == true ]]; then fail "secrets: test image $image or OPENRUNNER_ROUTER missing"; else echo "skip - secrets: no Docker test image or router address"; fi
+		return
+	fi
+	local param_arn="arn:aws:ssm:us-east-1:000000000000:parameter/cli/$mode/$$/token"
+	local src="{\"ImageRepository\":{\"ImageIdentifier\":\"$image\",\"ImageRepositoryType\":\"ECR\",\"ImageConfiguration\":{\"Port\":\"8080\",\"RuntimeEnvironmentSecrets\":{\"DB_PASSWORD\":\"$secret_arn:password::\",\"TOKEN_BY_ARN\":\"$param_arn\",\"TOKEN_BY_NAME\":\"/cli/$mode/$$/token\"}}},\"AutoDeploymentsEnabled\":false}"
+	local arn host status
+	out=$("${ar[@]}" create-service --service-name "cli-secrets-$mode-$$" --source-configuration "$src")
+	arn=$(json 'd["Service"]["ServiceArn"]' <<<"$out") host=$(json 'd["Service"]["ServiceUrl"]' <<<"$out")
+	sec_status() {
+		for _ in $(seq 300); do
+			status=$("${ar[@]}" describe-service --service-arn "$1" | json 'd["Service"]["Status"]')
+			[[ $status != OPERATION_IN_PROGRESS ]] && return
+			sleep 0.2
+		done
+	}
+	hash_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+	env_hash() { curl -sS -H "Host: $host" "http://$OPENRUNNER_ROUTER/env-hash?name=$1"; }
+	sec_status "$arn"
+	[[ $status == RUNNING ]] && ok "secrets $mode: service RUNNING" || fail "secrets $mode: service $status"
+	[[ $(env_hash DB_PASSWORD) == "$(hash_of "$pw")" ]] && ok "secrets $mode: DB_PASSWORD from the JSON key" || fail "secrets $mode: DB_PASSWORD hash $(env_hash DB_PASSWORD)"
+	[[ $(env_hash TOKEN_BY_ARN) == "$(hash_of "$token")" ]] && ok "secrets $mode: SSM parameter by ARN" || fail "secrets $mode: TOKEN_BY_ARN"
+	[[ $(env_hash TOKEN_BY_NAME) == "$(hash_of "$token")" ]] && ok "secrets $mode: SSM parameter by name" || fail "secrets $mode: TOKEN_BY_NAME"
+	"${sm[@]}" put-secret-value --secret-id "$name" --secret-string "{\"password\":\"$pw2\"}" >/dev/null
+	[[ $(env_hash DB_PASSWORD) == "$(hash_of "$pw")" ]] && ok "secrets $mode: the running service keeps its value" || fail "secrets $mode: the value changed without a deployment"
+	"${ar[@]}" start-deployment --service-arn "$arn" >/dev/null
+	for _ in $(seq 300); do [[ $(env_hash DB_PASSWORD) == "$(hash_of "$pw2")" ]] && break; sleep 0.2; done
+	[[ $(env_hash DB_PASSWORD) == "$(hash_of "$pw2")" ]] && ok "secrets $mode: start-deployment brings the rotated value" || fail "secrets $mode: not rotated"
+	local described logs
+	described=$("${ar[@]}" describe-service --service-arn "$arn")
+	logs=$("$OPENRUNNER_BIN" logs --endpoint-url "$url" "$arn" 2>&1 || true)
+	local bad_src=${src/$secret_arn:password::/$secret_arn-nope}
+	out=$("${ar[@]}" create-service --service-name "cli-nosecret-$mode-$$" --source-configuration "$bad_src")
+	local bad_arn
+	bad_arn=$(json 'd["Service"]["ServiceArn"]' <<<"$out")
+	sec_status "$bad_arn"
+	[[ $status == CREATE_FAILED ]] && ok "secrets $mode: a missing secret is CREATE_FAILED" || fail "secrets $mode: missing secret: $status"
+	out=$("$OPENRUNNER_BIN" logs --endpoint-url "$url" "$bad_arn" 2>&1 || true)
+	[[ $out == *"The secret DB_PASSWORD could not be read"* ]] && ok "secrets $mode: the log names the variable" || fail "secrets $mode: log: $out"
+	local leaks=0
+	for v in "$pw" "$pw2" "$token"; do
+		if grep -rqF -- "$v" "${OPENRUNNER_DATA_DIR:-/nonexistent}" 2>/dev/null || [[ $described == *"$v"* || $logs == *"$v"* ]]; then leaks=$((leaks + 1)); fi
+	done
+	[[ $leaks == 0 ]] && ok "secrets $mode: no value in the data dir, the service log or describe-service" || fail "secrets $mode: $leaks values found in clear"
+	"${ar[@]}" delete-service --service-arn "$arn" >/dev/null
+	"${ar[@]}" delete-service --service-arn "$bad_arn" >/dev/null
+	"${sm[@]}" delete-secret --secret-id "$name" --force-delete-without-recovery >/dev/null
+	"${ssm[@]}" delete-parameter --name "/cli/$mode/$$/token" >/dev/null && ok "secrets $mode: cleaned up" || fail "secrets $mode: delete-parameter"
+}
+
 # source_service: the README's source-code walk-through against a server
 # building with host processes (--runtime process) whose GitHub is the
 # provider simulator (internal/providersim/cmd/providersim); scripts/test
@@ -365,6 +439,8 @@ autoscaling
 vpc
 observability
 services
+secrets flag
+AWS_ENDPOINT_URL_SECRETS_MANAGER=$url AWS_ENDPOINT_URL_SSM=$url AWS_ENDPOINT_URL_APPRUNNER=$url secrets env
 source_service
 
 echo "cli: $passed passed, $failed failed"

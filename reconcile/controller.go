@@ -80,6 +80,11 @@ type Controller struct {
 	// services are given (OTEL_EXPORTER_OTLP_ENDPOINT); "" when traces
 	// have nowhere to go.
 	OTLPEndpoint string
+	// Secrets resolves services' secret references at each deployment,
+	// and Sealer seals the values kept with the revision; without them a
+	// service with secrets fails to deploy.
+	Secrets openrunner.SecretResolver
+	Sealer  openrunner.Sealer
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync

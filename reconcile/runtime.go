@@ -89,6 +89,9 @@ func (c *Controller) run(ctx context.Context, m *memo, svc *openrunner.Service, 
 		return err
 	}
 	c.tracingEnv(&spec.Instance, svc, rev)
+	if err := c.addSecretEnv(rev, &spec.Instance); err != nil {
+		return err
+	}
 	return c.Runtime.SetRevision(ctx, spec)
 }
 

@@ -64,6 +64,9 @@ type serveConfig struct {
 	VPCNetworks map[string]string
 	// Custom domains: ACME and the limit per service (domains.go).
 	Domains domainConfig
+	// SecretsSource is where services' secret references are read:
+	// embedded or aws.
+	SecretsSource string
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -187,11 +190,17 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, err
 	}
 
+	fs.StringVar(&c.SecretsSource, "secrets-source", env("OPENRUNNER_SECRETS_SOURCE", "embedded"),
+		"where services' RuntimeEnvironmentSecrets are read: embedded (this server's Secrets Manager and Parameter Store) or aws (the AWS SDK's default credentials, Region and AWS_ENDPOINT_URL_* endpoints) (env OPENRUNNER_SECRETS_SOURCE)")
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if err := checkDomains(); err != nil {
 		return c, err
+	}
+	if c.SecretsSource != "embedded" && c.SecretsSource != "aws" {
+		return c, fmt.Errorf("--secrets-source must be embedded or aws")
 	}
 	if c.PollInterval < 0 || (c.PollInterval > 0 && c.PollInterval < time.Second) {
 		return c, fmt.Errorf("--poll-interval must be 0 (off) or at least 1s")

@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string) error {
 		AllowEndOfSupport:   c.AllowEndOfSupportRuntimes,
 		PublicURL:           c.PublicURL,
 		Runtime:             c.Runtime,
+		SecretsSource:       c.SecretsSource,
 		DockerHost:          c.DockerHost,
 		RouterListen:        c.RouterListen,
 		RouterTLSListen:     c.RouterTLSListen,

@@ -7,12 +7,15 @@
 //
 //	GET /                      the greeting (--greeting, default "hello")
 //	GET /env?name=X            the value of environment variable X (404 if unset)
+//	GET /env-hash?name=X       the SHA-256 of that value, in hex, so that a
+//	                           test can check a secret without reading it
 //	GET /log?stream=S&text=T   writes T as one line to stdout or stderr
 //	GET /sleep?ms=N            answers "slept" after N milliseconds (at most 60 s)
 //	GET /health                200 "ok", or 500 once /sick was asked
 //	GET /sick                  makes /health answer 500 from then on
 //	GET /exit?code=N           answers, then exits with code N (default 1)
-//	GET /header?name=X         the value of request header X, as received
+//	GET /header?name=X[&name=Y] the values of request headers X, Y, as
+//	                           received, one a line ("" for an absent one)
 //	GET /stream?n=N&ms=M       N lines "chunk i", each flushed, M ms apart
 //	GET /ws                    a WebSocket-style upgrade (101), then echoes
 //	                           every byte sent on the connection
@@ -31,6 +34,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,12 +95,13 @@ func main() {
 		}
 		fmt.Fprint(w, v)
 	})
-	// /header?name=A&name=B answers the request's headers A and B, one a
-	// line ("" for an absent one).
-	mux.HandleFunc("GET /header", func(w http.ResponseWriter, r *http.Request) {
-		for _, name := range r.URL.Query()["name"] {
-			fmt.Fprintln(w, r.Header.Get(name))
+	mux.HandleFunc("GET /env-hash", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := os.LookupEnv(r.URL.Query().Get("name"))
+		if !ok {
+			http.Error(w, "unset", http.StatusNotFound)
+			return
 		}
+		fmt.Fprintf(w, "%x", sha256.Sum256([]byte(v)))
 	})
 	mux.HandleFunc("GET /sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
@@ -197,7 +202,11 @@ func shell(args []string) int {
 // headers it forwards, a streamed response and an upgraded connection.
 func proxyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /header", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, r.Header.Get(r.URL.Query().Get("name")))
+		var vs []string
+		for _, name := range r.URL.Query()["name"] {
+			vs = append(vs, r.Header.Get(name))
+		}
+		fmt.Fprint(w, strings.Join(vs, "\n"))
 	})
 	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
