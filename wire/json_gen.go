@@ -2,7 +2,10 @@
 
 package wire
 
-import "strconv"
+import (
+	"github.com/openrunner/openrunner/wire/internal/codec"
+	"strconv"
+)
 
 // MarshalJSON implements json.Marshaler: nil members are omitted, except
 // required lists and maps, written as empty.
@@ -16,19 +19,19 @@ func (v *AssociateCustomDomainInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.DomainName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DomainName":`...)
-		b = appendString(b, *v.DomainName)
+		b = codec.AppendString(b, *v.DomainName)
 	}
 	if v.EnableWWWSubdomain != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EnableWWWSubdomain":`...)
 		b = strconv.AppendBool(b, *v.EnableWWWSubdomain)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -36,40 +39,40 @@ func (v *AssociateCustomDomainInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *AssociateCustomDomainInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x AssociateCustomDomainInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *AssociateCustomDomainInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *AssociateCustomDomainInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "DomainName":
-			p := pathSeg{parent: parent, name: "DomainName"}
-			v.DomainName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DomainName"}
+			v.DomainName = d.StringPtr(&p)
 		case "EnableWWWSubdomain":
-			p := pathSeg{parent: parent, name: "EnableWWWSubdomain"}
-			v.EnableWWWSubdomain = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "EnableWWWSubdomain"}
+			v.EnableWWWSubdomain = d.BoolPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -86,70 +89,70 @@ func (v *AssociateCustomDomainOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CustomDomain != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CustomDomain":`...)
 		b = v.CustomDomain.AppendJSON(b)
 	}
 	if v.DNSTarget != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DNSTarget":`...)
-		b = appendString(b, *v.DNSTarget)
+		b = codec.AppendString(b, *v.DNSTarget)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"VpcDNSTargets":`...)
-	b = appendStructList(b, v.VpcDNSTargets)
+	b = codec.AppendStructList(b, v.VpcDNSTargets)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *AssociateCustomDomainOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x AssociateCustomDomainOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *AssociateCustomDomainOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *AssociateCustomDomainOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CustomDomain":
-			p := pathSeg{parent: parent, name: "CustomDomain"}
+			p := codec.Path{Parent: parent, Name: "CustomDomain"}
 			v.CustomDomain = nil
-			if !d.null() {
+			if !d.Null() {
 				v.CustomDomain = new(CustomDomain)
 				v.CustomDomain.decode(d, &p)
 			}
 		case "DNSTarget":
-			p := pathSeg{parent: parent, name: "DNSTarget"}
-			v.DNSTarget = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DNSTarget"}
+			v.DNSTarget = d.StringPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "VpcDNSTargets":
-			p := pathSeg{parent: parent, name: "VpcDNSTargets"}
+			p := codec.Path{Parent: parent, Name: "VpcDNSTargets"}
 			v.VpcDNSTargets = decodeVpcDNSTargetList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -166,14 +169,14 @@ func (v *AuthenticationConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AccessRoleArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AccessRoleArn":`...)
-		b = appendString(b, *v.AccessRoleArn)
+		b = codec.AppendString(b, *v.AccessRoleArn)
 	}
 	if v.ConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionArn":`...)
-		b = appendString(b, *v.ConnectionArn)
+		b = codec.AppendString(b, *v.ConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -181,37 +184,37 @@ func (v *AuthenticationConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *AuthenticationConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x AuthenticationConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *AuthenticationConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *AuthenticationConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AccessRoleArn":
-			p := pathSeg{parent: parent, name: "AccessRoleArn"}
-			v.AccessRoleArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AccessRoleArn"}
+			v.AccessRoleArn = d.StringPtr(&p)
 		case "ConnectionArn":
-			p := pathSeg{parent: parent, name: "ConnectionArn"}
-			v.ConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionArn"}
+			v.ConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -228,64 +231,64 @@ func (v *AutoScalingConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	if v.AutoScalingConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationName":`...)
-		b = appendString(b, *v.AutoScalingConfigurationName)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationName)
 	}
 	if v.AutoScalingConfigurationRevision != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationRevision":`...)
 		b = strconv.AppendInt(b, int64(*v.AutoScalingConfigurationRevision), 10)
 	}
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.DeletedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedAt":`...)
-		b = appendTimestamp(b, *v.DeletedAt)
+		b = codec.AppendTimestamp(b, *v.DeletedAt)
 	}
 	if v.HasAssociatedService != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"HasAssociatedService":`...)
 		b = strconv.AppendBool(b, *v.HasAssociatedService)
 	}
 	if v.IsDefault != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IsDefault":`...)
 		b = strconv.AppendBool(b, *v.IsDefault)
 	}
 	if v.Latest != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Latest":`...)
 		b = strconv.AppendBool(b, *v.Latest)
 	}
 	if v.MaxConcurrency != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxConcurrency":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxConcurrency), 10)
 	}
 	if v.MaxSize != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxSize":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxSize), 10)
 	}
 	if v.MinSize != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MinSize":`...)
 		b = strconv.AppendInt(b, int64(*v.MinSize), 10)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	return append(b, '}')
 }
@@ -293,73 +296,73 @@ func (v *AutoScalingConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *AutoScalingConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x AutoScalingConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *AutoScalingConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *AutoScalingConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		case "AutoScalingConfigurationName":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationName"}
-			v.AutoScalingConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationName"}
+			v.AutoScalingConfigurationName = d.StringPtr(&p)
 		case "AutoScalingConfigurationRevision":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationRevision"}
-			v.AutoScalingConfigurationRevision = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationRevision"}
+			v.AutoScalingConfigurationRevision = d.Int32Ptr(&p)
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "DeletedAt":
-			p := pathSeg{parent: parent, name: "DeletedAt"}
-			v.DeletedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedAt"}
+			v.DeletedAt = d.TimestampPtr(&p)
 		case "HasAssociatedService":
-			p := pathSeg{parent: parent, name: "HasAssociatedService"}
-			v.HasAssociatedService = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "HasAssociatedService"}
+			v.HasAssociatedService = d.BoolPtr(&p)
 		case "IsDefault":
-			p := pathSeg{parent: parent, name: "IsDefault"}
-			v.IsDefault = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "IsDefault"}
+			v.IsDefault = d.BoolPtr(&p)
 		case "Latest":
-			p := pathSeg{parent: parent, name: "Latest"}
-			v.Latest = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Latest"}
+			v.Latest = d.BoolPtr(&p)
 		case "MaxConcurrency":
-			p := pathSeg{parent: parent, name: "MaxConcurrency"}
-			v.MaxConcurrency = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxConcurrency"}
+			v.MaxConcurrency = d.Int32Ptr(&p)
 		case "MaxSize":
-			p := pathSeg{parent: parent, name: "MaxSize"}
-			v.MaxSize = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxSize"}
+			v.MaxSize = d.Int32Ptr(&p)
 		case "MinSize":
-			p := pathSeg{parent: parent, name: "MinSize"}
-			v.MinSize = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MinSize"}
+			v.MinSize = d.Int32Ptr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := AutoScalingConfigurationStatus(s)
 					v.Status = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -376,39 +379,39 @@ func (v *AutoScalingConfigurationSummary) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	if v.AutoScalingConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationName":`...)
-		b = appendString(b, *v.AutoScalingConfigurationName)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationName)
 	}
 	if v.AutoScalingConfigurationRevision != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationRevision":`...)
 		b = strconv.AppendInt(b, int64(*v.AutoScalingConfigurationRevision), 10)
 	}
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.HasAssociatedService != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"HasAssociatedService":`...)
 		b = strconv.AppendBool(b, *v.HasAssociatedService)
 	}
 	if v.IsDefault != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IsDefault":`...)
 		b = strconv.AppendBool(b, *v.IsDefault)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	return append(b, '}')
 }
@@ -416,58 +419,58 @@ func (v *AutoScalingConfigurationSummary) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *AutoScalingConfigurationSummary) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x AutoScalingConfigurationSummary
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *AutoScalingConfigurationSummary) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *AutoScalingConfigurationSummary) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		case "AutoScalingConfigurationName":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationName"}
-			v.AutoScalingConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationName"}
+			v.AutoScalingConfigurationName = d.StringPtr(&p)
 		case "AutoScalingConfigurationRevision":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationRevision"}
-			v.AutoScalingConfigurationRevision = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationRevision"}
+			v.AutoScalingConfigurationRevision = d.Int32Ptr(&p)
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "HasAssociatedService":
-			p := pathSeg{parent: parent, name: "HasAssociatedService"}
-			v.HasAssociatedService = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "HasAssociatedService"}
+			v.HasAssociatedService = d.BoolPtr(&p)
 		case "IsDefault":
-			p := pathSeg{parent: parent, name: "IsDefault"}
-			v.IsDefault = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "IsDefault"}
+			v.IsDefault = d.BoolPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := AutoScalingConfigurationStatus(s)
 					v.Status = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -484,24 +487,24 @@ func (v *CertificateValidationRecord) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, *v.Type)
+		b = codec.AppendString(b, *v.Type)
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -509,49 +512,49 @@ func (v *CertificateValidationRecord) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CertificateValidationRecord) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CertificateValidationRecord
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CertificateValidationRecord) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CertificateValidationRecord) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := CertificateValidationRecordStatus(s)
 					v.Status = &e
 				}
 			}
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
-			v.Type = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Type"}
+			v.Type = d.StringPtr(&p)
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -568,14 +571,14 @@ func (v *CodeConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CodeConfigurationValues != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CodeConfigurationValues":`...)
 		b = v.CodeConfigurationValues.AppendJSON(b)
 	}
 	if v.ConfigurationSource != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConfigurationSource":`...)
-		b = appendString(b, string(*v.ConfigurationSource))
+		b = codec.AppendString(b, string(*v.ConfigurationSource))
 	}
 	return append(b, '}')
 }
@@ -583,47 +586,47 @@ func (v *CodeConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CodeConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CodeConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CodeConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CodeConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CodeConfigurationValues":
-			p := pathSeg{parent: parent, name: "CodeConfigurationValues"}
+			p := codec.Path{Parent: parent, Name: "CodeConfigurationValues"}
 			v.CodeConfigurationValues = nil
-			if !d.null() {
+			if !d.Null() {
 				v.CodeConfigurationValues = new(CodeConfigurationValues)
 				v.CodeConfigurationValues.decode(d, &p)
 			}
 		case "ConfigurationSource":
-			p := pathSeg{parent: parent, name: "ConfigurationSource"}
+			p := codec.Path{Parent: parent, Name: "ConfigurationSource"}
 			v.ConfigurationSource = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ConfigurationSource(s)
 					v.ConfigurationSource = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -640,34 +643,34 @@ func (v *CodeConfigurationValues) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.BuildCommand != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"BuildCommand":`...)
-		b = appendString(b, *v.BuildCommand)
+		b = codec.AppendString(b, *v.BuildCommand)
 	}
 	if v.Port != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Port":`...)
-		b = appendString(b, *v.Port)
+		b = codec.AppendString(b, *v.Port)
 	}
 	if v.Runtime != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Runtime":`...)
-		b = appendString(b, string(*v.Runtime))
+		b = codec.AppendString(b, string(*v.Runtime))
 	}
 	if v.RuntimeEnvironmentSecrets != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RuntimeEnvironmentSecrets":`...)
-		b = appendStringMap(b, v.RuntimeEnvironmentSecrets)
+		b = codec.AppendStringMap(b, v.RuntimeEnvironmentSecrets)
 	}
 	if v.RuntimeEnvironmentVariables != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RuntimeEnvironmentVariables":`...)
-		b = appendStringMap(b, v.RuntimeEnvironmentVariables)
+		b = codec.AppendStringMap(b, v.RuntimeEnvironmentVariables)
 	}
 	if v.StartCommand != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"StartCommand":`...)
-		b = appendString(b, *v.StartCommand)
+		b = codec.AppendString(b, *v.StartCommand)
 	}
 	return append(b, '}')
 }
@@ -675,55 +678,55 @@ func (v *CodeConfigurationValues) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CodeConfigurationValues) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CodeConfigurationValues
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CodeConfigurationValues) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CodeConfigurationValues) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "BuildCommand":
-			p := pathSeg{parent: parent, name: "BuildCommand"}
-			v.BuildCommand = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "BuildCommand"}
+			v.BuildCommand = d.StringPtr(&p)
 		case "Port":
-			p := pathSeg{parent: parent, name: "Port"}
-			v.Port = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Port"}
+			v.Port = d.StringPtr(&p)
 		case "Runtime":
-			p := pathSeg{parent: parent, name: "Runtime"}
+			p := codec.Path{Parent: parent, Name: "Runtime"}
 			v.Runtime = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := Runtime(s)
 					v.Runtime = &e
 				}
 			}
 		case "RuntimeEnvironmentSecrets":
-			p := pathSeg{parent: parent, name: "RuntimeEnvironmentSecrets"}
+			p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentSecrets"}
 			v.RuntimeEnvironmentSecrets = decodeRuntimeEnvironmentSecrets(d, &p)
 		case "RuntimeEnvironmentVariables":
-			p := pathSeg{parent: parent, name: "RuntimeEnvironmentVariables"}
+			p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentVariables"}
 			v.RuntimeEnvironmentVariables = decodeRuntimeEnvironmentVariables(d, &p)
 		case "StartCommand":
-			p := pathSeg{parent: parent, name: "StartCommand"}
-			v.StartCommand = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "StartCommand"}
+			v.StartCommand = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -738,24 +741,24 @@ func (v *CodeRepository) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CodeConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CodeConfiguration":`...)
 		b = v.CodeConfiguration.AppendJSON(b)
 	}
 	if v.RepositoryUrl != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RepositoryUrl":`...)
-		b = appendString(b, *v.RepositoryUrl)
+		b = codec.AppendString(b, *v.RepositoryUrl)
 	}
 	if v.SourceCodeVersion != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SourceCodeVersion":`...)
 		b = v.SourceCodeVersion.AppendJSON(b)
 	}
 	if v.SourceDirectory != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SourceDirectory":`...)
-		b = appendString(b, *v.SourceDirectory)
+		b = codec.AppendString(b, *v.SourceDirectory)
 	}
 	return append(b, '}')
 }
@@ -763,51 +766,51 @@ func (v *CodeRepository) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CodeRepository) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CodeRepository
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CodeRepository) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CodeRepository) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CodeConfiguration":
-			p := pathSeg{parent: parent, name: "CodeConfiguration"}
+			p := codec.Path{Parent: parent, Name: "CodeConfiguration"}
 			v.CodeConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.CodeConfiguration = new(CodeConfiguration)
 				v.CodeConfiguration.decode(d, &p)
 			}
 		case "RepositoryUrl":
-			p := pathSeg{parent: parent, name: "RepositoryUrl"}
-			v.RepositoryUrl = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "RepositoryUrl"}
+			v.RepositoryUrl = d.StringPtr(&p)
 		case "SourceCodeVersion":
-			p := pathSeg{parent: parent, name: "SourceCodeVersion"}
+			p := codec.Path{Parent: parent, Name: "SourceCodeVersion"}
 			v.SourceCodeVersion = nil
-			if !d.null() {
+			if !d.Null() {
 				v.SourceCodeVersion = new(SourceCodeVersion)
 				v.SourceCodeVersion.decode(d, &p)
 			}
 		case "SourceDirectory":
-			p := pathSeg{parent: parent, name: "SourceDirectory"}
-			v.SourceDirectory = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SourceDirectory"}
+			v.SourceDirectory = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -822,29 +825,29 @@ func (v *Connection) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionArn":`...)
-		b = appendString(b, *v.ConnectionArn)
+		b = codec.AppendString(b, *v.ConnectionArn)
 	}
 	if v.ConnectionName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionName":`...)
-		b = appendString(b, *v.ConnectionName)
+		b = codec.AppendString(b, *v.ConnectionName)
 	}
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.ProviderType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ProviderType":`...)
-		b = appendString(b, string(*v.ProviderType))
+		b = codec.AppendString(b, string(*v.ProviderType))
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	return append(b, '}')
 }
@@ -852,58 +855,58 @@ func (v *Connection) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Connection) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Connection
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Connection) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Connection) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ConnectionArn":
-			p := pathSeg{parent: parent, name: "ConnectionArn"}
-			v.ConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionArn"}
+			v.ConnectionArn = d.StringPtr(&p)
 		case "ConnectionName":
-			p := pathSeg{parent: parent, name: "ConnectionName"}
-			v.ConnectionName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionName"}
+			v.ConnectionName = d.StringPtr(&p)
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "ProviderType":
-			p := pathSeg{parent: parent, name: "ProviderType"}
+			p := codec.Path{Parent: parent, Name: "ProviderType"}
 			v.ProviderType = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ProviderType(s)
 					v.ProviderType = &e
 				}
 			}
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ConnectionStatus(s)
 					v.Status = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -920,29 +923,29 @@ func (v *ConnectionSummary) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionArn":`...)
-		b = appendString(b, *v.ConnectionArn)
+		b = codec.AppendString(b, *v.ConnectionArn)
 	}
 	if v.ConnectionName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionName":`...)
-		b = appendString(b, *v.ConnectionName)
+		b = codec.AppendString(b, *v.ConnectionName)
 	}
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.ProviderType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ProviderType":`...)
-		b = appendString(b, string(*v.ProviderType))
+		b = codec.AppendString(b, string(*v.ProviderType))
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	return append(b, '}')
 }
@@ -950,58 +953,58 @@ func (v *ConnectionSummary) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ConnectionSummary) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ConnectionSummary
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ConnectionSummary) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ConnectionSummary) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ConnectionArn":
-			p := pathSeg{parent: parent, name: "ConnectionArn"}
-			v.ConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionArn"}
+			v.ConnectionArn = d.StringPtr(&p)
 		case "ConnectionName":
-			p := pathSeg{parent: parent, name: "ConnectionName"}
-			v.ConnectionName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionName"}
+			v.ConnectionName = d.StringPtr(&p)
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "ProviderType":
-			p := pathSeg{parent: parent, name: "ProviderType"}
+			p := codec.Path{Parent: parent, Name: "ProviderType"}
 			v.ProviderType = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ProviderType(s)
 					v.ProviderType = &e
 				}
 			}
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ConnectionStatus(s)
 					v.Status = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1018,29 +1021,29 @@ func (v *CreateAutoScalingConfigurationInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationName":`...)
-		b = appendString(b, *v.AutoScalingConfigurationName)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationName)
 	}
 	if v.MaxConcurrency != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxConcurrency":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxConcurrency), 10)
 	}
 	if v.MaxSize != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxSize":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxSize), 10)
 	}
 	if v.MinSize != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MinSize":`...)
 		b = strconv.AppendInt(b, int64(*v.MinSize), 10)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	return append(b, '}')
 }
@@ -1048,46 +1051,46 @@ func (v *CreateAutoScalingConfigurationInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateAutoScalingConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateAutoScalingConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateAutoScalingConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateAutoScalingConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationName":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationName"}
-			v.AutoScalingConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationName"}
+			v.AutoScalingConfigurationName = d.StringPtr(&p)
 		case "MaxConcurrency":
-			p := pathSeg{parent: parent, name: "MaxConcurrency"}
-			v.MaxConcurrency = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxConcurrency"}
+			v.MaxConcurrency = d.Int32Ptr(&p)
 		case "MaxSize":
-			p := pathSeg{parent: parent, name: "MaxSize"}
-			v.MaxSize = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxSize"}
+			v.MaxSize = d.Int32Ptr(&p)
 		case "MinSize":
-			p := pathSeg{parent: parent, name: "MinSize"}
-			v.MinSize = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MinSize"}
+			v.MinSize = d.Int32Ptr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1104,7 +1107,7 @@ func (v *CreateAutoScalingConfigurationOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfiguration":`...)
 		b = v.AutoScalingConfiguration.AppendJSON(b)
 	}
@@ -1114,38 +1117,38 @@ func (v *CreateAutoScalingConfigurationOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateAutoScalingConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateAutoScalingConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateAutoScalingConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateAutoScalingConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfiguration":
-			p := pathSeg{parent: parent, name: "AutoScalingConfiguration"}
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfiguration"}
 			v.AutoScalingConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.AutoScalingConfiguration = new(AutoScalingConfiguration)
 				v.AutoScalingConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1162,19 +1165,19 @@ func (v *CreateConnectionInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ConnectionName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionName":`...)
-		b = appendString(b, *v.ConnectionName)
+		b = codec.AppendString(b, *v.ConnectionName)
 	}
 	if v.ProviderType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ProviderType":`...)
-		b = appendString(b, string(*v.ProviderType))
+		b = codec.AppendString(b, string(*v.ProviderType))
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	return append(b, '}')
 }
@@ -1182,46 +1185,46 @@ func (v *CreateConnectionInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateConnectionInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateConnectionInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateConnectionInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateConnectionInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ConnectionName":
-			p := pathSeg{parent: parent, name: "ConnectionName"}
-			v.ConnectionName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionName"}
+			v.ConnectionName = d.StringPtr(&p)
 		case "ProviderType":
-			p := pathSeg{parent: parent, name: "ProviderType"}
+			p := codec.Path{Parent: parent, Name: "ProviderType"}
 			v.ProviderType = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ProviderType(s)
 					v.ProviderType = &e
 				}
 			}
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1238,7 +1241,7 @@ func (v *CreateConnectionOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Connection != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Connection":`...)
 		b = v.Connection.AppendJSON(b)
 	}
@@ -1248,38 +1251,38 @@ func (v *CreateConnectionOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateConnectionOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateConnectionOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateConnectionOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateConnectionOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Connection":
-			p := pathSeg{parent: parent, name: "Connection"}
+			p := codec.Path{Parent: parent, Name: "Connection"}
 			v.Connection = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Connection = new(Connection)
 				v.Connection.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1296,17 +1299,17 @@ func (v *CreateObservabilityConfigurationInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationName":`...)
-		b = appendString(b, *v.ObservabilityConfigurationName)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationName)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.TraceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"TraceConfiguration":`...)
 		b = v.TraceConfiguration.AppendJSON(b)
 	}
@@ -1316,44 +1319,44 @@ func (v *CreateObservabilityConfigurationInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateObservabilityConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateObservabilityConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateObservabilityConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateObservabilityConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfigurationName":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationName"}
-			v.ObservabilityConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationName"}
+			v.ObservabilityConfigurationName = d.StringPtr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		case "TraceConfiguration":
-			p := pathSeg{parent: parent, name: "TraceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "TraceConfiguration"}
 			v.TraceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.TraceConfiguration = new(TraceConfiguration)
 				v.TraceConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1370,7 +1373,7 @@ func (v *CreateObservabilityConfigurationOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfiguration":`...)
 		b = v.ObservabilityConfiguration.AppendJSON(b)
 	}
@@ -1380,38 +1383,38 @@ func (v *CreateObservabilityConfigurationOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateObservabilityConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateObservabilityConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateObservabilityConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateObservabilityConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfiguration":
-			p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 			v.ObservabilityConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ObservabilityConfiguration = new(ObservabilityConfiguration)
 				v.ObservabilityConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1428,49 +1431,49 @@ func (v *CreateServiceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	if v.EncryptionConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EncryptionConfiguration":`...)
 		b = v.EncryptionConfiguration.AppendJSON(b)
 	}
 	if v.HealthCheckConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"HealthCheckConfiguration":`...)
 		b = v.HealthCheckConfiguration.AppendJSON(b)
 	}
 	if v.InstanceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"InstanceConfiguration":`...)
 		b = v.InstanceConfiguration.AppendJSON(b)
 	}
 	if v.NetworkConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NetworkConfiguration":`...)
 		b = v.NetworkConfiguration.AppendJSON(b)
 	}
 	if v.ObservabilityConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfiguration":`...)
 		b = v.ObservabilityConfiguration.AppendJSON(b)
 	}
 	if v.ServiceName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceName":`...)
-		b = appendString(b, *v.ServiceName)
+		b = codec.AppendString(b, *v.ServiceName)
 	}
 	if v.SourceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SourceConfiguration":`...)
 		b = v.SourceConfiguration.AppendJSON(b)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	return append(b, '}')
 }
@@ -1478,82 +1481,82 @@ func (v *CreateServiceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateServiceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateServiceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateServiceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateServiceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		case "EncryptionConfiguration":
-			p := pathSeg{parent: parent, name: "EncryptionConfiguration"}
+			p := codec.Path{Parent: parent, Name: "EncryptionConfiguration"}
 			v.EncryptionConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.EncryptionConfiguration = new(EncryptionConfiguration)
 				v.EncryptionConfiguration.decode(d, &p)
 			}
 		case "HealthCheckConfiguration":
-			p := pathSeg{parent: parent, name: "HealthCheckConfiguration"}
+			p := codec.Path{Parent: parent, Name: "HealthCheckConfiguration"}
 			v.HealthCheckConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.HealthCheckConfiguration = new(HealthCheckConfiguration)
 				v.HealthCheckConfiguration.decode(d, &p)
 			}
 		case "InstanceConfiguration":
-			p := pathSeg{parent: parent, name: "InstanceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "InstanceConfiguration"}
 			v.InstanceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.InstanceConfiguration = new(InstanceConfiguration)
 				v.InstanceConfiguration.decode(d, &p)
 			}
 		case "NetworkConfiguration":
-			p := pathSeg{parent: parent, name: "NetworkConfiguration"}
+			p := codec.Path{Parent: parent, Name: "NetworkConfiguration"}
 			v.NetworkConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.NetworkConfiguration = new(NetworkConfiguration)
 				v.NetworkConfiguration.decode(d, &p)
 			}
 		case "ObservabilityConfiguration":
-			p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 			v.ObservabilityConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ObservabilityConfiguration = new(ServiceObservabilityConfiguration)
 				v.ObservabilityConfiguration.decode(d, &p)
 			}
 		case "ServiceName":
-			p := pathSeg{parent: parent, name: "ServiceName"}
-			v.ServiceName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceName"}
+			v.ServiceName = d.StringPtr(&p)
 		case "SourceConfiguration":
-			p := pathSeg{parent: parent, name: "SourceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "SourceConfiguration"}
 			v.SourceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.SourceConfiguration = new(SourceConfiguration)
 				v.SourceConfiguration.decode(d, &p)
 			}
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1570,12 +1573,12 @@ func (v *CreateServiceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.OperationId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationId":`...)
-		b = appendString(b, *v.OperationId)
+		b = codec.AppendString(b, *v.OperationId)
 	}
 	if v.Service != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Service":`...)
 		b = v.Service.AppendJSON(b)
 	}
@@ -1585,41 +1588,41 @@ func (v *CreateServiceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateServiceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateServiceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateServiceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateServiceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "OperationId":
-			p := pathSeg{parent: parent, name: "OperationId"}
-			v.OperationId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OperationId"}
+			v.OperationId = d.StringPtr(&p)
 		case "Service":
-			p := pathSeg{parent: parent, name: "Service"}
+			p := codec.Path{Parent: parent, Name: "Service"}
 			v.Service = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Service = new(Service)
 				v.Service.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1636,22 +1639,22 @@ func (v *CreateVpcConnectorInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.SecurityGroups != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecurityGroups":`...)
-		b = appendStringList(b, v.SecurityGroups)
+		b = codec.AppendStringList(b, v.SecurityGroups)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"Subnets":`...)
-	b = appendStringList(b, v.Subnets)
+	b = codec.AppendStringList(b, v.Subnets)
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.VpcConnectorName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorName":`...)
-		b = appendString(b, *v.VpcConnectorName)
+		b = codec.AppendString(b, *v.VpcConnectorName)
 	}
 	return append(b, '}')
 }
@@ -1659,43 +1662,43 @@ func (v *CreateVpcConnectorInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateVpcConnectorInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateVpcConnectorInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateVpcConnectorInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateVpcConnectorInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "SecurityGroups":
-			p := pathSeg{parent: parent, name: "SecurityGroups"}
+			p := codec.Path{Parent: parent, Name: "SecurityGroups"}
 			v.SecurityGroups = decodeStringList(d, &p)
 		case "Subnets":
-			p := pathSeg{parent: parent, name: "Subnets"}
+			p := codec.Path{Parent: parent, Name: "Subnets"}
 			v.Subnets = decodeStringList(d, &p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		case "VpcConnectorName":
-			p := pathSeg{parent: parent, name: "VpcConnectorName"}
-			v.VpcConnectorName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorName"}
+			v.VpcConnectorName = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1712,7 +1715,7 @@ func (v *CreateVpcConnectorOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcConnector != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnector":`...)
 		b = v.VpcConnector.AppendJSON(b)
 	}
@@ -1722,38 +1725,38 @@ func (v *CreateVpcConnectorOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateVpcConnectorOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateVpcConnectorOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateVpcConnectorOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateVpcConnectorOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcConnector":
-			p := pathSeg{parent: parent, name: "VpcConnector"}
+			p := codec.Path{Parent: parent, Name: "VpcConnector"}
 			v.VpcConnector = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcConnector = new(VpcConnector)
 				v.VpcConnector.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1770,24 +1773,24 @@ func (v *CreateVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.IngressVpcConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IngressVpcConfiguration":`...)
 		b = v.IngressVpcConfiguration.AppendJSON(b)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.VpcIngressConnectionName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionName":`...)
-		b = appendString(b, *v.VpcIngressConnectionName)
+		b = codec.AppendString(b, *v.VpcIngressConnectionName)
 	}
 	return append(b, '}')
 }
@@ -1795,47 +1798,47 @@ func (v *CreateVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateVpcIngressConnectionInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateVpcIngressConnectionInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateVpcIngressConnectionInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateVpcIngressConnectionInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "IngressVpcConfiguration":
-			p := pathSeg{parent: parent, name: "IngressVpcConfiguration"}
+			p := codec.Path{Parent: parent, Name: "IngressVpcConfiguration"}
 			v.IngressVpcConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.IngressVpcConfiguration = new(IngressVpcConfiguration)
 				v.IngressVpcConfiguration.decode(d, &p)
 			}
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		case "VpcIngressConnectionName":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionName"}
-			v.VpcIngressConnectionName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionName"}
+			v.VpcIngressConnectionName = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1852,7 +1855,7 @@ func (v *CreateVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcIngressConnection != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnection":`...)
 		b = v.VpcIngressConnection.AppendJSON(b)
 	}
@@ -1862,38 +1865,38 @@ func (v *CreateVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateVpcIngressConnectionOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateVpcIngressConnectionOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateVpcIngressConnectionOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateVpcIngressConnectionOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcIngressConnection":
-			p := pathSeg{parent: parent, name: "VpcIngressConnection"}
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnection"}
 			v.VpcIngressConnection = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcIngressConnection = new(VpcIngressConnection)
 				v.VpcIngressConnection.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1908,24 +1911,24 @@ func (v *CustomDomain) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CertificateValidationRecords != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CertificateValidationRecords":`...)
-		b = appendStructList(b, v.CertificateValidationRecords)
+		b = codec.AppendStructList(b, v.CertificateValidationRecords)
 	}
 	if v.DomainName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DomainName":`...)
-		b = appendString(b, *v.DomainName)
+		b = codec.AppendString(b, *v.DomainName)
 	}
 	if v.EnableWWWSubdomain != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EnableWWWSubdomain":`...)
 		b = strconv.AppendBool(b, *v.EnableWWWSubdomain)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	return append(b, '}')
 }
@@ -1933,49 +1936,49 @@ func (v *CustomDomain) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CustomDomain) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CustomDomain
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CustomDomain) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CustomDomain) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CertificateValidationRecords":
-			p := pathSeg{parent: parent, name: "CertificateValidationRecords"}
+			p := codec.Path{Parent: parent, Name: "CertificateValidationRecords"}
 			v.CertificateValidationRecords = decodeCertificateValidationRecordList(d, &p)
 		case "DomainName":
-			p := pathSeg{parent: parent, name: "DomainName"}
-			v.DomainName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DomainName"}
+			v.DomainName = d.StringPtr(&p)
 		case "EnableWWWSubdomain":
-			p := pathSeg{parent: parent, name: "EnableWWWSubdomain"}
-			v.EnableWWWSubdomain = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "EnableWWWSubdomain"}
+			v.EnableWWWSubdomain = d.BoolPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := CustomDomainAssociationStatus(s)
 					v.Status = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1992,12 +1995,12 @@ func (v *DeleteAutoScalingConfigurationInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	if v.DeleteAllRevisions != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeleteAllRevisions":`...)
 		b = strconv.AppendBool(b, *v.DeleteAllRevisions)
 	}
@@ -2007,37 +2010,37 @@ func (v *DeleteAutoScalingConfigurationInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteAutoScalingConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteAutoScalingConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteAutoScalingConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteAutoScalingConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		case "DeleteAllRevisions":
-			p := pathSeg{parent: parent, name: "DeleteAllRevisions"}
-			v.DeleteAllRevisions = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeleteAllRevisions"}
+			v.DeleteAllRevisions = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2054,7 +2057,7 @@ func (v *DeleteAutoScalingConfigurationOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfiguration":`...)
 		b = v.AutoScalingConfiguration.AppendJSON(b)
 	}
@@ -2064,38 +2067,38 @@ func (v *DeleteAutoScalingConfigurationOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteAutoScalingConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteAutoScalingConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteAutoScalingConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteAutoScalingConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfiguration":
-			p := pathSeg{parent: parent, name: "AutoScalingConfiguration"}
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfiguration"}
 			v.AutoScalingConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.AutoScalingConfiguration = new(AutoScalingConfiguration)
 				v.AutoScalingConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2112,9 +2115,9 @@ func (v *DeleteConnectionInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionArn":`...)
-		b = appendString(b, *v.ConnectionArn)
+		b = codec.AppendString(b, *v.ConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -2122,34 +2125,34 @@ func (v *DeleteConnectionInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteConnectionInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteConnectionInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteConnectionInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteConnectionInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ConnectionArn":
-			p := pathSeg{parent: parent, name: "ConnectionArn"}
-			v.ConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionArn"}
+			v.ConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2166,7 +2169,7 @@ func (v *DeleteConnectionOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Connection != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Connection":`...)
 		b = v.Connection.AppendJSON(b)
 	}
@@ -2176,38 +2179,38 @@ func (v *DeleteConnectionOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteConnectionOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteConnectionOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteConnectionOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteConnectionOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Connection":
-			p := pathSeg{parent: parent, name: "Connection"}
+			p := codec.Path{Parent: parent, Name: "Connection"}
 			v.Connection = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Connection = new(Connection)
 				v.Connection.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2224,9 +2227,9 @@ func (v *DeleteObservabilityConfigurationInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationArn":`...)
-		b = appendString(b, *v.ObservabilityConfigurationArn)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationArn)
 	}
 	return append(b, '}')
 }
@@ -2234,34 +2237,34 @@ func (v *DeleteObservabilityConfigurationInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteObservabilityConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteObservabilityConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteObservabilityConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteObservabilityConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfigurationArn":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
-			v.ObservabilityConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
+			v.ObservabilityConfigurationArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2278,7 +2281,7 @@ func (v *DeleteObservabilityConfigurationOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfiguration":`...)
 		b = v.ObservabilityConfiguration.AppendJSON(b)
 	}
@@ -2288,38 +2291,38 @@ func (v *DeleteObservabilityConfigurationOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteObservabilityConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteObservabilityConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteObservabilityConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteObservabilityConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfiguration":
-			p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 			v.ObservabilityConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ObservabilityConfiguration = new(ObservabilityConfiguration)
 				v.ObservabilityConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2336,9 +2339,9 @@ func (v *DeleteServiceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -2346,34 +2349,34 @@ func (v *DeleteServiceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteServiceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteServiceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteServiceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteServiceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2390,12 +2393,12 @@ func (v *DeleteServiceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.OperationId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationId":`...)
-		b = appendString(b, *v.OperationId)
+		b = codec.AppendString(b, *v.OperationId)
 	}
 	if v.Service != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Service":`...)
 		b = v.Service.AppendJSON(b)
 	}
@@ -2405,41 +2408,41 @@ func (v *DeleteServiceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteServiceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteServiceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteServiceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteServiceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "OperationId":
-			p := pathSeg{parent: parent, name: "OperationId"}
-			v.OperationId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OperationId"}
+			v.OperationId = d.StringPtr(&p)
 		case "Service":
-			p := pathSeg{parent: parent, name: "Service"}
+			p := codec.Path{Parent: parent, Name: "Service"}
 			v.Service = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Service = new(Service)
 				v.Service.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2456,9 +2459,9 @@ func (v *DeleteVpcConnectorInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcConnectorArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorArn":`...)
-		b = appendString(b, *v.VpcConnectorArn)
+		b = codec.AppendString(b, *v.VpcConnectorArn)
 	}
 	return append(b, '}')
 }
@@ -2466,34 +2469,34 @@ func (v *DeleteVpcConnectorInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteVpcConnectorInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteVpcConnectorInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteVpcConnectorInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteVpcConnectorInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcConnectorArn":
-			p := pathSeg{parent: parent, name: "VpcConnectorArn"}
-			v.VpcConnectorArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
+			v.VpcConnectorArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2510,7 +2513,7 @@ func (v *DeleteVpcConnectorOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcConnector != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnector":`...)
 		b = v.VpcConnector.AppendJSON(b)
 	}
@@ -2520,38 +2523,38 @@ func (v *DeleteVpcConnectorOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteVpcConnectorOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteVpcConnectorOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteVpcConnectorOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteVpcConnectorOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcConnector":
-			p := pathSeg{parent: parent, name: "VpcConnector"}
+			p := codec.Path{Parent: parent, Name: "VpcConnector"}
 			v.VpcConnector = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcConnector = new(VpcConnector)
 				v.VpcConnector.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2568,9 +2571,9 @@ func (v *DeleteVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcIngressConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionArn":`...)
-		b = appendString(b, *v.VpcIngressConnectionArn)
+		b = codec.AppendString(b, *v.VpcIngressConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -2578,34 +2581,34 @@ func (v *DeleteVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteVpcIngressConnectionInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteVpcIngressConnectionInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteVpcIngressConnectionInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteVpcIngressConnectionInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcIngressConnectionArn":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
-			v.VpcIngressConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
+			v.VpcIngressConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2622,7 +2625,7 @@ func (v *DeleteVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcIngressConnection != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnection":`...)
 		b = v.VpcIngressConnection.AppendJSON(b)
 	}
@@ -2632,38 +2635,38 @@ func (v *DeleteVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteVpcIngressConnectionOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteVpcIngressConnectionOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteVpcIngressConnectionOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteVpcIngressConnectionOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcIngressConnection":
-			p := pathSeg{parent: parent, name: "VpcIngressConnection"}
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnection"}
 			v.VpcIngressConnection = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcIngressConnection = new(VpcIngressConnection)
 				v.VpcIngressConnection.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2680,9 +2683,9 @@ func (v *DescribeAutoScalingConfigurationInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	return append(b, '}')
 }
@@ -2690,34 +2693,34 @@ func (v *DescribeAutoScalingConfigurationInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeAutoScalingConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeAutoScalingConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeAutoScalingConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeAutoScalingConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2734,7 +2737,7 @@ func (v *DescribeAutoScalingConfigurationOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfiguration":`...)
 		b = v.AutoScalingConfiguration.AppendJSON(b)
 	}
@@ -2744,38 +2747,38 @@ func (v *DescribeAutoScalingConfigurationOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeAutoScalingConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeAutoScalingConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeAutoScalingConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeAutoScalingConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfiguration":
-			p := pathSeg{parent: parent, name: "AutoScalingConfiguration"}
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfiguration"}
 			v.AutoScalingConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.AutoScalingConfiguration = new(AutoScalingConfiguration)
 				v.AutoScalingConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2792,19 +2795,19 @@ func (v *DescribeCustomDomainsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -2812,40 +2815,40 @@ func (v *DescribeCustomDomainsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeCustomDomainsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeCustomDomainsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeCustomDomainsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeCustomDomainsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2861,73 +2864,73 @@ func (v DescribeCustomDomainsOutput) MarshalJSON() ([]byte, error) {
 func (v *DescribeCustomDomainsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"CustomDomains":`...)
-	b = appendStructList(b, v.CustomDomains)
+	b = codec.AppendStructList(b, v.CustomDomains)
 	if v.DNSTarget != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DNSTarget":`...)
-		b = appendString(b, *v.DNSTarget)
+		b = codec.AppendString(b, *v.DNSTarget)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"VpcDNSTargets":`...)
-	b = appendStructList(b, v.VpcDNSTargets)
+	b = codec.AppendStructList(b, v.VpcDNSTargets)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeCustomDomainsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeCustomDomainsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeCustomDomainsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeCustomDomainsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CustomDomains":
-			p := pathSeg{parent: parent, name: "CustomDomains"}
+			p := codec.Path{Parent: parent, Name: "CustomDomains"}
 			v.CustomDomains = decodeCustomDomainList(d, &p)
 		case "DNSTarget":
-			p := pathSeg{parent: parent, name: "DNSTarget"}
-			v.DNSTarget = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DNSTarget"}
+			v.DNSTarget = d.StringPtr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "VpcDNSTargets":
-			p := pathSeg{parent: parent, name: "VpcDNSTargets"}
+			p := codec.Path{Parent: parent, Name: "VpcDNSTargets"}
 			v.VpcDNSTargets = decodeVpcDNSTargetList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2944,9 +2947,9 @@ func (v *DescribeObservabilityConfigurationInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationArn":`...)
-		b = appendString(b, *v.ObservabilityConfigurationArn)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationArn)
 	}
 	return append(b, '}')
 }
@@ -2954,34 +2957,34 @@ func (v *DescribeObservabilityConfigurationInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeObservabilityConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeObservabilityConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeObservabilityConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeObservabilityConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfigurationArn":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
-			v.ObservabilityConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
+			v.ObservabilityConfigurationArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2998,7 +3001,7 @@ func (v *DescribeObservabilityConfigurationOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfiguration":`...)
 		b = v.ObservabilityConfiguration.AppendJSON(b)
 	}
@@ -3008,38 +3011,38 @@ func (v *DescribeObservabilityConfigurationOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeObservabilityConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeObservabilityConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeObservabilityConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeObservabilityConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfiguration":
-			p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 			v.ObservabilityConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ObservabilityConfiguration = new(ObservabilityConfiguration)
 				v.ObservabilityConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3056,9 +3059,9 @@ func (v *DescribeServiceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -3066,34 +3069,34 @@ func (v *DescribeServiceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeServiceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeServiceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeServiceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeServiceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3110,7 +3113,7 @@ func (v *DescribeServiceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Service != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Service":`...)
 		b = v.Service.AppendJSON(b)
 	}
@@ -3120,38 +3123,38 @@ func (v *DescribeServiceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeServiceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeServiceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeServiceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeServiceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Service":
-			p := pathSeg{parent: parent, name: "Service"}
+			p := codec.Path{Parent: parent, Name: "Service"}
 			v.Service = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Service = new(Service)
 				v.Service.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3168,9 +3171,9 @@ func (v *DescribeVpcConnectorInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcConnectorArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorArn":`...)
-		b = appendString(b, *v.VpcConnectorArn)
+		b = codec.AppendString(b, *v.VpcConnectorArn)
 	}
 	return append(b, '}')
 }
@@ -3178,34 +3181,34 @@ func (v *DescribeVpcConnectorInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeVpcConnectorInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeVpcConnectorInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeVpcConnectorInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeVpcConnectorInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcConnectorArn":
-			p := pathSeg{parent: parent, name: "VpcConnectorArn"}
-			v.VpcConnectorArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
+			v.VpcConnectorArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3222,7 +3225,7 @@ func (v *DescribeVpcConnectorOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcConnector != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnector":`...)
 		b = v.VpcConnector.AppendJSON(b)
 	}
@@ -3232,38 +3235,38 @@ func (v *DescribeVpcConnectorOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeVpcConnectorOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeVpcConnectorOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeVpcConnectorOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeVpcConnectorOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcConnector":
-			p := pathSeg{parent: parent, name: "VpcConnector"}
+			p := codec.Path{Parent: parent, Name: "VpcConnector"}
 			v.VpcConnector = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcConnector = new(VpcConnector)
 				v.VpcConnector.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3280,9 +3283,9 @@ func (v *DescribeVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcIngressConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionArn":`...)
-		b = appendString(b, *v.VpcIngressConnectionArn)
+		b = codec.AppendString(b, *v.VpcIngressConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -3290,34 +3293,34 @@ func (v *DescribeVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeVpcIngressConnectionInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeVpcIngressConnectionInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeVpcIngressConnectionInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeVpcIngressConnectionInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcIngressConnectionArn":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
-			v.VpcIngressConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
+			v.VpcIngressConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3334,7 +3337,7 @@ func (v *DescribeVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcIngressConnection != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnection":`...)
 		b = v.VpcIngressConnection.AppendJSON(b)
 	}
@@ -3344,38 +3347,38 @@ func (v *DescribeVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeVpcIngressConnectionOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeVpcIngressConnectionOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeVpcIngressConnectionOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeVpcIngressConnectionOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcIngressConnection":
-			p := pathSeg{parent: parent, name: "VpcIngressConnection"}
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnection"}
 			v.VpcIngressConnection = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcIngressConnection = new(VpcIngressConnection)
 				v.VpcIngressConnection.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3392,14 +3395,14 @@ func (v *DisassociateCustomDomainInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.DomainName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DomainName":`...)
-		b = appendString(b, *v.DomainName)
+		b = codec.AppendString(b, *v.DomainName)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -3407,37 +3410,37 @@ func (v *DisassociateCustomDomainInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DisassociateCustomDomainInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DisassociateCustomDomainInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DisassociateCustomDomainInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DisassociateCustomDomainInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "DomainName":
-			p := pathSeg{parent: parent, name: "DomainName"}
-			v.DomainName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DomainName"}
+			v.DomainName = d.StringPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3454,70 +3457,70 @@ func (v *DisassociateCustomDomainOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CustomDomain != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CustomDomain":`...)
 		b = v.CustomDomain.AppendJSON(b)
 	}
 	if v.DNSTarget != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DNSTarget":`...)
-		b = appendString(b, *v.DNSTarget)
+		b = codec.AppendString(b, *v.DNSTarget)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"VpcDNSTargets":`...)
-	b = appendStructList(b, v.VpcDNSTargets)
+	b = codec.AppendStructList(b, v.VpcDNSTargets)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DisassociateCustomDomainOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DisassociateCustomDomainOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DisassociateCustomDomainOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DisassociateCustomDomainOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CustomDomain":
-			p := pathSeg{parent: parent, name: "CustomDomain"}
+			p := codec.Path{Parent: parent, Name: "CustomDomain"}
 			v.CustomDomain = nil
-			if !d.null() {
+			if !d.Null() {
 				v.CustomDomain = new(CustomDomain)
 				v.CustomDomain.decode(d, &p)
 			}
 		case "DNSTarget":
-			p := pathSeg{parent: parent, name: "DNSTarget"}
-			v.DNSTarget = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DNSTarget"}
+			v.DNSTarget = d.StringPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "VpcDNSTargets":
-			p := pathSeg{parent: parent, name: "VpcDNSTargets"}
+			p := codec.Path{Parent: parent, Name: "VpcDNSTargets"}
 			v.VpcDNSTargets = decodeVpcDNSTargetList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3534,14 +3537,14 @@ func (v *EgressConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.EgressType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EgressType":`...)
-		b = appendString(b, string(*v.EgressType))
+		b = codec.AppendString(b, string(*v.EgressType))
 	}
 	if v.VpcConnectorArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorArn":`...)
-		b = appendString(b, *v.VpcConnectorArn)
+		b = codec.AppendString(b, *v.VpcConnectorArn)
 	}
 	return append(b, '}')
 }
@@ -3549,43 +3552,43 @@ func (v *EgressConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *EgressConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x EgressConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *EgressConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *EgressConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "EgressType":
-			p := pathSeg{parent: parent, name: "EgressType"}
+			p := codec.Path{Parent: parent, Name: "EgressType"}
 			v.EgressType = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := EgressType(s)
 					v.EgressType = &e
 				}
 			}
 		case "VpcConnectorArn":
-			p := pathSeg{parent: parent, name: "VpcConnectorArn"}
-			v.VpcConnectorArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
+			v.VpcConnectorArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3602,9 +3605,9 @@ func (v *EncryptionConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.KmsKey != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKey":`...)
-		b = appendString(b, *v.KmsKey)
+		b = codec.AppendString(b, *v.KmsKey)
 	}
 	return append(b, '}')
 }
@@ -3612,34 +3615,34 @@ func (v *EncryptionConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *EncryptionConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x EncryptionConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *EncryptionConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *EncryptionConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "KmsKey":
-			p := pathSeg{parent: parent, name: "KmsKey"}
-			v.KmsKey = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKey"}
+			v.KmsKey = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3656,32 +3659,32 @@ func (v *HealthCheckConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.HealthyThreshold != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"HealthyThreshold":`...)
 		b = strconv.AppendInt(b, int64(*v.HealthyThreshold), 10)
 	}
 	if v.Interval != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Interval":`...)
 		b = strconv.AppendInt(b, int64(*v.Interval), 10)
 	}
 	if v.Path != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Path":`...)
-		b = appendString(b, *v.Path)
+		b = codec.AppendString(b, *v.Path)
 	}
 	if v.Protocol != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Protocol":`...)
-		b = appendString(b, string(*v.Protocol))
+		b = codec.AppendString(b, string(*v.Protocol))
 	}
 	if v.Timeout != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Timeout":`...)
 		b = strconv.AppendInt(b, int64(*v.Timeout), 10)
 	}
 	if v.UnhealthyThreshold != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"UnhealthyThreshold":`...)
 		b = strconv.AppendInt(b, int64(*v.UnhealthyThreshold), 10)
 	}
@@ -3691,55 +3694,55 @@ func (v *HealthCheckConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *HealthCheckConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x HealthCheckConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *HealthCheckConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *HealthCheckConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "HealthyThreshold":
-			p := pathSeg{parent: parent, name: "HealthyThreshold"}
-			v.HealthyThreshold = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "HealthyThreshold"}
+			v.HealthyThreshold = d.Int32Ptr(&p)
 		case "Interval":
-			p := pathSeg{parent: parent, name: "Interval"}
-			v.Interval = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "Interval"}
+			v.Interval = d.Int32Ptr(&p)
 		case "Path":
-			p := pathSeg{parent: parent, name: "Path"}
-			v.Path = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Path"}
+			v.Path = d.StringPtr(&p)
 		case "Protocol":
-			p := pathSeg{parent: parent, name: "Protocol"}
+			p := codec.Path{Parent: parent, Name: "Protocol"}
 			v.Protocol = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := HealthCheckProtocol(s)
 					v.Protocol = &e
 				}
 			}
 		case "Timeout":
-			p := pathSeg{parent: parent, name: "Timeout"}
-			v.Timeout = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "Timeout"}
+			v.Timeout = d.Int32Ptr(&p)
 		case "UnhealthyThreshold":
-			p := pathSeg{parent: parent, name: "UnhealthyThreshold"}
-			v.UnhealthyThreshold = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "UnhealthyThreshold"}
+			v.UnhealthyThreshold = d.Int32Ptr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3756,24 +3759,24 @@ func (v *ImageConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Port != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Port":`...)
-		b = appendString(b, *v.Port)
+		b = codec.AppendString(b, *v.Port)
 	}
 	if v.RuntimeEnvironmentSecrets != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RuntimeEnvironmentSecrets":`...)
-		b = appendStringMap(b, v.RuntimeEnvironmentSecrets)
+		b = codec.AppendStringMap(b, v.RuntimeEnvironmentSecrets)
 	}
 	if v.RuntimeEnvironmentVariables != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RuntimeEnvironmentVariables":`...)
-		b = appendStringMap(b, v.RuntimeEnvironmentVariables)
+		b = codec.AppendStringMap(b, v.RuntimeEnvironmentVariables)
 	}
 	if v.StartCommand != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"StartCommand":`...)
-		b = appendString(b, *v.StartCommand)
+		b = codec.AppendString(b, *v.StartCommand)
 	}
 	return append(b, '}')
 }
@@ -3781,43 +3784,43 @@ func (v *ImageConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ImageConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ImageConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ImageConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ImageConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Port":
-			p := pathSeg{parent: parent, name: "Port"}
-			v.Port = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Port"}
+			v.Port = d.StringPtr(&p)
 		case "RuntimeEnvironmentSecrets":
-			p := pathSeg{parent: parent, name: "RuntimeEnvironmentSecrets"}
+			p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentSecrets"}
 			v.RuntimeEnvironmentSecrets = decodeRuntimeEnvironmentSecrets(d, &p)
 		case "RuntimeEnvironmentVariables":
-			p := pathSeg{parent: parent, name: "RuntimeEnvironmentVariables"}
+			p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentVariables"}
 			v.RuntimeEnvironmentVariables = decodeRuntimeEnvironmentVariables(d, &p)
 		case "StartCommand":
-			p := pathSeg{parent: parent, name: "StartCommand"}
-			v.StartCommand = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "StartCommand"}
+			v.StartCommand = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3834,19 +3837,19 @@ func (v *ImageRepository) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ImageConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ImageConfiguration":`...)
 		b = v.ImageConfiguration.AppendJSON(b)
 	}
 	if v.ImageIdentifier != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ImageIdentifier":`...)
-		b = appendString(b, *v.ImageIdentifier)
+		b = codec.AppendString(b, *v.ImageIdentifier)
 	}
 	if v.ImageRepositoryType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ImageRepositoryType":`...)
-		b = appendString(b, string(*v.ImageRepositoryType))
+		b = codec.AppendString(b, string(*v.ImageRepositoryType))
 	}
 	return append(b, '}')
 }
@@ -3854,50 +3857,50 @@ func (v *ImageRepository) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ImageRepository) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ImageRepository
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ImageRepository) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ImageRepository) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ImageConfiguration":
-			p := pathSeg{parent: parent, name: "ImageConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ImageConfiguration"}
 			v.ImageConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ImageConfiguration = new(ImageConfiguration)
 				v.ImageConfiguration.decode(d, &p)
 			}
 		case "ImageIdentifier":
-			p := pathSeg{parent: parent, name: "ImageIdentifier"}
-			v.ImageIdentifier = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ImageIdentifier"}
+			v.ImageIdentifier = d.StringPtr(&p)
 		case "ImageRepositoryType":
-			p := pathSeg{parent: parent, name: "ImageRepositoryType"}
+			p := codec.Path{Parent: parent, Name: "ImageRepositoryType"}
 			v.ImageRepositoryType = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ImageRepositoryType(s)
 					v.ImageRepositoryType = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3914,7 +3917,7 @@ func (v *IngressConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.IsPubliclyAccessible != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IsPubliclyAccessible":`...)
 		b = strconv.AppendBool(b, *v.IsPubliclyAccessible)
 	}
@@ -3924,34 +3927,34 @@ func (v *IngressConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *IngressConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x IngressConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *IngressConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *IngressConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "IsPubliclyAccessible":
-			p := pathSeg{parent: parent, name: "IsPubliclyAccessible"}
-			v.IsPubliclyAccessible = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "IsPubliclyAccessible"}
+			v.IsPubliclyAccessible = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -3968,14 +3971,14 @@ func (v *IngressVpcConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcEndpointId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcEndpointId":`...)
-		b = appendString(b, *v.VpcEndpointId)
+		b = codec.AppendString(b, *v.VpcEndpointId)
 	}
 	if v.VpcId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcId":`...)
-		b = appendString(b, *v.VpcId)
+		b = codec.AppendString(b, *v.VpcId)
 	}
 	return append(b, '}')
 }
@@ -3983,37 +3986,37 @@ func (v *IngressVpcConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *IngressVpcConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x IngressVpcConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *IngressVpcConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *IngressVpcConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcEndpointId":
-			p := pathSeg{parent: parent, name: "VpcEndpointId"}
-			v.VpcEndpointId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcEndpointId"}
+			v.VpcEndpointId = d.StringPtr(&p)
 		case "VpcId":
-			p := pathSeg{parent: parent, name: "VpcId"}
-			v.VpcId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcId"}
+			v.VpcId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4030,19 +4033,19 @@ func (v *InstanceConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Cpu != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Cpu":`...)
-		b = appendString(b, *v.Cpu)
+		b = codec.AppendString(b, *v.Cpu)
 	}
 	if v.InstanceRoleArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"InstanceRoleArn":`...)
-		b = appendString(b, *v.InstanceRoleArn)
+		b = codec.AppendString(b, *v.InstanceRoleArn)
 	}
 	if v.Memory != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Memory":`...)
-		b = appendString(b, *v.Memory)
+		b = codec.AppendString(b, *v.Memory)
 	}
 	return append(b, '}')
 }
@@ -4050,40 +4053,40 @@ func (v *InstanceConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *InstanceConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x InstanceConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *InstanceConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *InstanceConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Cpu":
-			p := pathSeg{parent: parent, name: "Cpu"}
-			v.Cpu = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Cpu"}
+			v.Cpu = d.StringPtr(&p)
 		case "InstanceRoleArn":
-			p := pathSeg{parent: parent, name: "InstanceRoleArn"}
-			v.InstanceRoleArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "InstanceRoleArn"}
+			v.InstanceRoleArn = d.StringPtr(&p)
 		case "Memory":
-			p := pathSeg{parent: parent, name: "Memory"}
-			v.Memory = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Memory"}
+			v.Memory = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4100,24 +4103,24 @@ func (v *ListAutoScalingConfigurationsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationName":`...)
-		b = appendString(b, *v.AutoScalingConfigurationName)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationName)
 	}
 	if v.LatestOnly != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LatestOnly":`...)
 		b = strconv.AppendBool(b, *v.LatestOnly)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -4125,43 +4128,43 @@ func (v *ListAutoScalingConfigurationsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListAutoScalingConfigurationsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListAutoScalingConfigurationsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListAutoScalingConfigurationsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListAutoScalingConfigurationsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationName":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationName"}
-			v.AutoScalingConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationName"}
+			v.AutoScalingConfigurationName = d.StringPtr(&p)
 		case "LatestOnly":
-			p := pathSeg{parent: parent, name: "LatestOnly"}
-			v.LatestOnly = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LatestOnly"}
+			v.LatestOnly = d.BoolPtr(&p)
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4177,13 +4180,13 @@ func (v ListAutoScalingConfigurationsOutput) MarshalJSON() ([]byte, error) {
 func (v *ListAutoScalingConfigurationsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"AutoScalingConfigurationSummaryList":`...)
-	b = appendStructList(b, v.AutoScalingConfigurationSummaryList)
+	b = codec.AppendStructList(b, v.AutoScalingConfigurationSummaryList)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -4191,37 +4194,37 @@ func (v *ListAutoScalingConfigurationsOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListAutoScalingConfigurationsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListAutoScalingConfigurationsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListAutoScalingConfigurationsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListAutoScalingConfigurationsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationSummaryList":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationSummaryList"}
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationSummaryList"}
 			v.AutoScalingConfigurationSummaryList = decodeAutoScalingConfigurationSummaryList(d, &p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4238,19 +4241,19 @@ func (v *ListConnectionsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ConnectionName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ConnectionName":`...)
-		b = appendString(b, *v.ConnectionName)
+		b = codec.AppendString(b, *v.ConnectionName)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -4258,40 +4261,40 @@ func (v *ListConnectionsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListConnectionsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListConnectionsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListConnectionsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListConnectionsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ConnectionName":
-			p := pathSeg{parent: parent, name: "ConnectionName"}
-			v.ConnectionName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ConnectionName"}
+			v.ConnectionName = d.StringPtr(&p)
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4307,13 +4310,13 @@ func (v ListConnectionsOutput) MarshalJSON() ([]byte, error) {
 func (v *ListConnectionsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"ConnectionSummaryList":`...)
-	b = appendStructList(b, v.ConnectionSummaryList)
+	b = codec.AppendStructList(b, v.ConnectionSummaryList)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -4321,37 +4324,37 @@ func (v *ListConnectionsOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListConnectionsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListConnectionsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListConnectionsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListConnectionsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ConnectionSummaryList":
-			p := pathSeg{parent: parent, name: "ConnectionSummaryList"}
+			p := codec.Path{Parent: parent, Name: "ConnectionSummaryList"}
 			v.ConnectionSummaryList = decodeConnectionSummaryList(d, &p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4368,24 +4371,24 @@ func (v *ListObservabilityConfigurationsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.LatestOnly != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LatestOnly":`...)
 		b = strconv.AppendBool(b, *v.LatestOnly)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.ObservabilityConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationName":`...)
-		b = appendString(b, *v.ObservabilityConfigurationName)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationName)
 	}
 	return append(b, '}')
 }
@@ -4393,43 +4396,43 @@ func (v *ListObservabilityConfigurationsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListObservabilityConfigurationsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListObservabilityConfigurationsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListObservabilityConfigurationsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListObservabilityConfigurationsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "LatestOnly":
-			p := pathSeg{parent: parent, name: "LatestOnly"}
-			v.LatestOnly = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LatestOnly"}
+			v.LatestOnly = d.BoolPtr(&p)
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ObservabilityConfigurationName":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationName"}
-			v.ObservabilityConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationName"}
+			v.ObservabilityConfigurationName = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4446,50 +4449,50 @@ func (v *ListObservabilityConfigurationsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"ObservabilityConfigurationSummaryList":`...)
-	b = appendStructList(b, v.ObservabilityConfigurationSummaryList)
+	b = codec.AppendStructList(b, v.ObservabilityConfigurationSummaryList)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListObservabilityConfigurationsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListObservabilityConfigurationsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListObservabilityConfigurationsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListObservabilityConfigurationsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ObservabilityConfigurationSummaryList":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationSummaryList"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationSummaryList"}
 			v.ObservabilityConfigurationSummaryList = decodeObservabilityConfigurationSummaryList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4506,19 +4509,19 @@ func (v *ListOperationsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -4526,40 +4529,40 @@ func (v *ListOperationsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListOperationsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListOperationsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListOperationsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListOperationsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4576,14 +4579,14 @@ func (v *ListOperationsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.OperationSummaryList != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationSummaryList":`...)
-		b = appendStructList(b, v.OperationSummaryList)
+		b = codec.AppendStructList(b, v.OperationSummaryList)
 	}
 	return append(b, '}')
 }
@@ -4591,37 +4594,37 @@ func (v *ListOperationsOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListOperationsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListOperationsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListOperationsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListOperationsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "OperationSummaryList":
-			p := pathSeg{parent: parent, name: "OperationSummaryList"}
+			p := codec.Path{Parent: parent, Name: "OperationSummaryList"}
 			v.OperationSummaryList = decodeOperationSummaryList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4638,19 +4641,19 @@ func (v *ListServicesForAutoScalingConfigurationInput) AppendJSON(b []byte) []by
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -4658,40 +4661,40 @@ func (v *ListServicesForAutoScalingConfigurationInput) AppendJSON(b []byte) []by
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListServicesForAutoScalingConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListServicesForAutoScalingConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListServicesForAutoScalingConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListServicesForAutoScalingConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4708,50 +4711,50 @@ func (v *ListServicesForAutoScalingConfigurationOutput) AppendJSON(b []byte) []b
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"ServiceArnList":`...)
-	b = appendStringList(b, v.ServiceArnList)
+	b = codec.AppendStringList(b, v.ServiceArnList)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListServicesForAutoScalingConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListServicesForAutoScalingConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListServicesForAutoScalingConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListServicesForAutoScalingConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ServiceArnList":
-			p := pathSeg{parent: parent, name: "ServiceArnList"}
+			p := codec.Path{Parent: parent, Name: "ServiceArnList"}
 			v.ServiceArnList = decodeServiceArnList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4768,14 +4771,14 @@ func (v *ListServicesInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -4783,37 +4786,37 @@ func (v *ListServicesInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListServicesInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListServicesInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListServicesInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListServicesInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4830,50 +4833,50 @@ func (v *ListServicesOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"ServiceSummaryList":`...)
-	b = appendStructList(b, v.ServiceSummaryList)
+	b = codec.AppendStructList(b, v.ServiceSummaryList)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListServicesOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListServicesOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListServicesOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListServicesOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ServiceSummaryList":
-			p := pathSeg{parent: parent, name: "ServiceSummaryList"}
+			p := codec.Path{Parent: parent, Name: "ServiceSummaryList"}
 			v.ServiceSummaryList = decodeServiceSummaryList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4890,9 +4893,9 @@ func (v *ListTagsForResourceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ResourceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ResourceArn":`...)
-		b = appendString(b, *v.ResourceArn)
+		b = codec.AppendString(b, *v.ResourceArn)
 	}
 	return append(b, '}')
 }
@@ -4900,34 +4903,34 @@ func (v *ListTagsForResourceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListTagsForResourceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListTagsForResourceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListTagsForResourceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListTagsForResourceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ResourceArn":
-			p := pathSeg{parent: parent, name: "ResourceArn"}
-			v.ResourceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ResourceArn"}
+			v.ResourceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4944,9 +4947,9 @@ func (v *ListTagsForResourceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	return append(b, '}')
 }
@@ -4954,34 +4957,34 @@ func (v *ListTagsForResourceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListTagsForResourceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListTagsForResourceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListTagsForResourceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListTagsForResourceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -4998,14 +5001,14 @@ func (v *ListVpcConnectorsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -5013,37 +5016,37 @@ func (v *ListVpcConnectorsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListVpcConnectorsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListVpcConnectorsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListVpcConnectorsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListVpcConnectorsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5060,50 +5063,50 @@ func (v *ListVpcConnectorsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"VpcConnectors":`...)
-	b = appendStructList(b, v.VpcConnectors)
+	b = codec.AppendStructList(b, v.VpcConnectors)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListVpcConnectorsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListVpcConnectorsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListVpcConnectorsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListVpcConnectorsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "VpcConnectors":
-			p := pathSeg{parent: parent, name: "VpcConnectors"}
+			p := codec.Path{Parent: parent, Name: "VpcConnectors"}
 			v.VpcConnectors = decodeVpcConnectors(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5120,14 +5123,14 @@ func (v *ListVpcIngressConnectionsFilter) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.VpcEndpointId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcEndpointId":`...)
-		b = appendString(b, *v.VpcEndpointId)
+		b = codec.AppendString(b, *v.VpcEndpointId)
 	}
 	return append(b, '}')
 }
@@ -5135,37 +5138,37 @@ func (v *ListVpcIngressConnectionsFilter) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListVpcIngressConnectionsFilter) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListVpcIngressConnectionsFilter
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListVpcIngressConnectionsFilter) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListVpcIngressConnectionsFilter) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "VpcEndpointId":
-			p := pathSeg{parent: parent, name: "VpcEndpointId"}
-			v.VpcEndpointId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcEndpointId"}
+			v.VpcEndpointId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5182,19 +5185,19 @@ func (v *ListVpcIngressConnectionsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Filter != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Filter":`...)
 		b = v.Filter.AppendJSON(b)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	return append(b, '}')
 }
@@ -5202,44 +5205,44 @@ func (v *ListVpcIngressConnectionsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListVpcIngressConnectionsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListVpcIngressConnectionsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListVpcIngressConnectionsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListVpcIngressConnectionsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Filter":
-			p := pathSeg{parent: parent, name: "Filter"}
+			p := codec.Path{Parent: parent, Name: "Filter"}
 			v.Filter = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Filter = new(ListVpcIngressConnectionsFilter)
 				v.Filter.decode(d, &p)
 			}
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5256,50 +5259,50 @@ func (v *ListVpcIngressConnectionsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"VpcIngressConnectionSummaryList":`...)
-	b = appendStructList(b, v.VpcIngressConnectionSummaryList)
+	b = codec.AppendStructList(b, v.VpcIngressConnectionSummaryList)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListVpcIngressConnectionsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListVpcIngressConnectionsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListVpcIngressConnectionsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListVpcIngressConnectionsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "VpcIngressConnectionSummaryList":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionSummaryList"}
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionSummaryList"}
 			v.VpcIngressConnectionSummaryList = decodeVpcIngressConnectionSummaryList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5316,19 +5319,19 @@ func (v *NetworkConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.EgressConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EgressConfiguration":`...)
 		b = v.EgressConfiguration.AppendJSON(b)
 	}
 	if v.IngressConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IngressConfiguration":`...)
 		b = v.IngressConfiguration.AppendJSON(b)
 	}
 	if v.IpAddressType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IpAddressType":`...)
-		b = appendString(b, string(*v.IpAddressType))
+		b = codec.AppendString(b, string(*v.IpAddressType))
 	}
 	return append(b, '}')
 }
@@ -5336,54 +5339,54 @@ func (v *NetworkConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *NetworkConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x NetworkConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *NetworkConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *NetworkConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "EgressConfiguration":
-			p := pathSeg{parent: parent, name: "EgressConfiguration"}
+			p := codec.Path{Parent: parent, Name: "EgressConfiguration"}
 			v.EgressConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.EgressConfiguration = new(EgressConfiguration)
 				v.EgressConfiguration.decode(d, &p)
 			}
 		case "IngressConfiguration":
-			p := pathSeg{parent: parent, name: "IngressConfiguration"}
+			p := codec.Path{Parent: parent, Name: "IngressConfiguration"}
 			v.IngressConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.IngressConfiguration = new(IngressConfiguration)
 				v.IngressConfiguration.decode(d, &p)
 			}
 		case "IpAddressType":
-			p := pathSeg{parent: parent, name: "IpAddressType"}
+			p := codec.Path{Parent: parent, Name: "IpAddressType"}
 			v.IpAddressType = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := IpAddressType(s)
 					v.IpAddressType = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5400,42 +5403,42 @@ func (v *ObservabilityConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.DeletedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedAt":`...)
-		b = appendTimestamp(b, *v.DeletedAt)
+		b = codec.AppendTimestamp(b, *v.DeletedAt)
 	}
 	if v.Latest != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Latest":`...)
 		b = strconv.AppendBool(b, *v.Latest)
 	}
 	if v.ObservabilityConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationArn":`...)
-		b = appendString(b, *v.ObservabilityConfigurationArn)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationArn)
 	}
 	if v.ObservabilityConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationName":`...)
-		b = appendString(b, *v.ObservabilityConfigurationName)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationName)
 	}
 	if v.ObservabilityConfigurationRevision != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationRevision":`...)
 		b = strconv.AppendInt(b, int64(*v.ObservabilityConfigurationRevision), 10)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.TraceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"TraceConfiguration":`...)
 		b = v.TraceConfiguration.AppendJSON(b)
 	}
@@ -5445,65 +5448,65 @@ func (v *ObservabilityConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ObservabilityConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ObservabilityConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ObservabilityConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ObservabilityConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "DeletedAt":
-			p := pathSeg{parent: parent, name: "DeletedAt"}
-			v.DeletedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedAt"}
+			v.DeletedAt = d.TimestampPtr(&p)
 		case "Latest":
-			p := pathSeg{parent: parent, name: "Latest"}
-			v.Latest = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Latest"}
+			v.Latest = d.BoolPtr(&p)
 		case "ObservabilityConfigurationArn":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
-			v.ObservabilityConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
+			v.ObservabilityConfigurationArn = d.StringPtr(&p)
 		case "ObservabilityConfigurationName":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationName"}
-			v.ObservabilityConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationName"}
+			v.ObservabilityConfigurationName = d.StringPtr(&p)
 		case "ObservabilityConfigurationRevision":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationRevision"}
-			v.ObservabilityConfigurationRevision = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationRevision"}
+			v.ObservabilityConfigurationRevision = d.Int32Ptr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ObservabilityConfigurationStatus(s)
 					v.Status = &e
 				}
 			}
 		case "TraceConfiguration":
-			p := pathSeg{parent: parent, name: "TraceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "TraceConfiguration"}
 			v.TraceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.TraceConfiguration = new(TraceConfiguration)
 				v.TraceConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5520,17 +5523,17 @@ func (v *ObservabilityConfigurationSummary) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationArn":`...)
-		b = appendString(b, *v.ObservabilityConfigurationArn)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationArn)
 	}
 	if v.ObservabilityConfigurationName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationName":`...)
-		b = appendString(b, *v.ObservabilityConfigurationName)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationName)
 	}
 	if v.ObservabilityConfigurationRevision != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationRevision":`...)
 		b = strconv.AppendInt(b, int64(*v.ObservabilityConfigurationRevision), 10)
 	}
@@ -5540,40 +5543,40 @@ func (v *ObservabilityConfigurationSummary) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ObservabilityConfigurationSummary) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ObservabilityConfigurationSummary
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ObservabilityConfigurationSummary) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ObservabilityConfigurationSummary) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfigurationArn":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
-			v.ObservabilityConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
+			v.ObservabilityConfigurationArn = d.StringPtr(&p)
 		case "ObservabilityConfigurationName":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationName"}
-			v.ObservabilityConfigurationName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationName"}
+			v.ObservabilityConfigurationName = d.StringPtr(&p)
 		case "ObservabilityConfigurationRevision":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationRevision"}
-			v.ObservabilityConfigurationRevision = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationRevision"}
+			v.ObservabilityConfigurationRevision = d.Int32Ptr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5590,39 +5593,39 @@ func (v *OperationSummary) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.EndedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EndedAt":`...)
-		b = appendTimestamp(b, *v.EndedAt)
+		b = codec.AppendTimestamp(b, *v.EndedAt)
 	}
 	if v.Id != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Id":`...)
-		b = appendString(b, *v.Id)
+		b = codec.AppendString(b, *v.Id)
 	}
 	if v.StartedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"StartedAt":`...)
-		b = appendTimestamp(b, *v.StartedAt)
+		b = codec.AppendTimestamp(b, *v.StartedAt)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.TargetArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"TargetArn":`...)
-		b = appendString(b, *v.TargetArn)
+		b = codec.AppendString(b, *v.TargetArn)
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, string(*v.Type))
+		b = codec.AppendString(b, string(*v.Type))
 	}
 	if v.UpdatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"UpdatedAt":`...)
-		b = appendTimestamp(b, *v.UpdatedAt)
+		b = codec.AppendTimestamp(b, *v.UpdatedAt)
 	}
 	return append(b, '}')
 }
@@ -5630,64 +5633,64 @@ func (v *OperationSummary) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *OperationSummary) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x OperationSummary
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *OperationSummary) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *OperationSummary) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "EndedAt":
-			p := pathSeg{parent: parent, name: "EndedAt"}
-			v.EndedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "EndedAt"}
+			v.EndedAt = d.TimestampPtr(&p)
 		case "Id":
-			p := pathSeg{parent: parent, name: "Id"}
-			v.Id = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Id"}
+			v.Id = d.StringPtr(&p)
 		case "StartedAt":
-			p := pathSeg{parent: parent, name: "StartedAt"}
-			v.StartedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "StartedAt"}
+			v.StartedAt = d.TimestampPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := OperationStatus(s)
 					v.Status = &e
 				}
 			}
 		case "TargetArn":
-			p := pathSeg{parent: parent, name: "TargetArn"}
-			v.TargetArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "TargetArn"}
+			v.TargetArn = d.StringPtr(&p)
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
+			p := codec.Path{Parent: parent, Name: "Type"}
 			v.Type = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := OperationType(s)
 					v.Type = &e
 				}
 			}
 		case "UpdatedAt":
-			p := pathSeg{parent: parent, name: "UpdatedAt"}
-			v.UpdatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "UpdatedAt"}
+			v.UpdatedAt = d.TimestampPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5704,9 +5707,9 @@ func (v *PauseServiceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -5714,34 +5717,34 @@ func (v *PauseServiceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *PauseServiceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x PauseServiceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *PauseServiceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *PauseServiceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5758,12 +5761,12 @@ func (v *PauseServiceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.OperationId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationId":`...)
-		b = appendString(b, *v.OperationId)
+		b = codec.AppendString(b, *v.OperationId)
 	}
 	if v.Service != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Service":`...)
 		b = v.Service.AppendJSON(b)
 	}
@@ -5773,41 +5776,41 @@ func (v *PauseServiceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *PauseServiceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x PauseServiceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *PauseServiceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *PauseServiceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "OperationId":
-			p := pathSeg{parent: parent, name: "OperationId"}
-			v.OperationId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OperationId"}
+			v.OperationId = d.StringPtr(&p)
 		case "Service":
-			p := pathSeg{parent: parent, name: "Service"}
+			p := codec.Path{Parent: parent, Name: "Service"}
 			v.Service = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Service = new(Service)
 				v.Service.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5824,9 +5827,9 @@ func (v *ResumeServiceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -5834,34 +5837,34 @@ func (v *ResumeServiceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ResumeServiceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ResumeServiceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ResumeServiceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ResumeServiceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5878,12 +5881,12 @@ func (v *ResumeServiceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.OperationId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationId":`...)
-		b = appendString(b, *v.OperationId)
+		b = codec.AppendString(b, *v.OperationId)
 	}
 	if v.Service != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Service":`...)
 		b = v.Service.AppendJSON(b)
 	}
@@ -5893,41 +5896,41 @@ func (v *ResumeServiceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ResumeServiceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ResumeServiceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ResumeServiceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ResumeServiceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "OperationId":
-			p := pathSeg{parent: parent, name: "OperationId"}
-			v.OperationId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OperationId"}
+			v.OperationId = d.StringPtr(&p)
 		case "Service":
-			p := pathSeg{parent: parent, name: "Service"}
+			p := codec.Path{Parent: parent, Name: "Service"}
 			v.Service = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Service = new(Service)
 				v.Service.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -5942,79 +5945,79 @@ func (v *Service) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationSummary != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationSummary":`...)
 		b = v.AutoScalingConfigurationSummary.AppendJSON(b)
 	}
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.DeletedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedAt":`...)
-		b = appendTimestamp(b, *v.DeletedAt)
+		b = codec.AppendTimestamp(b, *v.DeletedAt)
 	}
 	if v.EncryptionConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"EncryptionConfiguration":`...)
 		b = v.EncryptionConfiguration.AppendJSON(b)
 	}
 	if v.HealthCheckConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"HealthCheckConfiguration":`...)
 		b = v.HealthCheckConfiguration.AppendJSON(b)
 	}
 	if v.InstanceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"InstanceConfiguration":`...)
 		b = v.InstanceConfiguration.AppendJSON(b)
 	}
 	if v.NetworkConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NetworkConfiguration":`...)
 		b = v.NetworkConfiguration.AppendJSON(b)
 	}
 	if v.ObservabilityConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfiguration":`...)
 		b = v.ObservabilityConfiguration.AppendJSON(b)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.ServiceId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceId":`...)
-		b = appendString(b, *v.ServiceId)
+		b = codec.AppendString(b, *v.ServiceId)
 	}
 	if v.ServiceName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceName":`...)
-		b = appendString(b, *v.ServiceName)
+		b = codec.AppendString(b, *v.ServiceName)
 	}
 	if v.ServiceUrl != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceUrl":`...)
-		b = appendString(b, *v.ServiceUrl)
+		b = codec.AppendString(b, *v.ServiceUrl)
 	}
 	if v.SourceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SourceConfiguration":`...)
 		b = v.SourceConfiguration.AppendJSON(b)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.UpdatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"UpdatedAt":`...)
-		b = appendTimestamp(b, *v.UpdatedAt)
+		b = codec.AppendTimestamp(b, *v.UpdatedAt)
 	}
 	return append(b, '}')
 }
@@ -6022,110 +6025,110 @@ func (v *Service) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Service) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Service
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Service) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Service) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationSummary":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationSummary"}
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationSummary"}
 			v.AutoScalingConfigurationSummary = nil
-			if !d.null() {
+			if !d.Null() {
 				v.AutoScalingConfigurationSummary = new(AutoScalingConfigurationSummary)
 				v.AutoScalingConfigurationSummary.decode(d, &p)
 			}
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "DeletedAt":
-			p := pathSeg{parent: parent, name: "DeletedAt"}
-			v.DeletedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedAt"}
+			v.DeletedAt = d.TimestampPtr(&p)
 		case "EncryptionConfiguration":
-			p := pathSeg{parent: parent, name: "EncryptionConfiguration"}
+			p := codec.Path{Parent: parent, Name: "EncryptionConfiguration"}
 			v.EncryptionConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.EncryptionConfiguration = new(EncryptionConfiguration)
 				v.EncryptionConfiguration.decode(d, &p)
 			}
 		case "HealthCheckConfiguration":
-			p := pathSeg{parent: parent, name: "HealthCheckConfiguration"}
+			p := codec.Path{Parent: parent, Name: "HealthCheckConfiguration"}
 			v.HealthCheckConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.HealthCheckConfiguration = new(HealthCheckConfiguration)
 				v.HealthCheckConfiguration.decode(d, &p)
 			}
 		case "InstanceConfiguration":
-			p := pathSeg{parent: parent, name: "InstanceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "InstanceConfiguration"}
 			v.InstanceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.InstanceConfiguration = new(InstanceConfiguration)
 				v.InstanceConfiguration.decode(d, &p)
 			}
 		case "NetworkConfiguration":
-			p := pathSeg{parent: parent, name: "NetworkConfiguration"}
+			p := codec.Path{Parent: parent, Name: "NetworkConfiguration"}
 			v.NetworkConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.NetworkConfiguration = new(NetworkConfiguration)
 				v.NetworkConfiguration.decode(d, &p)
 			}
 		case "ObservabilityConfiguration":
-			p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 			v.ObservabilityConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ObservabilityConfiguration = new(ServiceObservabilityConfiguration)
 				v.ObservabilityConfiguration.decode(d, &p)
 			}
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "ServiceId":
-			p := pathSeg{parent: parent, name: "ServiceId"}
-			v.ServiceId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceId"}
+			v.ServiceId = d.StringPtr(&p)
 		case "ServiceName":
-			p := pathSeg{parent: parent, name: "ServiceName"}
-			v.ServiceName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceName"}
+			v.ServiceName = d.StringPtr(&p)
 		case "ServiceUrl":
-			p := pathSeg{parent: parent, name: "ServiceUrl"}
-			v.ServiceUrl = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceUrl"}
+			v.ServiceUrl = d.StringPtr(&p)
 		case "SourceConfiguration":
-			p := pathSeg{parent: parent, name: "SourceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "SourceConfiguration"}
 			v.SourceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.SourceConfiguration = new(SourceConfiguration)
 				v.SourceConfiguration.decode(d, &p)
 			}
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ServiceStatus(s)
 					v.Status = &e
 				}
 			}
 		case "UpdatedAt":
-			p := pathSeg{parent: parent, name: "UpdatedAt"}
-			v.UpdatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "UpdatedAt"}
+			v.UpdatedAt = d.TimestampPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6142,12 +6145,12 @@ func (v *ServiceObservabilityConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ObservabilityConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfigurationArn":`...)
-		b = appendString(b, *v.ObservabilityConfigurationArn)
+		b = codec.AppendString(b, *v.ObservabilityConfigurationArn)
 	}
 	if v.ObservabilityEnabled != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityEnabled":`...)
 		b = strconv.AppendBool(b, *v.ObservabilityEnabled)
 	}
@@ -6157,37 +6160,37 @@ func (v *ServiceObservabilityConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ServiceObservabilityConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ServiceObservabilityConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ServiceObservabilityConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ServiceObservabilityConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ObservabilityConfigurationArn":
-			p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
-			v.ObservabilityConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
+			v.ObservabilityConfigurationArn = d.StringPtr(&p)
 		case "ObservabilityEnabled":
-			p := pathSeg{parent: parent, name: "ObservabilityEnabled"}
-			v.ObservabilityEnabled = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ObservabilityEnabled"}
+			v.ObservabilityEnabled = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6202,39 +6205,39 @@ func (v *ServiceSummary) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.ServiceId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceId":`...)
-		b = appendString(b, *v.ServiceId)
+		b = codec.AppendString(b, *v.ServiceId)
 	}
 	if v.ServiceName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceName":`...)
-		b = appendString(b, *v.ServiceName)
+		b = codec.AppendString(b, *v.ServiceName)
 	}
 	if v.ServiceUrl != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceUrl":`...)
-		b = appendString(b, *v.ServiceUrl)
+		b = codec.AppendString(b, *v.ServiceUrl)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.UpdatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"UpdatedAt":`...)
-		b = appendTimestamp(b, *v.UpdatedAt)
+		b = codec.AppendTimestamp(b, *v.UpdatedAt)
 	}
 	return append(b, '}')
 }
@@ -6242,58 +6245,58 @@ func (v *ServiceSummary) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ServiceSummary) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ServiceSummary
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ServiceSummary) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ServiceSummary) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "ServiceId":
-			p := pathSeg{parent: parent, name: "ServiceId"}
-			v.ServiceId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceId"}
+			v.ServiceId = d.StringPtr(&p)
 		case "ServiceName":
-			p := pathSeg{parent: parent, name: "ServiceName"}
-			v.ServiceName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceName"}
+			v.ServiceName = d.StringPtr(&p)
 		case "ServiceUrl":
-			p := pathSeg{parent: parent, name: "ServiceUrl"}
-			v.ServiceUrl = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceUrl"}
+			v.ServiceUrl = d.StringPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ServiceStatus(s)
 					v.Status = &e
 				}
 			}
 		case "UpdatedAt":
-			p := pathSeg{parent: parent, name: "UpdatedAt"}
-			v.UpdatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "UpdatedAt"}
+			v.UpdatedAt = d.TimestampPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6310,14 +6313,14 @@ func (v *SourceCodeVersion) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, string(*v.Type))
+		b = codec.AppendString(b, string(*v.Type))
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -6325,43 +6328,43 @@ func (v *SourceCodeVersion) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *SourceCodeVersion) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x SourceCodeVersion
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *SourceCodeVersion) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *SourceCodeVersion) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
+			p := codec.Path{Parent: parent, Name: "Type"}
 			v.Type = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := SourceCodeVersionType(s)
 					v.Type = &e
 				}
 			}
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6378,22 +6381,22 @@ func (v *SourceConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AuthenticationConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AuthenticationConfiguration":`...)
 		b = v.AuthenticationConfiguration.AppendJSON(b)
 	}
 	if v.AutoDeploymentsEnabled != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoDeploymentsEnabled":`...)
 		b = strconv.AppendBool(b, *v.AutoDeploymentsEnabled)
 	}
 	if v.CodeRepository != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CodeRepository":`...)
 		b = v.CodeRepository.AppendJSON(b)
 	}
 	if v.ImageRepository != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ImageRepository":`...)
 		b = v.ImageRepository.AppendJSON(b)
 	}
@@ -6403,55 +6406,55 @@ func (v *SourceConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *SourceConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x SourceConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *SourceConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *SourceConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AuthenticationConfiguration":
-			p := pathSeg{parent: parent, name: "AuthenticationConfiguration"}
+			p := codec.Path{Parent: parent, Name: "AuthenticationConfiguration"}
 			v.AuthenticationConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.AuthenticationConfiguration = new(AuthenticationConfiguration)
 				v.AuthenticationConfiguration.decode(d, &p)
 			}
 		case "AutoDeploymentsEnabled":
-			p := pathSeg{parent: parent, name: "AutoDeploymentsEnabled"}
-			v.AutoDeploymentsEnabled = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoDeploymentsEnabled"}
+			v.AutoDeploymentsEnabled = d.BoolPtr(&p)
 		case "CodeRepository":
-			p := pathSeg{parent: parent, name: "CodeRepository"}
+			p := codec.Path{Parent: parent, Name: "CodeRepository"}
 			v.CodeRepository = nil
-			if !d.null() {
+			if !d.Null() {
 				v.CodeRepository = new(CodeRepository)
 				v.CodeRepository.decode(d, &p)
 			}
 		case "ImageRepository":
-			p := pathSeg{parent: parent, name: "ImageRepository"}
+			p := codec.Path{Parent: parent, Name: "ImageRepository"}
 			v.ImageRepository = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ImageRepository = new(ImageRepository)
 				v.ImageRepository.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6468,9 +6471,9 @@ func (v *StartDeploymentInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	return append(b, '}')
 }
@@ -6478,34 +6481,34 @@ func (v *StartDeploymentInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *StartDeploymentInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x StartDeploymentInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *StartDeploymentInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *StartDeploymentInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6522,9 +6525,9 @@ func (v *StartDeploymentOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.OperationId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationId":`...)
-		b = appendString(b, *v.OperationId)
+		b = codec.AppendString(b, *v.OperationId)
 	}
 	return append(b, '}')
 }
@@ -6532,34 +6535,34 @@ func (v *StartDeploymentOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *StartDeploymentOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x StartDeploymentOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *StartDeploymentOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *StartDeploymentOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "OperationId":
-			p := pathSeg{parent: parent, name: "OperationId"}
-			v.OperationId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OperationId"}
+			v.OperationId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6574,14 +6577,14 @@ func (v *Tag) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, *v.Key)
+		b = codec.AppendString(b, *v.Key)
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -6589,37 +6592,37 @@ func (v *Tag) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Tag) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Tag
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Tag) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Tag) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
-			v.Key = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Key"}
+			v.Key = d.StringPtr(&p)
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6636,50 +6639,50 @@ func (v *TagResourceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ResourceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ResourceArn":`...)
-		b = appendString(b, *v.ResourceArn)
+		b = codec.AppendString(b, *v.ResourceArn)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"Tags":`...)
-	b = appendStructList(b, v.Tags)
+	b = codec.AppendStructList(b, v.Tags)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *TagResourceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x TagResourceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *TagResourceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *TagResourceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ResourceArn":
-			p := pathSeg{parent: parent, name: "ResourceArn"}
-			v.ResourceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ResourceArn"}
+			v.ResourceArn = d.StringPtr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6700,28 +6703,28 @@ func (v *TagResourceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *TagResourceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x TagResourceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *TagResourceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *TagResourceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		if _, ok := d.nextKey(first); !ok {
+		if _, ok := d.NextKey(first); !ok {
 			return
 		}
-		d.skip()
+		d.Skip()
 	}
 }
 
@@ -6737,9 +6740,9 @@ func (v *TraceConfiguration) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Vendor != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Vendor":`...)
-		b = appendString(b, string(*v.Vendor))
+		b = codec.AppendString(b, string(*v.Vendor))
 	}
 	return append(b, '}')
 }
@@ -6747,40 +6750,40 @@ func (v *TraceConfiguration) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *TraceConfiguration) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x TraceConfiguration
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *TraceConfiguration) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *TraceConfiguration) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Vendor":
-			p := pathSeg{parent: parent, name: "Vendor"}
+			p := codec.Path{Parent: parent, Name: "Vendor"}
 			v.Vendor = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := TracingVendor(s)
 					v.Vendor = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6797,50 +6800,50 @@ func (v *UntagResourceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ResourceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ResourceArn":`...)
-		b = appendString(b, *v.ResourceArn)
+		b = codec.AppendString(b, *v.ResourceArn)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"TagKeys":`...)
-	b = appendStringList(b, v.TagKeys)
+	b = codec.AppendStringList(b, v.TagKeys)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UntagResourceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UntagResourceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UntagResourceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UntagResourceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ResourceArn":
-			p := pathSeg{parent: parent, name: "ResourceArn"}
-			v.ResourceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ResourceArn"}
+			v.ResourceArn = d.StringPtr(&p)
 		case "TagKeys":
-			p := pathSeg{parent: parent, name: "TagKeys"}
+			p := codec.Path{Parent: parent, Name: "TagKeys"}
 			v.TagKeys = decodeTagKeyList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6861,28 +6864,28 @@ func (v *UntagResourceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UntagResourceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UntagResourceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UntagResourceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UntagResourceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		if _, ok := d.nextKey(first); !ok {
+		if _, ok := d.NextKey(first); !ok {
 			return
 		}
-		d.skip()
+		d.Skip()
 	}
 }
 
@@ -6898,9 +6901,9 @@ func (v *UpdateDefaultAutoScalingConfigurationInput) AppendJSON(b []byte) []byte
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	return append(b, '}')
 }
@@ -6908,34 +6911,34 @@ func (v *UpdateDefaultAutoScalingConfigurationInput) AppendJSON(b []byte) []byte
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateDefaultAutoScalingConfigurationInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateDefaultAutoScalingConfigurationInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateDefaultAutoScalingConfigurationInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateDefaultAutoScalingConfigurationInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -6952,7 +6955,7 @@ func (v *UpdateDefaultAutoScalingConfigurationOutput) AppendJSON(b []byte) []byt
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfiguration":`...)
 		b = v.AutoScalingConfiguration.AppendJSON(b)
 	}
@@ -6962,38 +6965,38 @@ func (v *UpdateDefaultAutoScalingConfigurationOutput) AppendJSON(b []byte) []byt
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateDefaultAutoScalingConfigurationOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateDefaultAutoScalingConfigurationOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateDefaultAutoScalingConfigurationOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateDefaultAutoScalingConfigurationOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfiguration":
-			p := pathSeg{parent: parent, name: "AutoScalingConfiguration"}
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfiguration"}
 			v.AutoScalingConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.AutoScalingConfiguration = new(AutoScalingConfiguration)
 				v.AutoScalingConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7010,37 +7013,37 @@ func (v *UpdateServiceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutoScalingConfigurationArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutoScalingConfigurationArn":`...)
-		b = appendString(b, *v.AutoScalingConfigurationArn)
+		b = codec.AppendString(b, *v.AutoScalingConfigurationArn)
 	}
 	if v.HealthCheckConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"HealthCheckConfiguration":`...)
 		b = v.HealthCheckConfiguration.AppendJSON(b)
 	}
 	if v.InstanceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"InstanceConfiguration":`...)
 		b = v.InstanceConfiguration.AppendJSON(b)
 	}
 	if v.NetworkConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NetworkConfiguration":`...)
 		b = v.NetworkConfiguration.AppendJSON(b)
 	}
 	if v.ObservabilityConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ObservabilityConfiguration":`...)
 		b = v.ObservabilityConfiguration.AppendJSON(b)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.SourceConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SourceConfiguration":`...)
 		b = v.SourceConfiguration.AppendJSON(b)
 	}
@@ -7050,72 +7053,72 @@ func (v *UpdateServiceInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateServiceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateServiceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateServiceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateServiceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutoScalingConfigurationArn":
-			p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
-			v.AutoScalingConfigurationArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
+			v.AutoScalingConfigurationArn = d.StringPtr(&p)
 		case "HealthCheckConfiguration":
-			p := pathSeg{parent: parent, name: "HealthCheckConfiguration"}
+			p := codec.Path{Parent: parent, Name: "HealthCheckConfiguration"}
 			v.HealthCheckConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.HealthCheckConfiguration = new(HealthCheckConfiguration)
 				v.HealthCheckConfiguration.decode(d, &p)
 			}
 		case "InstanceConfiguration":
-			p := pathSeg{parent: parent, name: "InstanceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "InstanceConfiguration"}
 			v.InstanceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.InstanceConfiguration = new(InstanceConfiguration)
 				v.InstanceConfiguration.decode(d, &p)
 			}
 		case "NetworkConfiguration":
-			p := pathSeg{parent: parent, name: "NetworkConfiguration"}
+			p := codec.Path{Parent: parent, Name: "NetworkConfiguration"}
 			v.NetworkConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.NetworkConfiguration = new(NetworkConfiguration)
 				v.NetworkConfiguration.decode(d, &p)
 			}
 		case "ObservabilityConfiguration":
-			p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+			p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 			v.ObservabilityConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.ObservabilityConfiguration = new(ServiceObservabilityConfiguration)
 				v.ObservabilityConfiguration.decode(d, &p)
 			}
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "SourceConfiguration":
-			p := pathSeg{parent: parent, name: "SourceConfiguration"}
+			p := codec.Path{Parent: parent, Name: "SourceConfiguration"}
 			v.SourceConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.SourceConfiguration = new(SourceConfiguration)
 				v.SourceConfiguration.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7132,12 +7135,12 @@ func (v *UpdateServiceOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.OperationId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OperationId":`...)
-		b = appendString(b, *v.OperationId)
+		b = codec.AppendString(b, *v.OperationId)
 	}
 	if v.Service != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Service":`...)
 		b = v.Service.AppendJSON(b)
 	}
@@ -7147,41 +7150,41 @@ func (v *UpdateServiceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateServiceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateServiceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateServiceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateServiceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "OperationId":
-			p := pathSeg{parent: parent, name: "OperationId"}
-			v.OperationId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OperationId"}
+			v.OperationId = d.StringPtr(&p)
 		case "Service":
-			p := pathSeg{parent: parent, name: "Service"}
+			p := codec.Path{Parent: parent, Name: "Service"}
 			v.Service = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Service = new(Service)
 				v.Service.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7198,14 +7201,14 @@ func (v *UpdateVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.IngressVpcConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IngressVpcConfiguration":`...)
 		b = v.IngressVpcConfiguration.AppendJSON(b)
 	}
 	if v.VpcIngressConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionArn":`...)
-		b = appendString(b, *v.VpcIngressConnectionArn)
+		b = codec.AppendString(b, *v.VpcIngressConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -7213,41 +7216,41 @@ func (v *UpdateVpcIngressConnectionInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateVpcIngressConnectionInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateVpcIngressConnectionInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateVpcIngressConnectionInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateVpcIngressConnectionInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "IngressVpcConfiguration":
-			p := pathSeg{parent: parent, name: "IngressVpcConfiguration"}
+			p := codec.Path{Parent: parent, Name: "IngressVpcConfiguration"}
 			v.IngressVpcConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.IngressVpcConfiguration = new(IngressVpcConfiguration)
 				v.IngressVpcConfiguration.decode(d, &p)
 			}
 		case "VpcIngressConnectionArn":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
-			v.VpcIngressConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
+			v.VpcIngressConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7264,7 +7267,7 @@ func (v *UpdateVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.VpcIngressConnection != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnection":`...)
 		b = v.VpcIngressConnection.AppendJSON(b)
 	}
@@ -7274,38 +7277,38 @@ func (v *UpdateVpcIngressConnectionOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateVpcIngressConnectionOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateVpcIngressConnectionOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateVpcIngressConnectionOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateVpcIngressConnectionOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "VpcIngressConnection":
-			p := pathSeg{parent: parent, name: "VpcIngressConnection"}
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnection"}
 			v.VpcIngressConnection = nil
-			if !d.null() {
+			if !d.Null() {
 				v.VpcIngressConnection = new(VpcIngressConnection)
 				v.VpcIngressConnection.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7320,42 +7323,42 @@ func (v *VpcConnector) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.DeletedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedAt":`...)
-		b = appendTimestamp(b, *v.DeletedAt)
+		b = codec.AppendTimestamp(b, *v.DeletedAt)
 	}
 	if v.SecurityGroups != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecurityGroups":`...)
-		b = appendStringList(b, v.SecurityGroups)
+		b = codec.AppendStringList(b, v.SecurityGroups)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.Subnets != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Subnets":`...)
-		b = appendStringList(b, v.Subnets)
+		b = codec.AppendStringList(b, v.Subnets)
 	}
 	if v.VpcConnectorArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorArn":`...)
-		b = appendString(b, *v.VpcConnectorArn)
+		b = codec.AppendString(b, *v.VpcConnectorArn)
 	}
 	if v.VpcConnectorName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorName":`...)
-		b = appendString(b, *v.VpcConnectorName)
+		b = codec.AppendString(b, *v.VpcConnectorName)
 	}
 	if v.VpcConnectorRevision != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcConnectorRevision":`...)
 		b = strconv.AppendInt(b, int64(*v.VpcConnectorRevision), 10)
 	}
@@ -7365,61 +7368,61 @@ func (v *VpcConnector) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *VpcConnector) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x VpcConnector
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *VpcConnector) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *VpcConnector) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "DeletedAt":
-			p := pathSeg{parent: parent, name: "DeletedAt"}
-			v.DeletedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedAt"}
+			v.DeletedAt = d.TimestampPtr(&p)
 		case "SecurityGroups":
-			p := pathSeg{parent: parent, name: "SecurityGroups"}
+			p := codec.Path{Parent: parent, Name: "SecurityGroups"}
 			v.SecurityGroups = decodeStringList(d, &p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := VpcConnectorStatus(s)
 					v.Status = &e
 				}
 			}
 		case "Subnets":
-			p := pathSeg{parent: parent, name: "Subnets"}
+			p := codec.Path{Parent: parent, Name: "Subnets"}
 			v.Subnets = decodeStringList(d, &p)
 		case "VpcConnectorArn":
-			p := pathSeg{parent: parent, name: "VpcConnectorArn"}
-			v.VpcConnectorArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
+			v.VpcConnectorArn = d.StringPtr(&p)
 		case "VpcConnectorName":
-			p := pathSeg{parent: parent, name: "VpcConnectorName"}
-			v.VpcConnectorName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorName"}
+			v.VpcConnectorName = d.StringPtr(&p)
 		case "VpcConnectorRevision":
-			p := pathSeg{parent: parent, name: "VpcConnectorRevision"}
-			v.VpcConnectorRevision = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcConnectorRevision"}
+			v.VpcConnectorRevision = d.Int32Ptr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7434,19 +7437,19 @@ func (v *VpcDNSTarget) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.DomainName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DomainName":`...)
-		b = appendString(b, *v.DomainName)
+		b = codec.AppendString(b, *v.DomainName)
 	}
 	if v.VpcId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcId":`...)
-		b = appendString(b, *v.VpcId)
+		b = codec.AppendString(b, *v.VpcId)
 	}
 	if v.VpcIngressConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionArn":`...)
-		b = appendString(b, *v.VpcIngressConnectionArn)
+		b = codec.AppendString(b, *v.VpcIngressConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -7454,40 +7457,40 @@ func (v *VpcDNSTarget) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *VpcDNSTarget) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x VpcDNSTarget
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *VpcDNSTarget) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *VpcDNSTarget) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "DomainName":
-			p := pathSeg{parent: parent, name: "DomainName"}
-			v.DomainName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DomainName"}
+			v.DomainName = d.StringPtr(&p)
 		case "VpcId":
-			p := pathSeg{parent: parent, name: "VpcId"}
-			v.VpcId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcId"}
+			v.VpcId = d.StringPtr(&p)
 		case "VpcIngressConnectionArn":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
-			v.VpcIngressConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
+			v.VpcIngressConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7504,49 +7507,49 @@ func (v *VpcIngressConnection) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AccountId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AccountId":`...)
-		b = appendString(b, *v.AccountId)
+		b = codec.AppendString(b, *v.AccountId)
 	}
 	if v.CreatedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedAt":`...)
-		b = appendTimestamp(b, *v.CreatedAt)
+		b = codec.AppendTimestamp(b, *v.CreatedAt)
 	}
 	if v.DeletedAt != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedAt":`...)
-		b = appendTimestamp(b, *v.DeletedAt)
+		b = codec.AppendTimestamp(b, *v.DeletedAt)
 	}
 	if v.DomainName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DomainName":`...)
-		b = appendString(b, *v.DomainName)
+		b = codec.AppendString(b, *v.DomainName)
 	}
 	if v.IngressVpcConfiguration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IngressVpcConfiguration":`...)
 		b = v.IngressVpcConfiguration.AppendJSON(b)
 	}
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.VpcIngressConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionArn":`...)
-		b = appendString(b, *v.VpcIngressConnectionArn)
+		b = codec.AppendString(b, *v.VpcIngressConnectionArn)
 	}
 	if v.VpcIngressConnectionName != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionName":`...)
-		b = appendString(b, *v.VpcIngressConnectionName)
+		b = codec.AppendString(b, *v.VpcIngressConnectionName)
 	}
 	return append(b, '}')
 }
@@ -7554,68 +7557,68 @@ func (v *VpcIngressConnection) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *VpcIngressConnection) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x VpcIngressConnection
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *VpcIngressConnection) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *VpcIngressConnection) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AccountId":
-			p := pathSeg{parent: parent, name: "AccountId"}
-			v.AccountId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AccountId"}
+			v.AccountId = d.StringPtr(&p)
 		case "CreatedAt":
-			p := pathSeg{parent: parent, name: "CreatedAt"}
-			v.CreatedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedAt"}
+			v.CreatedAt = d.TimestampPtr(&p)
 		case "DeletedAt":
-			p := pathSeg{parent: parent, name: "DeletedAt"}
-			v.DeletedAt = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedAt"}
+			v.DeletedAt = d.TimestampPtr(&p)
 		case "DomainName":
-			p := pathSeg{parent: parent, name: "DomainName"}
-			v.DomainName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DomainName"}
+			v.DomainName = d.StringPtr(&p)
 		case "IngressVpcConfiguration":
-			p := pathSeg{parent: parent, name: "IngressVpcConfiguration"}
+			p := codec.Path{Parent: parent, Name: "IngressVpcConfiguration"}
 			v.IngressVpcConfiguration = nil
-			if !d.null() {
+			if !d.Null() {
 				v.IngressVpcConfiguration = new(IngressVpcConfiguration)
 				v.IngressVpcConfiguration.decode(d, &p)
 			}
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := VpcIngressConnectionStatus(s)
 					v.Status = &e
 				}
 			}
 		case "VpcIngressConnectionArn":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
-			v.VpcIngressConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
+			v.VpcIngressConnectionArn = d.StringPtr(&p)
 		case "VpcIngressConnectionName":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionName"}
-			v.VpcIngressConnectionName = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionName"}
+			v.VpcIngressConnectionName = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -7632,14 +7635,14 @@ func (v *VpcIngressConnectionSummary) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ServiceArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ServiceArn":`...)
-		b = appendString(b, *v.ServiceArn)
+		b = codec.AppendString(b, *v.ServiceArn)
 	}
 	if v.VpcIngressConnectionArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VpcIngressConnectionArn":`...)
-		b = appendString(b, *v.VpcIngressConnectionArn)
+		b = codec.AppendString(b, *v.VpcIngressConnectionArn)
 	}
 	return append(b, '}')
 }
@@ -7647,54 +7650,54 @@ func (v *VpcIngressConnectionSummary) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *VpcIngressConnectionSummary) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x VpcIngressConnectionSummary
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *VpcIngressConnectionSummary) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *VpcIngressConnectionSummary) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ServiceArn":
-			p := pathSeg{parent: parent, name: "ServiceArn"}
-			v.ServiceArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ServiceArn"}
+			v.ServiceArn = d.StringPtr(&p)
 		case "VpcIngressConnectionArn":
-			p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
-			v.VpcIngressConnectionArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
+			v.VpcIngressConnectionArn = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
 
 // decodeAutoScalingConfigurationSummaryList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeAutoScalingConfigurationSummaryList(d *decoder, p *pathSeg) []AutoScalingConfigurationSummary {
-	if d.null() || !d.openArray(p) {
+func decodeAutoScalingConfigurationSummaryList(d *codec.Decoder, p *codec.Path) []AutoScalingConfigurationSummary {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]AutoScalingConfigurationSummary, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, AutoScalingConfigurationSummary{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7702,17 +7705,17 @@ func decodeAutoScalingConfigurationSummaryList(d *decoder, p *pathSeg) []AutoSca
 
 // decodeCertificateValidationRecordList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeCertificateValidationRecordList(d *decoder, p *pathSeg) []CertificateValidationRecord {
-	if d.null() || !d.openArray(p) {
+func decodeCertificateValidationRecordList(d *codec.Decoder, p *codec.Path) []CertificateValidationRecord {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]CertificateValidationRecord, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, CertificateValidationRecord{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7720,17 +7723,17 @@ func decodeCertificateValidationRecordList(d *decoder, p *pathSeg) []Certificate
 
 // decodeConnectionSummaryList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeConnectionSummaryList(d *decoder, p *pathSeg) []ConnectionSummary {
-	if d.null() || !d.openArray(p) {
+func decodeConnectionSummaryList(d *codec.Decoder, p *codec.Path) []ConnectionSummary {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ConnectionSummary, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ConnectionSummary{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7738,17 +7741,17 @@ func decodeConnectionSummaryList(d *decoder, p *pathSeg) []ConnectionSummary {
 
 // decodeCustomDomainList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeCustomDomainList(d *decoder, p *pathSeg) []CustomDomain {
-	if d.null() || !d.openArray(p) {
+func decodeCustomDomainList(d *codec.Decoder, p *codec.Path) []CustomDomain {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]CustomDomain, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, CustomDomain{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7756,17 +7759,17 @@ func decodeCustomDomainList(d *decoder, p *pathSeg) []CustomDomain {
 
 // decodeObservabilityConfigurationSummaryList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeObservabilityConfigurationSummaryList(d *decoder, p *pathSeg) []ObservabilityConfigurationSummary {
-	if d.null() || !d.openArray(p) {
+func decodeObservabilityConfigurationSummaryList(d *codec.Decoder, p *codec.Path) []ObservabilityConfigurationSummary {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ObservabilityConfigurationSummary, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ObservabilityConfigurationSummary{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7774,17 +7777,17 @@ func decodeObservabilityConfigurationSummaryList(d *decoder, p *pathSeg) []Obser
 
 // decodeOperationSummaryList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeOperationSummaryList(d *decoder, p *pathSeg) []OperationSummary {
-	if d.null() || !d.openArray(p) {
+func decodeOperationSummaryList(d *codec.Decoder, p *codec.Path) []OperationSummary {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]OperationSummary, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, OperationSummary{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7792,25 +7795,25 @@ func decodeOperationSummaryList(d *decoder, p *pathSeg) []OperationSummary {
 
 // decodeRuntimeEnvironmentSecrets reads member p's object; null is nil, {} is a non-nil
 // empty map, and the last of duplicate keys wins.
-func decodeRuntimeEnvironmentSecrets(d *decoder, p *pathSeg) map[string]string {
-	if d.null() || !d.openObject(p) {
+func decodeRuntimeEnvironmentSecrets(d *codec.Decoder, p *codec.Path) map[string]string {
+	if d.Null() || !d.OpenObject(p) {
 		return nil
 	}
 	m := make(map[string]string)
 	for first := true; ; first = false {
-		k, ok := d.nextKey(first)
+		k, ok := d.NextKey(first)
 		if !ok {
 			break
 		}
 		key := string(k)
-		e := pathSeg{parent: p, kind: segKey, key: key, sensitive: true}
-		s, ok := d.str(&e)
+		e := codec.Path{Parent: p, Kind: codec.SegKey, Key: key, Sensitive: true}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		m[key] = s
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return m
@@ -7818,25 +7821,25 @@ func decodeRuntimeEnvironmentSecrets(d *decoder, p *pathSeg) map[string]string {
 
 // decodeRuntimeEnvironmentVariables reads member p's object; null is nil, {} is a non-nil
 // empty map, and the last of duplicate keys wins.
-func decodeRuntimeEnvironmentVariables(d *decoder, p *pathSeg) map[string]string {
-	if d.null() || !d.openObject(p) {
+func decodeRuntimeEnvironmentVariables(d *codec.Decoder, p *codec.Path) map[string]string {
+	if d.Null() || !d.OpenObject(p) {
 		return nil
 	}
 	m := make(map[string]string)
 	for first := true; ; first = false {
-		k, ok := d.nextKey(first)
+		k, ok := d.NextKey(first)
 		if !ok {
 			break
 		}
 		key := string(k)
-		e := pathSeg{parent: p, kind: segKey, key: key, sensitive: true}
-		s, ok := d.str(&e)
+		e := codec.Path{Parent: p, Kind: codec.SegKey, Key: key, Sensitive: true}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		m[key] = s
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return m
@@ -7844,20 +7847,20 @@ func decodeRuntimeEnvironmentVariables(d *decoder, p *pathSeg) map[string]string
 
 // decodeServiceArnList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeServiceArnList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeServiceArnList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7865,17 +7868,17 @@ func decodeServiceArnList(d *decoder, p *pathSeg) []string {
 
 // decodeServiceSummaryList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeServiceSummaryList(d *decoder, p *pathSeg) []ServiceSummary {
-	if d.null() || !d.openArray(p) {
+func decodeServiceSummaryList(d *codec.Decoder, p *codec.Path) []ServiceSummary {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ServiceSummary, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ServiceSummary{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7883,20 +7886,20 @@ func decodeServiceSummaryList(d *decoder, p *pathSeg) []ServiceSummary {
 
 // decodeStringList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeStringList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeStringList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7904,20 +7907,20 @@ func decodeStringList(d *decoder, p *pathSeg) []string {
 
 // decodeTagKeyList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeTagKeyList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeTagKeyList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7925,17 +7928,17 @@ func decodeTagKeyList(d *decoder, p *pathSeg) []string {
 
 // decodeTagList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeTagList(d *decoder, p *pathSeg) []Tag {
-	if d.null() || !d.openArray(p) {
+func decodeTagList(d *codec.Decoder, p *codec.Path) []Tag {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]Tag, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, Tag{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7943,17 +7946,17 @@ func decodeTagList(d *decoder, p *pathSeg) []Tag {
 
 // decodeVpcConnectors reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeVpcConnectors(d *decoder, p *pathSeg) []VpcConnector {
-	if d.null() || !d.openArray(p) {
+func decodeVpcConnectors(d *codec.Decoder, p *codec.Path) []VpcConnector {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]VpcConnector, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, VpcConnector{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7961,17 +7964,17 @@ func decodeVpcConnectors(d *decoder, p *pathSeg) []VpcConnector {
 
 // decodeVpcDNSTargetList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeVpcDNSTargetList(d *decoder, p *pathSeg) []VpcDNSTarget {
-	if d.null() || !d.openArray(p) {
+func decodeVpcDNSTargetList(d *codec.Decoder, p *codec.Path) []VpcDNSTarget {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]VpcDNSTarget, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, VpcDNSTarget{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -7979,17 +7982,17 @@ func decodeVpcDNSTargetList(d *decoder, p *pathSeg) []VpcDNSTarget {
 
 // decodeVpcIngressConnectionSummaryList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeVpcIngressConnectionSummaryList(d *decoder, p *pathSeg) []VpcIngressConnectionSummary {
-	if d.null() || !d.openArray(p) {
+func decodeVpcIngressConnectionSummaryList(d *codec.Decoder, p *codec.Path) []VpcIngressConnectionSummary {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]VpcIngressConnectionSummary, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, VpcIngressConnectionSummary{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l

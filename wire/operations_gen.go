@@ -4,8 +4,8 @@ package wire
 
 import (
 	"context"
-
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/wire/internal/codec"
 )
 
 // AppRunner is the App Runner API, one method per operation. Methods
@@ -292,11 +292,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 	switch op {
 	case "AssociateCustomDomain":
 		in := new(AssociateCustomDomainInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -312,11 +312,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "CreateAutoScalingConfiguration":
 		in := new(CreateAutoScalingConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -332,11 +332,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "CreateConnection":
 		in := new(CreateConnectionInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -352,11 +352,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "CreateObservabilityConfiguration":
 		in := new(CreateObservabilityConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -372,11 +372,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "CreateService":
 		in := new(CreateServiceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -392,11 +392,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "CreateVpcConnector":
 		in := new(CreateVpcConnectorInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -412,11 +412,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "CreateVpcIngressConnection":
 		in := new(CreateVpcIngressConnectionInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -432,11 +432,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DeleteAutoScalingConfiguration":
 		in := new(DeleteAutoScalingConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -452,11 +452,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DeleteConnection":
 		in := new(DeleteConnectionInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -472,11 +472,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DeleteObservabilityConfiguration":
 		in := new(DeleteObservabilityConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -492,11 +492,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DeleteService":
 		in := new(DeleteServiceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -512,11 +512,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DeleteVpcConnector":
 		in := new(DeleteVpcConnectorInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -532,11 +532,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DeleteVpcIngressConnection":
 		in := new(DeleteVpcIngressConnectionInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -552,11 +552,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DescribeAutoScalingConfiguration":
 		in := new(DescribeAutoScalingConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -572,11 +572,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DescribeCustomDomains":
 		in := new(DescribeCustomDomainsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -592,11 +592,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DescribeObservabilityConfiguration":
 		in := new(DescribeObservabilityConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -612,11 +612,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DescribeService":
 		in := new(DescribeServiceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -632,11 +632,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DescribeVpcConnector":
 		in := new(DescribeVpcConnectorInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -652,11 +652,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DescribeVpcIngressConnection":
 		in := new(DescribeVpcIngressConnectionInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -672,11 +672,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "DisassociateCustomDomain":
 		in := new(DisassociateCustomDomainInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -692,11 +692,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListAutoScalingConfigurations":
 		in := new(ListAutoScalingConfigurationsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -712,11 +712,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListConnections":
 		in := new(ListConnectionsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -732,11 +732,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListObservabilityConfigurations":
 		in := new(ListObservabilityConfigurationsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -752,11 +752,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListOperations":
 		in := new(ListOperationsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -772,11 +772,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListServices":
 		in := new(ListServicesInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -792,11 +792,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListServicesForAutoScalingConfiguration":
 		in := new(ListServicesForAutoScalingConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -812,11 +812,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListTagsForResource":
 		in := new(ListTagsForResourceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -832,11 +832,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListVpcConnectors":
 		in := new(ListVpcConnectorsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -852,11 +852,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ListVpcIngressConnections":
 		in := new(ListVpcIngressConnectionsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -872,11 +872,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "PauseService":
 		in := new(PauseServiceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -892,11 +892,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "ResumeService":
 		in := new(ResumeServiceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -912,11 +912,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "StartDeployment":
 		in := new(StartDeploymentInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -932,11 +932,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "TagResource":
 		in := new(TagResourceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -952,11 +952,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "UntagResource":
 		in := new(UntagResourceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -972,11 +972,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "UpdateDefaultAutoScalingConfiguration":
 		in := new(UpdateDefaultAutoScalingConfigurationInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -992,11 +992,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "UpdateService":
 		in := new(UpdateServiceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -1012,11 +1012,11 @@ func Dispatch(ctx context.Context, svc AppRunner, op string, body []byte) (any, 
 		return out, nil
 	case "UpdateVpcIngressConnection":
 		in := new(UpdateVpcIngressConnectionInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {

@@ -5,18 +5,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/wire/internal/codec"
 )
 
 // matches reports whether check finds no pattern violation in s.
-func matches(check func(*validator, *pathSeg, string), s string) bool {
-	var vd validator
-	check(&vd, &pathSeg{name: "X"}, s)
-	for _, m := range vd.msgs {
-		if strings.Contains(m, "regular expression pattern") {
-			return false
-		}
-	}
-	return true
+func matches(check func(*codec.Validator, *codec.Path, string), s string) bool {
+	var vd codec.Validator
+	check(&vd, &codec.Path{Name: "X"}, s)
+	return !strings.Contains(openrunner.ErrorMessage(vd.Err()), "regular expression pattern")
 }
 
 // TestPattern_AppRunnerResourceArn compares the override of the ARN
@@ -90,7 +88,7 @@ func TestPattern_ImageIdentifierNotEnforced(t *testing.T) {
 // TestPattern_FullMatch checks that patterns are anchored at both ends.
 func TestPattern_FullMatch(t *testing.T) {
 	for _, tc := range []struct {
-		check func(*validator, *pathSeg, string)
+		check func(*codec.Validator, *codec.Path, string)
 		s     string
 		want  bool
 	}{

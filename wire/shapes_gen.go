@@ -2,6 +2,8 @@
 
 package wire
 
+import ()
+
 // AutoScalingConfigurationStatus is the model's AutoScalingConfigurationStatus enum.
 type AutoScalingConfigurationStatus string
 

@@ -3,6 +3,7 @@
 package wire
 
 import (
+	"github.com/openrunner/openrunner/wire/internal/codec"
 	"regexp"
 	"strings"
 )
@@ -22,1296 +23,1296 @@ var (
 	reVpcConnectorName             = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9\-_]{3,39})$`)
 )
 
-func validateASConfigMaxConcurrency(vd *validator, p *pathSeg, v int32) {
+func validateASConfigMaxConcurrency(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 200 {
-		vd.intMax(p, int64(v), 200)
+		vd.IntMax(p, int64(v), 200)
 	}
 }
 
-func validateASConfigMaxSize(vd *validator, p *pathSeg, v int32) {
+func validateASConfigMaxSize(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 }
 
-func validateASConfigMinSize(vd *validator, p *pathSeg, v int32) {
+func validateASConfigMinSize(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 25 {
-		vd.intMax(p, int64(v), 25)
+		vd.IntMax(p, int64(v), 25)
 	}
 }
 
-func validateAppRunnerResourceArn(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 1011)
+func validateAppRunnerResourceArn(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 1011)
 	// RE2 limits counted repetition to 1000, and the model's resource part is
 	// (\w|\/|-){1,1011}. Equivalent check: the resource part matches (\w|\/|-)+
 	// and has at most 1011 characters; it is everything after the last ':',
 	// since no earlier part of the pattern can match a ':' after the account id.
 	if !(len(s)-strings.LastIndexByte(s, ':')-1 <= 1011 && reAppRunnerResourceArn.MatchString(s)) {
-		vd.pattern(p, s, false, `arn:aws(-[\w]+)*:[a-z0-9-\\.]{0,63}:[a-z0-9-\\.]{0,63}:[0-9]{12}:(\w|\/|-){1,1011}`)
+		vd.Pattern(p, s, false, `arn:aws(-[\w]+)*:[a-z0-9-\\.]{0,63}:[a-z0-9-\\.]{0,63}:[0-9]{12}:(\w|\/|-){1,1011}`)
 	}
 }
 
-func (v *AssociateCustomDomainInput) validate(vd *validator, parent *pathSeg) {
+func (v *AssociateCustomDomainInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "DomainName"}
+		p := codec.Path{Parent: parent, Name: "DomainName"}
 		if v.DomainName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateDomainName(vd, &p, *v.DomainName)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func (v *AuthenticationConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *AuthenticationConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AccessRoleArn != nil {
-		p := pathSeg{parent: parent, name: "AccessRoleArn"}
+		p := codec.Path{Parent: parent, Name: "AccessRoleArn"}
 		validateRoleArn(vd, &p, *v.AccessRoleArn)
 	}
 	if v.ConnectionArn != nil {
-		p := pathSeg{parent: parent, name: "ConnectionArn"}
+		p := codec.Path{Parent: parent, Name: "ConnectionArn"}
 		validateAppRunnerResourceArn(vd, &p, *v.ConnectionArn)
 	}
 }
 
-func validateAutoScalingConfigurationName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 4, 32)
+func validateAutoScalingConfigurationName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 4, 32)
 	if !reAutoScalingConfigurationName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,31}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,31}`)
 	}
 }
 
-func validateBuildCommand(vd *validator, p *pathSeg, s string) {
+func validateBuildCommand(vd *codec.Validator, p *codec.Path, s string) {
 	if !reBuildCommand.MatchString(s) {
-		vd.pattern(p, s, true, `[^\x0a\x0d]+`)
+		vd.Pattern(p, s, true, `[^\x0a\x0d]+`)
 	}
 }
 
-func (v *CodeConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *CodeConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.CodeConfigurationValues != nil {
-		p := pathSeg{parent: parent, name: "CodeConfigurationValues"}
+		p := codec.Path{Parent: parent, Name: "CodeConfigurationValues"}
 		v.CodeConfigurationValues.validate(vd, &p)
 	}
 	{
-		p := pathSeg{parent: parent, name: "ConfigurationSource"}
+		p := codec.Path{Parent: parent, Name: "ConfigurationSource"}
 		if v.ConfigurationSource == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateConfigurationSource(vd, &p, *v.ConfigurationSource)
 		}
 	}
 }
 
-func (v *CodeConfigurationValues) validate(vd *validator, parent *pathSeg) {
+func (v *CodeConfigurationValues) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.BuildCommand != nil {
-		p := pathSeg{parent: parent, name: "BuildCommand"}
+		p := codec.Path{Parent: parent, Name: "BuildCommand"}
 		validateBuildCommand(vd, &p, *v.BuildCommand)
 	}
 	if v.Port != nil {
-		p := pathSeg{parent: parent, name: "Port"}
+		p := codec.Path{Parent: parent, Name: "Port"}
 		validateString(vd, &p, *v.Port)
 	}
 	{
-		p := pathSeg{parent: parent, name: "Runtime"}
+		p := codec.Path{Parent: parent, Name: "Runtime"}
 		if v.Runtime == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateRuntime(vd, &p, *v.Runtime)
 		}
 	}
 	if v.RuntimeEnvironmentSecrets != nil {
-		p := pathSeg{parent: parent, name: "RuntimeEnvironmentSecrets"}
+		p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentSecrets"}
 		validateRuntimeEnvironmentSecrets(vd, &p, v.RuntimeEnvironmentSecrets)
 	}
 	if v.RuntimeEnvironmentVariables != nil {
-		p := pathSeg{parent: parent, name: "RuntimeEnvironmentVariables"}
+		p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentVariables"}
 		validateRuntimeEnvironmentVariables(vd, &p, v.RuntimeEnvironmentVariables)
 	}
 	if v.StartCommand != nil {
-		p := pathSeg{parent: parent, name: "StartCommand"}
+		p := codec.Path{Parent: parent, Name: "StartCommand"}
 		validateStartCommand(vd, &p, *v.StartCommand)
 	}
 }
 
-func (v *CodeRepository) validate(vd *validator, parent *pathSeg) {
+func (v *CodeRepository) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.CodeConfiguration != nil {
-		p := pathSeg{parent: parent, name: "CodeConfiguration"}
+		p := codec.Path{Parent: parent, Name: "CodeConfiguration"}
 		v.CodeConfiguration.validate(vd, &p)
 	}
 	{
-		p := pathSeg{parent: parent, name: "RepositoryUrl"}
+		p := codec.Path{Parent: parent, Name: "RepositoryUrl"}
 		if v.RepositoryUrl == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateString(vd, &p, *v.RepositoryUrl)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "SourceCodeVersion"}
+		p := codec.Path{Parent: parent, Name: "SourceCodeVersion"}
 		if v.SourceCodeVersion == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			v.SourceCodeVersion.validate(vd, &p)
 		}
 	}
 	if v.SourceDirectory != nil {
-		p := pathSeg{parent: parent, name: "SourceDirectory"}
+		p := codec.Path{Parent: parent, Name: "SourceDirectory"}
 		validateSourceDirectory(vd, &p, *v.SourceDirectory)
 	}
 }
 
-func validateConfigurationSource(vd *validator, p *pathSeg, v ConfigurationSource) {
+func validateConfigurationSource(vd *codec.Validator, p *codec.Path, v ConfigurationSource) {
 	switch v {
 	case ConfigurationSourceRepository, ConfigurationSourceApi:
 	default:
-		vd.enum(p, string(v), false, "[REPOSITORY, API]")
+		vd.Enum(p, string(v), false, "[REPOSITORY, API]")
 	}
 }
 
-func validateConnectionName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 4, 32)
+func validateConnectionName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 4, 32)
 	if !reAutoScalingConfigurationName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,31}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,31}`)
 	}
 }
 
-func validateCpu(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 3, 9)
+func validateCpu(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 3, 9)
 	if !reCpu.MatchString(s) {
-		vd.pattern(p, s, false, `256|512|1024|2048|4096|(0.25|0.5|1|2|4) vCPU`)
+		vd.Pattern(p, s, false, `256|512|1024|2048|4096|(0.25|0.5|1|2|4) vCPU`)
 	}
 }
 
-func (v *CreateAutoScalingConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateAutoScalingConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationName"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationName"}
 		if v.AutoScalingConfigurationName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAutoScalingConfigurationName(vd, &p, *v.AutoScalingConfigurationName)
 		}
 	}
 	if v.MaxConcurrency != nil {
-		p := pathSeg{parent: parent, name: "MaxConcurrency"}
+		p := codec.Path{Parent: parent, Name: "MaxConcurrency"}
 		validateASConfigMaxConcurrency(vd, &p, *v.MaxConcurrency)
 	}
 	if v.MaxSize != nil {
-		p := pathSeg{parent: parent, name: "MaxSize"}
+		p := codec.Path{Parent: parent, Name: "MaxSize"}
 		validateASConfigMaxSize(vd, &p, *v.MaxSize)
 	}
 	if v.MinSize != nil {
-		p := pathSeg{parent: parent, name: "MinSize"}
+		p := codec.Path{Parent: parent, Name: "MinSize"}
 		validateASConfigMinSize(vd, &p, *v.MinSize)
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 }
 
-func (v *CreateConnectionInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateConnectionInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ConnectionName"}
+		p := codec.Path{Parent: parent, Name: "ConnectionName"}
 		if v.ConnectionName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateConnectionName(vd, &p, *v.ConnectionName)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "ProviderType"}
+		p := codec.Path{Parent: parent, Name: "ProviderType"}
 		if v.ProviderType == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateProviderType(vd, &p, *v.ProviderType)
 		}
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 }
 
-func (v *CreateObservabilityConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateObservabilityConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ObservabilityConfigurationName"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationName"}
 		if v.ObservabilityConfigurationName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateObservabilityConfigurationName(vd, &p, *v.ObservabilityConfigurationName)
 		}
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 	if v.TraceConfiguration != nil {
-		p := pathSeg{parent: parent, name: "TraceConfiguration"}
+		p := codec.Path{Parent: parent, Name: "TraceConfiguration"}
 		v.TraceConfiguration.validate(vd, &p)
 	}
 }
 
-func (v *CreateServiceInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateServiceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AutoScalingConfigurationArn != nil {
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
 		validateAppRunnerResourceArn(vd, &p, *v.AutoScalingConfigurationArn)
 	}
 	if v.EncryptionConfiguration != nil {
-		p := pathSeg{parent: parent, name: "EncryptionConfiguration"}
+		p := codec.Path{Parent: parent, Name: "EncryptionConfiguration"}
 		v.EncryptionConfiguration.validate(vd, &p)
 	}
 	if v.HealthCheckConfiguration != nil {
-		p := pathSeg{parent: parent, name: "HealthCheckConfiguration"}
+		p := codec.Path{Parent: parent, Name: "HealthCheckConfiguration"}
 		v.HealthCheckConfiguration.validate(vd, &p)
 	}
 	if v.InstanceConfiguration != nil {
-		p := pathSeg{parent: parent, name: "InstanceConfiguration"}
+		p := codec.Path{Parent: parent, Name: "InstanceConfiguration"}
 		v.InstanceConfiguration.validate(vd, &p)
 	}
 	if v.NetworkConfiguration != nil {
-		p := pathSeg{parent: parent, name: "NetworkConfiguration"}
+		p := codec.Path{Parent: parent, Name: "NetworkConfiguration"}
 		v.NetworkConfiguration.validate(vd, &p)
 	}
 	if v.ObservabilityConfiguration != nil {
-		p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 		v.ObservabilityConfiguration.validate(vd, &p)
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceName"}
+		p := codec.Path{Parent: parent, Name: "ServiceName"}
 		if v.ServiceName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateServiceName(vd, &p, *v.ServiceName)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "SourceConfiguration"}
+		p := codec.Path{Parent: parent, Name: "SourceConfiguration"}
 		if v.SourceConfiguration == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			v.SourceConfiguration.validate(vd, &p)
 		}
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 }
 
-func (v *CreateVpcConnectorInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateVpcConnectorInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.SecurityGroups != nil {
-		p := pathSeg{parent: parent, name: "SecurityGroups"}
+		p := codec.Path{Parent: parent, Name: "SecurityGroups"}
 		validateStringList(vd, &p, v.SecurityGroups)
 	}
 	{
-		p := pathSeg{parent: parent, name: "Subnets"}
+		p := codec.Path{Parent: parent, Name: "Subnets"}
 		if v.Subnets == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateStringList(vd, &p, v.Subnets)
 		}
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 	{
-		p := pathSeg{parent: parent, name: "VpcConnectorName"}
+		p := codec.Path{Parent: parent, Name: "VpcConnectorName"}
 		if v.VpcConnectorName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateVpcConnectorName(vd, &p, *v.VpcConnectorName)
 		}
 	}
 }
 
-func (v *CreateVpcIngressConnectionInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateVpcIngressConnectionInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "IngressVpcConfiguration"}
+		p := codec.Path{Parent: parent, Name: "IngressVpcConfiguration"}
 		if v.IngressVpcConfiguration == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			v.IngressVpcConfiguration.validate(vd, &p)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 	{
-		p := pathSeg{parent: parent, name: "VpcIngressConnectionName"}
+		p := codec.Path{Parent: parent, Name: "VpcIngressConnectionName"}
 		if v.VpcIngressConnectionName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateVpcIngressConnectionName(vd, &p, *v.VpcIngressConnectionName)
 		}
 	}
 }
 
-func (v *DeleteAutoScalingConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteAutoScalingConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
 		if v.AutoScalingConfigurationArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.AutoScalingConfigurationArn)
 		}
 	}
 }
 
-func (v *DeleteConnectionInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteConnectionInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ConnectionArn"}
+		p := codec.Path{Parent: parent, Name: "ConnectionArn"}
 		if v.ConnectionArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ConnectionArn)
 		}
 	}
 }
 
-func (v *DeleteObservabilityConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteObservabilityConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
 		if v.ObservabilityConfigurationArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ObservabilityConfigurationArn)
 		}
 	}
 }
 
-func (v *DeleteServiceInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteServiceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func (v *DeleteVpcConnectorInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteVpcConnectorInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "VpcConnectorArn"}
+		p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
 		if v.VpcConnectorArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.VpcConnectorArn)
 		}
 	}
 }
 
-func (v *DeleteVpcIngressConnectionInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteVpcIngressConnectionInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
+		p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
 		if v.VpcIngressConnectionArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.VpcIngressConnectionArn)
 		}
 	}
 }
 
-func (v *DescribeAutoScalingConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeAutoScalingConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
 		if v.AutoScalingConfigurationArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.AutoScalingConfigurationArn)
 		}
 	}
 }
 
-func validateDescribeCustomDomainsMaxResults(vd *validator, p *pathSeg, v int32) {
+func validateDescribeCustomDomainsMaxResults(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 5 {
-		vd.intMax(p, int64(v), 5)
+		vd.IntMax(p, int64(v), 5)
 	}
 }
 
-func (v *DescribeCustomDomainsInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeCustomDomainsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateDescribeCustomDomainsMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateString(vd, &p, *v.NextToken)
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func (v *DescribeObservabilityConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeObservabilityConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
 		if v.ObservabilityConfigurationArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ObservabilityConfigurationArn)
 		}
 	}
 }
 
-func (v *DescribeServiceInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeServiceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func (v *DescribeVpcConnectorInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeVpcConnectorInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "VpcConnectorArn"}
+		p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
 		if v.VpcConnectorArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.VpcConnectorArn)
 		}
 	}
 }
 
-func (v *DescribeVpcIngressConnectionInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeVpcIngressConnectionInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
+		p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
 		if v.VpcIngressConnectionArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.VpcIngressConnectionArn)
 		}
 	}
 }
 
-func (v *DisassociateCustomDomainInput) validate(vd *validator, parent *pathSeg) {
+func (v *DisassociateCustomDomainInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "DomainName"}
+		p := codec.Path{Parent: parent, Name: "DomainName"}
 		if v.DomainName == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateDomainName(vd, &p, *v.DomainName)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func validateDomainName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 255)
+func validateDomainName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 255)
 	if !reDomainName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9*.-]{1,255}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9*.-]{1,255}`)
 	}
 }
 
-func (v *EgressConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *EgressConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.EgressType != nil {
-		p := pathSeg{parent: parent, name: "EgressType"}
+		p := codec.Path{Parent: parent, Name: "EgressType"}
 		validateEgressType(vd, &p, *v.EgressType)
 	}
 	if v.VpcConnectorArn != nil {
-		p := pathSeg{parent: parent, name: "VpcConnectorArn"}
+		p := codec.Path{Parent: parent, Name: "VpcConnectorArn"}
 		validateAppRunnerResourceArn(vd, &p, *v.VpcConnectorArn)
 	}
 }
 
-func validateEgressType(vd *validator, p *pathSeg, v EgressType) {
+func validateEgressType(vd *codec.Validator, p *codec.Path, v EgressType) {
 	switch v {
 	case EgressTypeDefault, EgressTypeVpc:
 	default:
-		vd.enum(p, string(v), false, "[DEFAULT, VPC]")
+		vd.Enum(p, string(v), false, "[DEFAULT, VPC]")
 	}
 }
 
-func (v *EncryptionConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *EncryptionConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "KmsKey"}
+		p := codec.Path{Parent: parent, Name: "KmsKey"}
 		if v.KmsKey == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateKmsKeyArn(vd, &p, *v.KmsKey)
 		}
 	}
 }
 
-func (v *HealthCheckConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *HealthCheckConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.HealthyThreshold != nil {
-		p := pathSeg{parent: parent, name: "HealthyThreshold"}
+		p := codec.Path{Parent: parent, Name: "HealthyThreshold"}
 		validateHealthCheckHealthyThreshold(vd, &p, *v.HealthyThreshold)
 	}
 	if v.Interval != nil {
-		p := pathSeg{parent: parent, name: "Interval"}
+		p := codec.Path{Parent: parent, Name: "Interval"}
 		validateHealthCheckInterval(vd, &p, *v.Interval)
 	}
 	if v.Path != nil {
-		p := pathSeg{parent: parent, name: "Path"}
+		p := codec.Path{Parent: parent, Name: "Path"}
 		validateHealthCheckPath(vd, &p, *v.Path)
 	}
 	if v.Protocol != nil {
-		p := pathSeg{parent: parent, name: "Protocol"}
+		p := codec.Path{Parent: parent, Name: "Protocol"}
 		validateHealthCheckProtocol(vd, &p, *v.Protocol)
 	}
 	if v.Timeout != nil {
-		p := pathSeg{parent: parent, name: "Timeout"}
+		p := codec.Path{Parent: parent, Name: "Timeout"}
 		validateHealthCheckTimeout(vd, &p, *v.Timeout)
 	}
 	if v.UnhealthyThreshold != nil {
-		p := pathSeg{parent: parent, name: "UnhealthyThreshold"}
+		p := codec.Path{Parent: parent, Name: "UnhealthyThreshold"}
 		validateHealthCheckUnhealthyThreshold(vd, &p, *v.UnhealthyThreshold)
 	}
 }
 
-func validateHealthCheckHealthyThreshold(vd *validator, p *pathSeg, v int32) {
+func validateHealthCheckHealthyThreshold(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 20 {
-		vd.intMax(p, int64(v), 20)
+		vd.IntMax(p, int64(v), 20)
 	}
 }
 
-func validateHealthCheckInterval(vd *validator, p *pathSeg, v int32) {
+func validateHealthCheckInterval(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 20 {
-		vd.intMax(p, int64(v), 20)
+		vd.IntMax(p, int64(v), 20)
 	}
 }
 
-func validateHealthCheckPath(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, -1)
+func validateHealthCheckPath(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, -1)
 }
 
-func validateHealthCheckProtocol(vd *validator, p *pathSeg, v HealthCheckProtocol) {
+func validateHealthCheckProtocol(vd *codec.Validator, p *codec.Path, v HealthCheckProtocol) {
 	switch v {
 	case HealthCheckProtocolTcp, HealthCheckProtocolHttp:
 	default:
-		vd.enum(p, string(v), false, "[TCP, HTTP]")
+		vd.Enum(p, string(v), false, "[TCP, HTTP]")
 	}
 }
 
-func validateHealthCheckTimeout(vd *validator, p *pathSeg, v int32) {
+func validateHealthCheckTimeout(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 20 {
-		vd.intMax(p, int64(v), 20)
+		vd.IntMax(p, int64(v), 20)
 	}
 }
 
-func validateHealthCheckUnhealthyThreshold(vd *validator, p *pathSeg, v int32) {
+func validateHealthCheckUnhealthyThreshold(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 20 {
-		vd.intMax(p, int64(v), 20)
+		vd.IntMax(p, int64(v), 20)
 	}
 }
 
-func (v *ImageConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *ImageConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Port != nil {
-		p := pathSeg{parent: parent, name: "Port"}
+		p := codec.Path{Parent: parent, Name: "Port"}
 		validateString(vd, &p, *v.Port)
 	}
 	if v.RuntimeEnvironmentSecrets != nil {
-		p := pathSeg{parent: parent, name: "RuntimeEnvironmentSecrets"}
+		p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentSecrets"}
 		validateRuntimeEnvironmentSecrets(vd, &p, v.RuntimeEnvironmentSecrets)
 	}
 	if v.RuntimeEnvironmentVariables != nil {
-		p := pathSeg{parent: parent, name: "RuntimeEnvironmentVariables"}
+		p := codec.Path{Parent: parent, Name: "RuntimeEnvironmentVariables"}
 		validateRuntimeEnvironmentVariables(vd, &p, v.RuntimeEnvironmentVariables)
 	}
 	if v.StartCommand != nil {
-		p := pathSeg{parent: parent, name: "StartCommand"}
+		p := codec.Path{Parent: parent, Name: "StartCommand"}
 		validateStartCommand(vd, &p, *v.StartCommand)
 	}
 }
 
-func validateImageIdentifier(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 1024)
+func validateImageIdentifier(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 1024)
 	// The model pattern only admits Amazon ECR and ECR Public image references.
 	// OpenRunner deliberately accepts any OCI image reference (a documented
 	// extension), so the pattern is not enforced; the length limits still apply.
 }
 
-func (v *ImageRepository) validate(vd *validator, parent *pathSeg) {
+func (v *ImageRepository) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.ImageConfiguration != nil {
-		p := pathSeg{parent: parent, name: "ImageConfiguration"}
+		p := codec.Path{Parent: parent, Name: "ImageConfiguration"}
 		v.ImageConfiguration.validate(vd, &p)
 	}
 	{
-		p := pathSeg{parent: parent, name: "ImageIdentifier"}
+		p := codec.Path{Parent: parent, Name: "ImageIdentifier"}
 		if v.ImageIdentifier == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateImageIdentifier(vd, &p, *v.ImageIdentifier)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "ImageRepositoryType"}
+		p := codec.Path{Parent: parent, Name: "ImageRepositoryType"}
 		if v.ImageRepositoryType == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateImageRepositoryType(vd, &p, *v.ImageRepositoryType)
 		}
 	}
 }
 
-func validateImageRepositoryType(vd *validator, p *pathSeg, v ImageRepositoryType) {
+func validateImageRepositoryType(vd *codec.Validator, p *codec.Path, v ImageRepositoryType) {
 	switch v {
 	case ImageRepositoryTypeEcr, ImageRepositoryTypeEcrPublic:
 	default:
-		vd.enum(p, string(v), false, "[ECR, ECR_PUBLIC]")
+		vd.Enum(p, string(v), false, "[ECR, ECR_PUBLIC]")
 	}
 }
 
-func (v *IngressVpcConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *IngressVpcConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.VpcEndpointId != nil {
-		p := pathSeg{parent: parent, name: "VpcEndpointId"}
+		p := codec.Path{Parent: parent, Name: "VpcEndpointId"}
 		validateString(vd, &p, *v.VpcEndpointId)
 	}
 	if v.VpcId != nil {
-		p := pathSeg{parent: parent, name: "VpcId"}
+		p := codec.Path{Parent: parent, Name: "VpcId"}
 		validateString(vd, &p, *v.VpcId)
 	}
 }
 
-func (v *InstanceConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *InstanceConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Cpu != nil {
-		p := pathSeg{parent: parent, name: "Cpu"}
+		p := codec.Path{Parent: parent, Name: "Cpu"}
 		validateCpu(vd, &p, *v.Cpu)
 	}
 	if v.InstanceRoleArn != nil {
-		p := pathSeg{parent: parent, name: "InstanceRoleArn"}
+		p := codec.Path{Parent: parent, Name: "InstanceRoleArn"}
 		validateRoleArn(vd, &p, *v.InstanceRoleArn)
 	}
 	if v.Memory != nil {
-		p := pathSeg{parent: parent, name: "Memory"}
+		p := codec.Path{Parent: parent, Name: "Memory"}
 		validateMemory(vd, &p, *v.Memory)
 	}
 }
 
-func validateIpAddressType(vd *validator, p *pathSeg, v IpAddressType) {
+func validateIpAddressType(vd *codec.Validator, p *codec.Path, v IpAddressType) {
 	switch v {
 	case IpAddressTypeIpv4, IpAddressTypeDualStack:
 	default:
-		vd.enum(p, string(v), false, "[IPV4, DUAL_STACK]")
+		vd.Enum(p, string(v), false, "[IPV4, DUAL_STACK]")
 	}
 }
 
-func validateKmsKeyArn(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 256)
+func validateKmsKeyArn(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 256)
 	if !reKmsKeyArn.MatchString(s) {
-		vd.pattern(p, s, false, `arn:aws(-[\w]+)*:kms:[a-z\-]+-[0-9]{1}:[0-9]{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+		vd.Pattern(p, s, false, `arn:aws(-[\w]+)*:kms:[a-z\-]+-[0-9]{1}:[0-9]{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	}
 }
 
-func (v *ListAutoScalingConfigurationsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListAutoScalingConfigurationsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AutoScalingConfigurationName != nil {
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationName"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationName"}
 		validateAutoScalingConfigurationName(vd, &p, *v.AutoScalingConfigurationName)
 	}
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextToken(vd, &p, *v.NextToken)
 	}
 }
 
-func (v *ListConnectionsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListConnectionsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.ConnectionName != nil {
-		p := pathSeg{parent: parent, name: "ConnectionName"}
+		p := codec.Path{Parent: parent, Name: "ConnectionName"}
 		validateConnectionName(vd, &p, *v.ConnectionName)
 	}
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextToken(vd, &p, *v.NextToken)
 	}
 }
 
-func (v *ListObservabilityConfigurationsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListObservabilityConfigurationsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextToken(vd, &p, *v.NextToken)
 	}
 	if v.ObservabilityConfigurationName != nil {
-		p := pathSeg{parent: parent, name: "ObservabilityConfigurationName"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationName"}
 		validateObservabilityConfigurationName(vd, &p, *v.ObservabilityConfigurationName)
 	}
 }
 
-func validateListOperationsMaxResults(vd *validator, p *pathSeg, v int32) {
+func validateListOperationsMaxResults(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 20 {
-		vd.intMax(p, int64(v), 20)
+		vd.IntMax(p, int64(v), 20)
 	}
 }
 
-func (v *ListOperationsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListOperationsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateListOperationsMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateString(vd, &p, *v.NextToken)
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func (v *ListServicesForAutoScalingConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListServicesForAutoScalingConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
 		if v.AutoScalingConfigurationArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.AutoScalingConfigurationArn)
 		}
 	}
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextToken(vd, &p, *v.NextToken)
 	}
 }
 
-func (v *ListServicesInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListServicesInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateServiceMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateString(vd, &p, *v.NextToken)
 	}
 }
 
-func (v *ListTagsForResourceInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListTagsForResourceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ResourceArn"}
+		p := codec.Path{Parent: parent, Name: "ResourceArn"}
 		if v.ResourceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ResourceArn)
 		}
 	}
 }
 
-func (v *ListVpcConnectorsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListVpcConnectorsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextToken(vd, &p, *v.NextToken)
 	}
 }
 
-func (v *ListVpcIngressConnectionsFilter) validate(vd *validator, parent *pathSeg) {
+func (v *ListVpcIngressConnectionsFilter) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.ServiceArn != nil {
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 	}
 	if v.VpcEndpointId != nil {
-		p := pathSeg{parent: parent, name: "VpcEndpointId"}
+		p := codec.Path{Parent: parent, Name: "VpcEndpointId"}
 		validateString(vd, &p, *v.VpcEndpointId)
 	}
 }
 
-func (v *ListVpcIngressConnectionsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListVpcIngressConnectionsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Filter != nil {
-		p := pathSeg{parent: parent, name: "Filter"}
+		p := codec.Path{Parent: parent, Name: "Filter"}
 		v.Filter.validate(vd, &p)
 	}
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextToken(vd, &p, *v.NextToken)
 	}
 }
 
-func validateMaxResults(vd *validator, p *pathSeg, v int32) {
+func validateMaxResults(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 100 {
-		vd.intMax(p, int64(v), 100)
+		vd.IntMax(p, int64(v), 100)
 	}
 }
 
-func validateMemory(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 3, 6)
+func validateMemory(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 3, 6)
 	if !reMemory.MatchString(s) {
-		vd.pattern(p, s, false, `512|1024|2048|3072|4096|6144|8192|10240|12288|(0.5|1|2|3|4|6|8|10|12) GB`)
+		vd.Pattern(p, s, false, `512|1024|2048|3072|4096|6144|8192|10240|12288|(0.5|1|2|3|4|6|8|10|12) GB`)
 	}
 }
 
-func (v *NetworkConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *NetworkConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.EgressConfiguration != nil {
-		p := pathSeg{parent: parent, name: "EgressConfiguration"}
+		p := codec.Path{Parent: parent, Name: "EgressConfiguration"}
 		v.EgressConfiguration.validate(vd, &p)
 	}
 	if v.IpAddressType != nil {
-		p := pathSeg{parent: parent, name: "IpAddressType"}
+		p := codec.Path{Parent: parent, Name: "IpAddressType"}
 		validateIpAddressType(vd, &p, *v.IpAddressType)
 	}
 }
 
-func validateNextToken(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 1024)
+func validateNextToken(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 1024)
 	// Full match of .*, without the regexp engine: . matches anything but a newline.
 	if !(strings.IndexByte(s, '\n') < 0) {
-		vd.pattern(p, s, false, `.*`)
+		vd.Pattern(p, s, false, `.*`)
 	}
 }
 
-func validateObservabilityConfigurationName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 4, 32)
+func validateObservabilityConfigurationName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 4, 32)
 	if !reAutoScalingConfigurationName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,31}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,31}`)
 	}
 }
 
-func (v *PauseServiceInput) validate(vd *validator, parent *pathSeg) {
+func (v *PauseServiceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func validateProviderType(vd *validator, p *pathSeg, v ProviderType) {
+func validateProviderType(vd *codec.Validator, p *codec.Path, v ProviderType) {
 	switch v {
 	case ProviderTypeGithub, ProviderTypeBitbucket:
 	default:
-		vd.enum(p, string(v), false, "[GITHUB, BITBUCKET]")
+		vd.Enum(p, string(v), false, "[GITHUB, BITBUCKET]")
 	}
 }
 
-func (v *ResumeServiceInput) validate(vd *validator, parent *pathSeg) {
+func (v *ResumeServiceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func validateRoleArn(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 29, 1024)
+func validateRoleArn(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 29, 1024)
 	if !reRoleArn.MatchString(s) {
-		vd.pattern(p, s, false, `arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):iam::[0-9]{12}:(role|role\/service-role)\/[\w+=,.@\-/]{1,1000}`)
+		vd.Pattern(p, s, false, `arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):iam::[0-9]{12}:(role|role\/service-role)\/[\w+=,.@\-/]{1,1000}`)
 	}
 }
 
-func validateRuntime(vd *validator, p *pathSeg, v Runtime) {
+func validateRuntime(vd *codec.Validator, p *codec.Path, v Runtime) {
 	switch v {
 	case RuntimePython3, RuntimeNodejs12, RuntimeNodejs14, RuntimeCorretto8, RuntimeCorretto11, RuntimeNodejs16, RuntimeGo1, RuntimeDotnet6, RuntimePhp81, RuntimeRuby31, RuntimePython311, RuntimeNodejs18, RuntimeNodejs22:
 	default:
-		vd.enum(p, string(v), false, "[PYTHON_3, NODEJS_12, NODEJS_14, CORRETTO_8, CORRETTO_11, NODEJS_16, GO_1, DOTNET_6, PHP_81, RUBY_31, PYTHON_311, NODEJS_18, NODEJS_22]")
+		vd.Enum(p, string(v), false, "[PYTHON_3, NODEJS_12, NODEJS_14, CORRETTO_8, CORRETTO_11, NODEJS_16, GO_1, DOTNET_6, PHP_81, RUBY_31, PYTHON_311, NODEJS_18, NODEJS_22]")
 	}
 }
 
-func validateRuntimeEnvironmentSecrets(vd *validator, p *pathSeg, m map[string]string) {
+func validateRuntimeEnvironmentSecrets(vd *codec.Validator, p *codec.Path, m map[string]string) {
 	// Sorted, so that violations are reported in a stable order.
-	for _, k := range sortedKeys(m) {
-		e := pathSeg{parent: p, kind: segKey, key: k, sensitive: true}
+	for _, k := range codec.SortedKeys(m) {
+		e := codec.Path{Parent: p, Kind: codec.SegKey, Key: k, Sensitive: true}
 		validateRuntimeEnvironmentSecretsName(vd, &e, k)
 		validateRuntimeEnvironmentSecretsValue(vd, &e, m[k])
 	}
 }
 
-func validateRuntimeEnvironmentSecretsName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, true, 1, 2048)
+func validateRuntimeEnvironmentSecretsName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, true, 1, 2048)
 }
 
-func validateRuntimeEnvironmentSecretsValue(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, true, 1, 2048)
+func validateRuntimeEnvironmentSecretsValue(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, true, 1, 2048)
 }
 
-func validateRuntimeEnvironmentVariables(vd *validator, p *pathSeg, m map[string]string) {
+func validateRuntimeEnvironmentVariables(vd *codec.Validator, p *codec.Path, m map[string]string) {
 	// Sorted, so that violations are reported in a stable order.
-	for _, k := range sortedKeys(m) {
-		e := pathSeg{parent: p, kind: segKey, key: k, sensitive: true}
+	for _, k := range codec.SortedKeys(m) {
+		e := codec.Path{Parent: p, Kind: codec.SegKey, Key: k, Sensitive: true}
 		validateRuntimeEnvironmentVariablesKey(vd, &e, k)
 		validateRuntimeEnvironmentVariablesValue(vd, &e, m[k])
 	}
 }
 
-func validateRuntimeEnvironmentVariablesKey(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, true, 1, 51200)
+func validateRuntimeEnvironmentVariablesKey(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, true, 1, 51200)
 	// Full match of .*, without the regexp engine: . matches anything but a newline.
 	if !(strings.IndexByte(s, '\n') < 0) {
-		vd.pattern(p, s, true, `.*`)
+		vd.Pattern(p, s, true, `.*`)
 	}
 }
 
-func validateRuntimeEnvironmentVariablesValue(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, true, 0, 51200)
+func validateRuntimeEnvironmentVariablesValue(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, true, 0, 51200)
 	// Full match of .*, without the regexp engine: . matches anything but a newline.
 	if !(strings.IndexByte(s, '\n') < 0) {
-		vd.pattern(p, s, true, `.*`)
+		vd.Pattern(p, s, true, `.*`)
 	}
 }
 
-func validateServiceMaxResults(vd *validator, p *pathSeg, v int32) {
+func validateServiceMaxResults(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 20 {
-		vd.intMax(p, int64(v), 20)
+		vd.IntMax(p, int64(v), 20)
 	}
 }
 
-func validateServiceName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 4, 40)
+func validateServiceName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 4, 40)
 	if !reServiceName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9-_]{3,39}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9-_]{3,39}`)
 	}
 }
 
-func (v *ServiceObservabilityConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *ServiceObservabilityConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.ObservabilityConfigurationArn != nil {
-		p := pathSeg{parent: parent, name: "ObservabilityConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfigurationArn"}
 		validateAppRunnerResourceArn(vd, &p, *v.ObservabilityConfigurationArn)
 	}
 	if v.ObservabilityEnabled == nil {
-		p := pathSeg{parent: parent, name: "ObservabilityEnabled"}
-		vd.required(&p)
+		p := codec.Path{Parent: parent, Name: "ObservabilityEnabled"}
+		vd.Required(&p)
 	}
 }
 
-func (v *SourceCodeVersion) validate(vd *validator, parent *pathSeg) {
+func (v *SourceCodeVersion) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Type"}
+		p := codec.Path{Parent: parent, Name: "Type"}
 		if v.Type == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSourceCodeVersionType(vd, &p, *v.Type)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "Value"}
+		p := codec.Path{Parent: parent, Name: "Value"}
 		if v.Value == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateString(vd, &p, *v.Value)
 		}
 	}
 }
 
-func validateSourceCodeVersionType(vd *validator, p *pathSeg, v SourceCodeVersionType) {
+func validateSourceCodeVersionType(vd *codec.Validator, p *codec.Path, v SourceCodeVersionType) {
 	switch v {
 	case SourceCodeVersionTypeBranch:
 	default:
-		vd.enum(p, string(v), false, "[BRANCH]")
+		vd.Enum(p, string(v), false, "[BRANCH]")
 	}
 }
 
-func (v *SourceConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *SourceConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AuthenticationConfiguration != nil {
-		p := pathSeg{parent: parent, name: "AuthenticationConfiguration"}
+		p := codec.Path{Parent: parent, Name: "AuthenticationConfiguration"}
 		v.AuthenticationConfiguration.validate(vd, &p)
 	}
 	if v.CodeRepository != nil {
-		p := pathSeg{parent: parent, name: "CodeRepository"}
+		p := codec.Path{Parent: parent, Name: "CodeRepository"}
 		v.CodeRepository.validate(vd, &p)
 	}
 	if v.ImageRepository != nil {
-		p := pathSeg{parent: parent, name: "ImageRepository"}
+		p := codec.Path{Parent: parent, Name: "ImageRepository"}
 		v.ImageRepository.validate(vd, &p)
 	}
 }
 
-func validateSourceDirectory(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 4096)
+func validateSourceDirectory(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 4096)
 	if !reSourceDirectory.MatchString(s) {
-		vd.pattern(p, s, false, `[^\x00]+`)
+		vd.Pattern(p, s, false, `[^\x00]+`)
 	}
 }
 
-func validateStartCommand(vd *validator, p *pathSeg, s string) {
+func validateStartCommand(vd *codec.Validator, p *codec.Path, s string) {
 	if !reBuildCommand.MatchString(s) {
-		vd.pattern(p, s, true, `[^\x0a\x0d]+`)
+		vd.Pattern(p, s, true, `[^\x0a\x0d]+`)
 	}
 }
 
-func (v *StartDeploymentInput) validate(vd *validator, parent *pathSeg) {
+func (v *StartDeploymentInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 }
 
-func validateString(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 51200)
+func validateString(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 51200)
 	// Full match of .*, without the regexp engine: . matches anything but a newline.
 	if !(strings.IndexByte(s, '\n') < 0) {
-		vd.pattern(p, s, false, `.*`)
+		vd.Pattern(p, s, false, `.*`)
 	}
 }
 
-func validateStringList(vd *validator, p *pathSeg, l []string) {
+func validateStringList(vd *codec.Validator, p *codec.Path, l []string) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateString(vd, &e, l[i])
 	}
 }
 
-func (v *Tag) validate(vd *validator, parent *pathSeg) {
+func (v *Tag) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Key != nil {
-		p := pathSeg{parent: parent, name: "Key"}
+		p := codec.Path{Parent: parent, Name: "Key"}
 		validateTagKey(vd, &p, *v.Key)
 	}
 	if v.Value != nil {
-		p := pathSeg{parent: parent, name: "Value"}
+		p := codec.Path{Parent: parent, Name: "Value"}
 		validateTagValue(vd, &p, *v.Value)
 	}
 }
 
-func validateTagKey(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 128)
+func validateTagKey(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 128)
 	// Full match of .+, without the regexp engine: . matches anything but a newline.
 	// The model pattern ^(?!aws:).+ starts with a negative lookahead, which RE2
 	// lacks. Equivalent check: the key does not start with "aws:" and matches .+
 	// (non-empty, no newline).
 	if !(!strings.HasPrefix(s, "aws:") && s != "" && strings.IndexByte(s, '\n') < 0) {
-		vd.pattern(p, s, false, `^(?!aws:).+`)
+		vd.Pattern(p, s, false, `^(?!aws:).+`)
 	}
 }
 
-func validateTagKeyList(vd *validator, p *pathSeg, l []string) {
+func validateTagKeyList(vd *codec.Validator, p *codec.Path, l []string) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateTagKey(vd, &e, l[i])
 	}
 }
 
-func validateTagList(vd *validator, p *pathSeg, l []Tag) {
+func validateTagList(vd *codec.Validator, p *codec.Path, l []Tag) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func (v *TagResourceInput) validate(vd *validator, parent *pathSeg) {
+func (v *TagResourceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ResourceArn"}
+		p := codec.Path{Parent: parent, Name: "ResourceArn"}
 		if v.ResourceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ResourceArn)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		if v.Tags == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTagList(vd, &p, v.Tags)
 		}
 	}
 }
 
-func validateTagValue(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 256)
+func validateTagValue(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 256)
 	// Full match of .*, without the regexp engine: . matches anything but a newline.
 	if !(strings.IndexByte(s, '\n') < 0) {
-		vd.pattern(p, s, false, `.*`)
+		vd.Pattern(p, s, false, `.*`)
 	}
 }
 
-func (v *TraceConfiguration) validate(vd *validator, parent *pathSeg) {
+func (v *TraceConfiguration) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Vendor"}
+		p := codec.Path{Parent: parent, Name: "Vendor"}
 		if v.Vendor == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTracingVendor(vd, &p, *v.Vendor)
 		}
 	}
 }
 
-func validateTracingVendor(vd *validator, p *pathSeg, v TracingVendor) {
+func validateTracingVendor(vd *codec.Validator, p *codec.Path, v TracingVendor) {
 	switch v {
 	case TracingVendorAwsxray:
 	default:
-		vd.enum(p, string(v), false, "[AWSXRAY]")
+		vd.Enum(p, string(v), false, "[AWSXRAY]")
 	}
 }
 
-func (v *UntagResourceInput) validate(vd *validator, parent *pathSeg) {
+func (v *UntagResourceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "ResourceArn"}
+		p := codec.Path{Parent: parent, Name: "ResourceArn"}
 		if v.ResourceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ResourceArn)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "TagKeys"}
+		p := codec.Path{Parent: parent, Name: "TagKeys"}
 		if v.TagKeys == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTagKeyList(vd, &p, v.TagKeys)
 		}
 	}
 }
 
-func (v *UpdateDefaultAutoScalingConfigurationInput) validate(vd *validator, parent *pathSeg) {
+func (v *UpdateDefaultAutoScalingConfigurationInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
 		if v.AutoScalingConfigurationArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.AutoScalingConfigurationArn)
 		}
 	}
 }
 
-func (v *UpdateServiceInput) validate(vd *validator, parent *pathSeg) {
+func (v *UpdateServiceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AutoScalingConfigurationArn != nil {
-		p := pathSeg{parent: parent, name: "AutoScalingConfigurationArn"}
+		p := codec.Path{Parent: parent, Name: "AutoScalingConfigurationArn"}
 		validateAppRunnerResourceArn(vd, &p, *v.AutoScalingConfigurationArn)
 	}
 	if v.HealthCheckConfiguration != nil {
-		p := pathSeg{parent: parent, name: "HealthCheckConfiguration"}
+		p := codec.Path{Parent: parent, Name: "HealthCheckConfiguration"}
 		v.HealthCheckConfiguration.validate(vd, &p)
 	}
 	if v.InstanceConfiguration != nil {
-		p := pathSeg{parent: parent, name: "InstanceConfiguration"}
+		p := codec.Path{Parent: parent, Name: "InstanceConfiguration"}
 		v.InstanceConfiguration.validate(vd, &p)
 	}
 	if v.NetworkConfiguration != nil {
-		p := pathSeg{parent: parent, name: "NetworkConfiguration"}
+		p := codec.Path{Parent: parent, Name: "NetworkConfiguration"}
 		v.NetworkConfiguration.validate(vd, &p)
 	}
 	if v.ObservabilityConfiguration != nil {
-		p := pathSeg{parent: parent, name: "ObservabilityConfiguration"}
+		p := codec.Path{Parent: parent, Name: "ObservabilityConfiguration"}
 		v.ObservabilityConfiguration.validate(vd, &p)
 	}
 	{
-		p := pathSeg{parent: parent, name: "ServiceArn"}
+		p := codec.Path{Parent: parent, Name: "ServiceArn"}
 		if v.ServiceArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.ServiceArn)
 		}
 	}
 	if v.SourceConfiguration != nil {
-		p := pathSeg{parent: parent, name: "SourceConfiguration"}
+		p := codec.Path{Parent: parent, Name: "SourceConfiguration"}
 		v.SourceConfiguration.validate(vd, &p)
 	}
 }
 
-func (v *UpdateVpcIngressConnectionInput) validate(vd *validator, parent *pathSeg) {
+func (v *UpdateVpcIngressConnectionInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "IngressVpcConfiguration"}
+		p := codec.Path{Parent: parent, Name: "IngressVpcConfiguration"}
 		if v.IngressVpcConfiguration == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			v.IngressVpcConfiguration.validate(vd, &p)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "VpcIngressConnectionArn"}
+		p := codec.Path{Parent: parent, Name: "VpcIngressConnectionArn"}
 		if v.VpcIngressConnectionArn == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateAppRunnerResourceArn(vd, &p, *v.VpcIngressConnectionArn)
 		}
 	}
 }
 
-func validateVpcConnectorName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 4, 40)
+func validateVpcConnectorName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 4, 40)
 	if !reVpcConnectorName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,39}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,39}`)
 	}
 }
 
-func validateVpcIngressConnectionName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 4, 40)
+func validateVpcIngressConnectionName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 4, 40)
 	if !reVpcConnectorName.MatchString(s) {
-		vd.pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,39}`)
+		vd.Pattern(p, s, false, `[A-Za-z0-9][A-Za-z0-9\-_]{3,39}`)
 	}
 }
 
@@ -1322,9 +1323,9 @@ func (v *AssociateCustomDomainInput) Validate() error {
 	if v == nil {
 		v = new(AssociateCustomDomainInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1334,9 +1335,9 @@ func (v *CreateAutoScalingConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(CreateAutoScalingConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1346,9 +1347,9 @@ func (v *CreateConnectionInput) Validate() error {
 	if v == nil {
 		v = new(CreateConnectionInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1358,9 +1359,9 @@ func (v *CreateObservabilityConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(CreateObservabilityConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1370,9 +1371,9 @@ func (v *CreateServiceInput) Validate() error {
 	if v == nil {
 		v = new(CreateServiceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1382,9 +1383,9 @@ func (v *CreateVpcConnectorInput) Validate() error {
 	if v == nil {
 		v = new(CreateVpcConnectorInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1394,9 +1395,9 @@ func (v *CreateVpcIngressConnectionInput) Validate() error {
 	if v == nil {
 		v = new(CreateVpcIngressConnectionInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1406,9 +1407,9 @@ func (v *DeleteAutoScalingConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(DeleteAutoScalingConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1418,9 +1419,9 @@ func (v *DeleteConnectionInput) Validate() error {
 	if v == nil {
 		v = new(DeleteConnectionInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1430,9 +1431,9 @@ func (v *DeleteObservabilityConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(DeleteObservabilityConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1442,9 +1443,9 @@ func (v *DeleteServiceInput) Validate() error {
 	if v == nil {
 		v = new(DeleteServiceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1454,9 +1455,9 @@ func (v *DeleteVpcConnectorInput) Validate() error {
 	if v == nil {
 		v = new(DeleteVpcConnectorInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1466,9 +1467,9 @@ func (v *DeleteVpcIngressConnectionInput) Validate() error {
 	if v == nil {
 		v = new(DeleteVpcIngressConnectionInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1478,9 +1479,9 @@ func (v *DescribeAutoScalingConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(DescribeAutoScalingConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1490,9 +1491,9 @@ func (v *DescribeCustomDomainsInput) Validate() error {
 	if v == nil {
 		v = new(DescribeCustomDomainsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1502,9 +1503,9 @@ func (v *DescribeObservabilityConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(DescribeObservabilityConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1514,9 +1515,9 @@ func (v *DescribeServiceInput) Validate() error {
 	if v == nil {
 		v = new(DescribeServiceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1526,9 +1527,9 @@ func (v *DescribeVpcConnectorInput) Validate() error {
 	if v == nil {
 		v = new(DescribeVpcConnectorInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1538,9 +1539,9 @@ func (v *DescribeVpcIngressConnectionInput) Validate() error {
 	if v == nil {
 		v = new(DescribeVpcIngressConnectionInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1550,9 +1551,9 @@ func (v *DisassociateCustomDomainInput) Validate() error {
 	if v == nil {
 		v = new(DisassociateCustomDomainInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1562,9 +1563,9 @@ func (v *ListAutoScalingConfigurationsInput) Validate() error {
 	if v == nil {
 		v = new(ListAutoScalingConfigurationsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1574,9 +1575,9 @@ func (v *ListConnectionsInput) Validate() error {
 	if v == nil {
 		v = new(ListConnectionsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1586,9 +1587,9 @@ func (v *ListObservabilityConfigurationsInput) Validate() error {
 	if v == nil {
 		v = new(ListObservabilityConfigurationsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1598,9 +1599,9 @@ func (v *ListOperationsInput) Validate() error {
 	if v == nil {
 		v = new(ListOperationsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1610,9 +1611,9 @@ func (v *ListServicesInput) Validate() error {
 	if v == nil {
 		v = new(ListServicesInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1622,9 +1623,9 @@ func (v *ListServicesForAutoScalingConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(ListServicesForAutoScalingConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1634,9 +1635,9 @@ func (v *ListTagsForResourceInput) Validate() error {
 	if v == nil {
 		v = new(ListTagsForResourceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1646,9 +1647,9 @@ func (v *ListVpcConnectorsInput) Validate() error {
 	if v == nil {
 		v = new(ListVpcConnectorsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1658,9 +1659,9 @@ func (v *ListVpcIngressConnectionsInput) Validate() error {
 	if v == nil {
 		v = new(ListVpcIngressConnectionsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1670,9 +1671,9 @@ func (v *PauseServiceInput) Validate() error {
 	if v == nil {
 		v = new(PauseServiceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1682,9 +1683,9 @@ func (v *ResumeServiceInput) Validate() error {
 	if v == nil {
 		v = new(ResumeServiceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1694,9 +1695,9 @@ func (v *StartDeploymentInput) Validate() error {
 	if v == nil {
 		v = new(StartDeploymentInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1706,9 +1707,9 @@ func (v *TagResourceInput) Validate() error {
 	if v == nil {
 		v = new(TagResourceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1718,9 +1719,9 @@ func (v *UntagResourceInput) Validate() error {
 	if v == nil {
 		v = new(UntagResourceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1730,9 +1731,9 @@ func (v *UpdateDefaultAutoScalingConfigurationInput) Validate() error {
 	if v == nil {
 		v = new(UpdateDefaultAutoScalingConfigurationInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1742,9 +1743,9 @@ func (v *UpdateServiceInput) Validate() error {
 	if v == nil {
 		v = new(UpdateServiceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -1754,7 +1755,7 @@ func (v *UpdateVpcIngressConnectionInput) Validate() error {
 	if v == nil {
 		v = new(UpdateVpcIngressConnectionInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }

@@ -6,11 +6,15 @@
 //	go run ../internal/wiregen -model model/apprunner-2020-05-15.json -out .
 //
 // and, for the other AWS APIs OpenRunner serves, into a package of their
-// own, with a copy of package wire's hand-written runtime (decoder,
-// encoder, validator, Timestamp) so that the generated code compiles there:
+// own:
 //
 //	go run ../../internal/wiregen -model ../model/ssm-2014-11-06.json -out . \
-//		-package ssm -interface SSM -api "SSM Parameter Store" -runtime ..
+//		-package ssm -interface SSM -api "SSM Parameter Store"
+//
+// Generated code of every package runs on one hand-written runtime,
+// wire/internal/codec (decoder, encoders, member paths, validator,
+// Timestamp); codec_gen.go gives each package its names for the codec's
+// types that callers see.
 //
 // It fails, naming the shape, on anything in the model it does not know how
 // to translate faithfully (an unknown shape type or trait, a pattern Go's
@@ -43,7 +47,6 @@ type options struct {
 	pkg     string // the package name
 	iface   string // the name of the interface with one method per operation
 	apiName string // the API's name in comments
-	runtime string // if set, the directory of package wire, whose runtime is copied
 }
 
 // defaults are package wire's options.
@@ -56,10 +59,9 @@ func main() {
 	flag.StringVar(&opts.pkg, "package", opts.pkg, "name of the generated package")
 	flag.StringVar(&opts.iface, "interface", opts.iface, "name of the generated API interface")
 	flag.StringVar(&opts.apiName, "api", opts.apiName, "name of the API in comments")
-	flag.StringVar(&opts.runtime, "runtime", "", "directory of package wire, whose runtime files are copied into the package")
 	flag.Parse()
 	if *modelPath == "" || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: wiregen -model service-2.json [-out dir] [-package name -interface Name -api name -runtime wiredir]")
+		fmt.Fprintln(os.Stderr, "usage: wiregen -model service-2.json [-out dir] [-package name -interface Name -api name]")
 		os.Exit(2)
 	}
 	if err := run(*modelPath, *outDir, opts); err != nil {
@@ -77,11 +79,6 @@ func run(modelPath, outDir string, opts options) error {
 	files, err := generateWith(data, opts)
 	if err != nil {
 		return err
-	}
-	if opts.runtime != "" {
-		if err := copyRuntime(files, opts); err != nil {
-			return err
-		}
 	}
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -116,18 +113,52 @@ func generateWith(data []byte, opts options) (map[string][]byte, error) {
 		"json_gen.go":       g.genJSON,
 		"validate_gen.go":   g.genValidate,
 		"operations_gen.go": g.genOperations,
+		"codec_gen.go":      g.genCodec,
 	} {
-		var buf bytes.Buffer
-		if err := fn(&buf); err != nil {
+		var body bytes.Buffer
+		if err := fn(&body); err != nil {
 			return nil, err
 		}
-		src, err := format.Source(buf.Bytes())
+		buf := fileSource(opts.pkg, body.Bytes())
+		src, err := format.Source(buf)
 		if err != nil {
-			return nil, fmt.Errorf("%s: generated code does not parse: %w\n%s", name, err, buf.Bytes())
+			return nil, fmt.Errorf("%s: generated code does not parse: %w\n%s", name, err, buf)
 		}
 		files[name] = src
 	}
 	return files, nil
+}
+
+// imports are the packages generated code may use, by the name it calls
+// them with.
+var imports = []struct{ name, path string }{
+	{"base64", "encoding/base64"},
+	{"context", "context"},
+	{"maps", "maps"},
+	{"regexp", "regexp"},
+	{"slices", "slices"},
+	{"strconv", "strconv"},
+	{"sort", "sort"},
+	{"strings", "strings"},
+	{"time", "time"},
+	{"openrunner", "github.com/openrunner/openrunner"},
+	{"codec", "github.com/openrunner/openrunner/wire/internal/codec"},
+}
+
+// fileSource returns a generated file of package pkg with body: the
+// header, the package clause and the imports body uses.
+func fileSource(pkg string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%spackage %s\n\nimport (\n", header, pkg)
+	code := regexp.MustCompile(`(?m)//.*$`).ReplaceAll(body, nil) // uses in comments don't count
+	for _, imp := range imports {
+		if regexp.MustCompile(`(^|[^\w.])` + imp.name + `\.[A-Za-z]`).Match(code) {
+			fmt.Fprintf(&b, "%q\n", imp.path)
+		}
+	}
+	b.WriteString(")\n\n")
+	b.Write(body)
+	return b.Bytes()
 }
 
 // ---------------------------------------------------------------------------
@@ -330,7 +361,6 @@ type gen struct {
 	pattern  map[string]string // shape → pattern variable (patterns enforced with a regexp)
 	fast     map[string]string // shape → its key in fastPatterns (patterns enforced without a regexp)
 	reVars   []reVar
-	helpers  map[string]bool // keys of helperSource the generated code uses
 	// overrides are the pattern overrides of the package's model.
 	overrides map[string]patternOverride
 }
@@ -353,7 +383,7 @@ var (
 )
 
 func newGen(m *model, opts options) (*gen, error) {
-	g := &gen{opts: opts, overrides: overridesByPackage[opts.pkg], helpers: map[string]bool{}, m: m, goName: map[string]string{}, inputOp: map[string]string{}, outputOp: map[string]string{},
+	g := &gen{opts: opts, overrides: overridesByPackage[opts.pkg], m: m, goName: map[string]string{}, inputOp: map[string]string{}, outputOp: map[string]string{},
 		reach: map[string]bool{}, checks: map[string]bool{}, pattern: map[string]string{}, fast: map[string]string{}}
 	for _, s := range m.Shapes {
 		g.shapes = append(g.shapes, s)
@@ -759,8 +789,6 @@ func goString(s string) string {
 // shapes_gen.go
 
 func (g *gen) genShapes(w *bytes.Buffer) error {
-	w.WriteString(header)
-	fmt.Fprintf(w, "package %s\n\n", g.opts.pkg)
 	for _, s := range g.shapes {
 		name, ok := g.goName[s.name]
 		if !ok || !isEnum(s) {
@@ -823,9 +851,6 @@ func (g *gen) genShapes(w *bytes.Buffer) error {
 // json_gen.go
 
 func (g *gen) genJSON(w *bytes.Buffer) error {
-	w.WriteString(header)
-	fmt.Fprintf(w, "package %s\n\nimport \"strconv\"\n\n", g.opts.pkg)
-	usesStrconv := false
 	for _, s := range g.shapes {
 		name, ok := g.goName[s.name]
 		if !ok || s.Type != "structure" {
@@ -846,43 +871,38 @@ func (g *gen) genJSON(w *bytes.Buffer) error {
 			if !always {
 				fmt.Fprintf(w, "if v.%s != nil {\n", m.Name)
 			}
-			fmt.Fprintf(w, "b = appendSep(b, n)\nb = append(b, %s...)\n", goString(strconv.Quote(m.Name)+":"))
+			fmt.Fprintf(w, "b = codec.AppendSep(b, n)\nb = append(b, %s...)\n", goString(strconv.Quote(m.Name)+":"))
 			f := "v." + m.Name
 			switch t.Type {
 			case "string":
 				if isEnum(t) {
-					fmt.Fprintf(w, "b = appendString(b, string(*%s))\n", f)
+					fmt.Fprintf(w, "b = codec.AppendString(b, string(*%s))\n", f)
 				} else {
-					fmt.Fprintf(w, "b = appendString(b, *%s)\n", f)
+					fmt.Fprintf(w, "b = codec.AppendString(b, *%s)\n", f)
 				}
 			case "integer":
-				usesStrconv = true
 				fmt.Fprintf(w, "b = strconv.AppendInt(b, int64(*%s), 10)\n", f)
 			case "long":
-				usesStrconv = true
 				fmt.Fprintf(w, "b = strconv.AppendInt(b, *%s, 10)\n", f)
 			case "blob":
-				g.helpers["appendBlob"] = true
-				fmt.Fprintf(w, "b = appendBlob(b, %s)\n", f)
+				fmt.Fprintf(w, "b = codec.AppendBlob(b, %s)\n", f)
 			case "boolean":
-				usesStrconv = true
 				fmt.Fprintf(w, "b = strconv.AppendBool(b, *%s)\n", f)
 			case "timestamp":
-				fmt.Fprintf(w, "b = appendTimestamp(b, *%s)\n", f)
+				fmt.Fprintf(w, "b = codec.AppendTimestamp(b, *%s)\n", f)
 			case "structure":
 				fmt.Fprintf(w, "b = %s.AppendJSON(b)\n", f)
 			case "list":
 				if g.shape(t.Member.Shape).Type == "structure" {
-					fmt.Fprintf(w, "b = appendStructList(b, %s)\n", f)
+					fmt.Fprintf(w, "b = codec.AppendStructList(b, %s)\n", f)
 				} else {
-					fmt.Fprintf(w, "b = appendStringList(b, %s)\n", f)
+					fmt.Fprintf(w, "b = codec.AppendStringList(b, %s)\n", f)
 				}
 			case "map":
 				if g.shape(t.Value.Shape).Type == "list" {
-					g.helpers["appendStringListMap"] = true
-					fmt.Fprintf(w, "b = appendStringListMap(b, %s)\n", f)
+					fmt.Fprintf(w, "b = codec.AppendStringListMap(b, %s)\n", f)
 				} else {
-					fmt.Fprintf(w, "b = appendStringMap(b, %s)\n", f)
+					fmt.Fprintf(w, "b = codec.AppendStringMap(b, %s)\n", f)
 				}
 			}
 			if !always {
@@ -893,44 +913,42 @@ func (g *gen) genJSON(w *bytes.Buffer) error {
 
 		// Decoding.
 		fmt.Fprintf(w, "// UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:\n// exact member names, null as absent, unknown members ignored.\n")
-		fmt.Fprintf(w, "func (v *%s) UnmarshalJSON(data []byte) error {\nd := decoder{data: data}\nif d.null() {\nreturn d.finish()\n}\nvar x %s\nx.decode(&d, nil)\nif err := d.finish(); err != nil {\nreturn err\n}\n*v = x\nreturn nil\n}\n\n", name, name)
-		fmt.Fprintf(w, "func (v *%s) decode(d *decoder, parent *pathSeg) {\nif !d.openObject(parent) {\nreturn\n}\n", name)
+		fmt.Fprintf(w, "func (v *%s) UnmarshalJSON(data []byte) error {\nd := codec.NewDecoder(data)\nif d.Null() {\nreturn d.Finish()\n}\nvar x %s\nx.decode(&d, nil)\nif err := d.Finish(); err != nil {\nreturn err\n}\n*v = x\nreturn nil\n}\n\n", name, name)
+		fmt.Fprintf(w, "func (v *%s) decode(d *codec.Decoder, parent *codec.Path) {\nif !d.OpenObject(parent) {\nreturn\n}\n", name)
 		w.WriteString("for first := true; ; first = false {\n")
 		if len(s.Members) == 0 {
-			w.WriteString("if _, ok := d.nextKey(first); !ok {\nreturn\n}\nd.skip()\n}\n}\n\n")
+			w.WriteString("if _, ok := d.NextKey(first); !ok {\nreturn\n}\nd.Skip()\n}\n}\n\n")
 			continue
 		}
-		w.WriteString("key, ok := d.nextKey(first)\nif !ok {\nreturn\n}\nswitch string(key) {\n")
+		w.WriteString("key, ok := d.NextKey(first)\nif !ok {\nreturn\n}\nswitch string(key) {\n")
 		for _, m := range s.Members {
 			t := g.shape(m.Shape)
-			fmt.Fprintf(w, "case %s:\np := pathSeg{parent: parent, name: %s}\n", strconv.Quote(m.Name), strconv.Quote(m.Name))
+			fmt.Fprintf(w, "case %s:\np := codec.Path{Parent: parent, Name: %s}\n", strconv.Quote(m.Name), strconv.Quote(m.Name))
 			f := "v." + m.Name
 			switch t.Type {
 			case "string":
 				if isEnum(t) {
-					fmt.Fprintf(w, "%s = nil\nif !d.null() {\nif s, ok := d.str(&p); ok {\ne := %s(s)\n%s = &e\n}\n}\n", f, g.goName[t.name], f)
+					fmt.Fprintf(w, "%s = nil\nif !d.Null() {\nif s, ok := d.Str(&p); ok {\ne := %s(s)\n%s = &e\n}\n}\n", f, g.goName[t.name], f)
 				} else {
-					fmt.Fprintf(w, "%s = d.stringPtr(&p)\n", f)
+					fmt.Fprintf(w, "%s = d.StringPtr(&p)\n", f)
 				}
 			case "integer":
-				fmt.Fprintf(w, "%s = d.int32Ptr(&p)\n", f)
+				fmt.Fprintf(w, "%s = d.Int32Ptr(&p)\n", f)
 			case "long":
-				g.helpers["int64Ptr"] = true
-				fmt.Fprintf(w, "%s = d.int64Ptr(&p)\n", f)
+				fmt.Fprintf(w, "%s = d.Int64Ptr(&p)\n", f)
 			case "blob":
-				g.helpers["blob"] = true
-				fmt.Fprintf(w, "%s = d.blob(&p)\n", f)
+				fmt.Fprintf(w, "%s = d.Blob(&p)\n", f)
 			case "boolean":
-				fmt.Fprintf(w, "%s = d.boolPtr(&p)\n", f)
+				fmt.Fprintf(w, "%s = d.BoolPtr(&p)\n", f)
 			case "timestamp":
-				fmt.Fprintf(w, "%s = d.timestampPtr(&p)\n", f)
+				fmt.Fprintf(w, "%s = d.TimestampPtr(&p)\n", f)
 			case "structure":
-				fmt.Fprintf(w, "%s = nil\nif !d.null() {\n%s = new(%s)\n%s.decode(d, &p)\n}\n", f, f, g.goName[t.name], f)
+				fmt.Fprintf(w, "%s = nil\nif !d.Null() {\n%s = new(%s)\n%s.decode(d, &p)\n}\n", f, f, g.goName[t.name], f)
 			case "list", "map":
 				fmt.Fprintf(w, "%s = decode%s(d, &p)\n", f, t.name)
 			}
 		}
-		w.WriteString("default:\nd.skip()\n}\n}\n}\n\n")
+		w.WriteString("default:\nd.Skip()\n}\n}\n}\n\n")
 	}
 	// Lists and maps, one function per shape rather than generic helpers:
 	// generic calls go through a dictionary, which defeats escape analysis
@@ -941,119 +959,31 @@ func (g *gen) genJSON(w *bytes.Buffer) error {
 			el := g.shape(s.Member.Shape)
 			typ := g.valueType(el.name)
 			fmt.Fprintf(w, "// decode%s reads member p's array; null is nil, [] is a non-nil\n// empty slice, and a null element is an error.\n", s.name)
-			fmt.Fprintf(w, "func decode%s(d *decoder, p *pathSeg) []%s {\n", s.name, typ)
-			fmt.Fprintf(w, "if d.null() || !d.openArray(p) {\nreturn nil\n}\nl := make([]%s, 0, 4)\n", typ)
-			w.WriteString("for i := 0; d.nextElem(i == 0); i++ {\ne := pathSeg{parent: p, kind: segIndex, index: i}\n")
+			fmt.Fprintf(w, "func decode%s(d *codec.Decoder, p *codec.Path) []%s {\n", s.name, typ)
+			fmt.Fprintf(w, "if d.Null() || !d.OpenArray(p) {\nreturn nil\n}\nl := make([]%s, 0, 4)\n", typ)
+			w.WriteString("for i := 0; d.NextElem(i == 0); i++ {\ne := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}\n")
 			if el.Type == "structure" {
 				fmt.Fprintf(w, "l = append(l, %s{})\nl[i].decode(d, &e)\n", typ)
 			} else {
-				fmt.Fprintf(w, "s, ok := d.str(&e)\nif !ok {\nreturn nil\n}\nl = append(l, %s)\n", conv(typ, "s"))
+				fmt.Fprintf(w, "s, ok := d.Str(&e)\nif !ok {\nreturn nil\n}\nl = append(l, %s)\n", conv(typ, "s"))
 			}
-			w.WriteString("}\nif d.err != nil {\nreturn nil\n}\nreturn l\n}\n\n")
+			w.WriteString("}\nif d.Failed() {\nreturn nil\n}\nreturn l\n}\n\n")
 		case "map":
 			typ := g.valueType(s.Value.Shape)
 			fmt.Fprintf(w, "// decode%s reads member p's object; null is nil, {} is a non-nil\n// empty map, and the last of duplicate keys wins.\n", s.name)
-			fmt.Fprintf(w, "func decode%s(d *decoder, p *pathSeg) map[string]%s {\n", s.name, typ)
-			fmt.Fprintf(w, "if d.null() || !d.openObject(p) {\nreturn nil\n}\nm := make(map[string]%s)\n", typ)
-			w.WriteString("for first := true; ; first = false {\nk, ok := d.nextKey(first)\nif !ok {\nbreak\n}\n")
-			fmt.Fprintf(w, "key := string(k)\ne := pathSeg{parent: p, kind: segKey, key: key, sensitive: %t}\n", g.shape(s.Key.Shape).Sensitive)
+			fmt.Fprintf(w, "func decode%s(d *codec.Decoder, p *codec.Path) map[string]%s {\n", s.name, typ)
+			fmt.Fprintf(w, "if d.Null() || !d.OpenObject(p) {\nreturn nil\n}\nm := make(map[string]%s)\n", typ)
+			w.WriteString("for first := true; ; first = false {\nk, ok := d.NextKey(first)\nif !ok {\nbreak\n}\n")
+			fmt.Fprintf(w, "key := string(k)\ne := codec.Path{Parent: p, Kind: codec.SegKey, Key: key, Sensitive: %t}\n", g.shape(s.Key.Shape).Sensitive)
 			if v := g.shape(s.Value.Shape); v.Type == "list" {
-				fmt.Fprintf(w, "m[key] = decode%s(d, &e)\nif d.err != nil {\nreturn nil\n}\n}\n", v.name)
+				fmt.Fprintf(w, "m[key] = decode%s(d, &e)\nif d.Failed() {\nreturn nil\n}\n}\n", v.name)
 			} else {
-				fmt.Fprintf(w, "s, ok := d.str(&e)\nif !ok {\nreturn nil\n}\nm[key] = %s\n}\n", conv(typ, "s"))
+				fmt.Fprintf(w, "s, ok := d.Str(&e)\nif !ok {\nreturn nil\n}\nm[key] = %s\n}\n", conv(typ, "s"))
 			}
-			w.WriteString("if d.err != nil {\nreturn nil\n}\nreturn m\n}\n\n")
+			w.WriteString("if d.Failed() {\nreturn nil\n}\nreturn m\n}\n\n")
 		}
 	}
-	g.writeHelpers(w)
-	if !usesStrconv && !bytes.Contains(w.Bytes(), []byte("strconv.")) {
-		out := bytes.Replace(w.Bytes(), []byte("import \"strconv\"\n"), nil, 1)
-		w.Reset()
-		w.Write(out)
-	}
 	return nil
-}
-
-// helperSource are the codec helpers for shapes App Runner's model does
-// not have (long, blob, maps of lists), emitted only into packages whose
-// model uses them, so that package wire carries no unused code.
-var helperSource = map[string]string{
-	"appendBlob": `// appendBlob appends v as a JSON string in standard base64, the JSON
-// protocols' form of a blob.
-func appendBlob(b, v []byte) []byte {
-b = append(b, '"')
-b = base64.StdEncoding.AppendEncode(b, v)
-return append(b, '"')
-}
-`,
-	"blob": `// blob reads member p's base64 string; null is nil, and "" a non-nil
-// empty slice.
-func (d *decoder) blob(p *pathSeg) []byte {
-if d.null() {
-return nil
-}
-s, ok := d.str(p)
-if !ok {
-return nil
-}
-v, err := base64.StdEncoding.DecodeString(s)
-if err != nil {
-d.fail("expected a base64 string for member \"" + string(p.appendDecodePath(nil)) + "\"")
-return nil
-}
-if v == nil {
-v = []byte{}
-}
-return v
-}
-`,
-	"int64Ptr": `// int64Ptr reads member p's integer value; null is nil. Fractions,
-// exponents and values outside the int64 range are errors.
-func (d *decoder) int64Ptr(p *pathSeg) *int64 {
-if d.null() {
-return nil
-}
-v, ok := d.integer(p, 64)
-if !ok {
-return nil
-}
-return &v
-}
-`,
-	"appendStringListMap": `// appendStringListMap appends a map of lists of strings with its keys
-// sorted.
-func appendStringListMap(b []byte, m map[string][]string) []byte {
-b = append(b, '{')
-for i, k := range sortedKeys(m) {
-if i > 0 {
-b = append(b, ',')
-}
-b = appendString(b, k)
-b = append(b, ':')
-b = appendStringList(b, m[k])
-}
-return append(b, '}')
-}
-`,
-}
-
-// writeHelpers appends the helpers the generated codec uses, in name order,
-// and imports encoding/base64 if they need it.
-func (g *gen) writeHelpers(w *bytes.Buffer) {
-	var names []string
-	for name := range g.helpers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		w.WriteString(helperSource[name])
-		w.WriteString("\n")
-	}
-	if g.helpers["blob"] || g.helpers["appendBlob"] {
-		out := bytes.Replace(w.Bytes(), []byte("import \"strconv\"\n"), []byte("import (\n\"encoding/base64\"\n\"strconv\"\n)\n"), 1)
-		w.Reset()
-		w.Write(out)
-	}
 }
 
 // ---------------------------------------------------------------------------
@@ -1072,15 +1002,15 @@ func (g *gen) genValidate(w *bytes.Buffer) error {
 			g.validateString(&body, s)
 		case "blob":
 			min, max, _ := sizeBounds(s)
-			fmt.Fprintf(&body, "func validate%s(vd *validator, p *pathSeg, v []byte) {\n", s.name)
-			fmt.Fprintf(&body, "vd.size(p, len(v), %d, %d, func() string { return %s })\n}\n\n", min, max, goString(`'***'`))
+			fmt.Fprintf(&body, "func validate%s(vd *codec.Validator, p *codec.Path, v []byte) {\n", s.name)
+			fmt.Fprintf(&body, "vd.Size(p, len(v), %d, %d, func() string { return %s })\n}\n\n", min, max, goString(`'***'`))
 		case "integer", "long":
-			fmt.Fprintf(&body, "func validate%s(vd *validator, p *pathSeg, v %s) {\n", s.name, g.valueType(s.name))
+			fmt.Fprintf(&body, "func validate%s(vd *codec.Validator, p *codec.Path, v %s) {\n", s.name, g.valueType(s.name))
 			if s.Min != nil {
-				fmt.Fprintf(&body, "if v < %d {\nvd.intMin(p, int64(v), %d)\n}\n", *s.Min, *s.Min)
+				fmt.Fprintf(&body, "if v < %d {\nvd.IntMin(p, int64(v), %d)\n}\n", *s.Min, *s.Min)
 			}
 			if s.Max != nil {
-				fmt.Fprintf(&body, "if v > %d {\nvd.intMax(p, int64(v), %d)\n}\n", *s.Max, *s.Max)
+				fmt.Fprintf(&body, "if v > %d {\nvd.IntMax(p, int64(v), %d)\n}\n", *s.Max, *s.Max)
 			}
 			body.WriteString("}\n\n")
 		case "list":
@@ -1100,7 +1030,7 @@ func (g *gen) genValidate(w *bytes.Buffer) error {
 			body.WriteString("return nil\n}\n\n")
 			continue
 		}
-		fmt.Fprintf(&body, "if v == nil {\nv = new(%s)\n}\nvar vd validator\nv.validate(&vd, nil)\nreturn vd.err()\n}\n\n", name)
+		fmt.Fprintf(&body, "if v == nil {\nv = new(%s)\n}\nvar vd codec.Validator\nv.validate(&vd, nil)\nreturn vd.Err()\n}\n\n", name)
 	}
 
 	var vars bytes.Buffer
@@ -1114,14 +1044,6 @@ func (g *gen) genValidate(w *bytes.Buffer) error {
 		code = slices.Concat([]byte("// Model patterns, compiled once and matched in full (^(?:pattern)$).\nvar (\n"), vars.Bytes(), []byte(")\n\n"), code)
 	}
 
-	w.WriteString(header)
-	fmt.Fprintf(w, "package %s\n\nimport (\n", g.opts.pkg)
-	for _, imp := range []string{"maps", "regexp", "slices", "strings"} {
-		if bytes.Contains(code, []byte(imp+".")) {
-			fmt.Fprintf(w, "%q\n", imp)
-		}
-	}
-	w.WriteString(")\n\n")
 	w.Write(code)
 	return nil
 }
@@ -1141,19 +1063,19 @@ func (g *gen) validateString(w *bytes.Buffer, s *shape) {
 	const str = "s"
 	if isEnum(s) {
 		// Checks work on s, a string; the enum switch on v.
-		fmt.Fprintf(w, "func validate%s(vd *validator, p *pathSeg, v %s) {\n", s.name, g.goName[s.name])
+		fmt.Fprintf(w, "func validate%s(vd *codec.Validator, p *codec.Path, v %s) {\n", s.name, g.goName[s.name])
 		if minOf(s) > 0 || s.Max != nil || s.Pattern != nil {
 			w.WriteString("s := string(v)\n")
 		}
 	} else {
-		fmt.Fprintf(w, "func validate%s(vd *validator, p *pathSeg, s string) {\n", s.name)
+		fmt.Fprintf(w, "func validate%s(vd *codec.Validator, p *codec.Path, s string) {\n", s.name)
 	}
 	if minOf(s) > 0 || s.Max != nil {
 		max := int64(-1)
 		if s.Max != nil {
 			max = *s.Max
 		}
-		fmt.Fprintf(w, "vd.strLen(p, %s, %t, %d, %d)\n", str, s.Sensitive, minOf(s), max)
+		fmt.Fprintf(w, "vd.StrLen(p, %s, %t, %d, %d)\n", str, s.Sensitive, minOf(s), max)
 	}
 	if s.Pattern != nil {
 		o, hasOverride := g.overrides[s.name]
@@ -1178,7 +1100,7 @@ func (g *gen) validateString(w *bytes.Buffer, s *shape) {
 			if len(cond) > 1 || !strings.HasSuffix(cond[0], ".MatchString(s)") {
 				test = "!(" + strings.Join(cond, " && ") + ")"
 			}
-			fmt.Fprintf(w, "if %s {\nvd.pattern(p, %s, %t, %s)\n}\n", test, str, s.Sensitive, goString(*s.Pattern))
+			fmt.Fprintf(w, "if %s {\nvd.Pattern(p, %s, %t, %s)\n}\n", test, str, s.Sensitive, goString(*s.Pattern))
 		}
 	}
 	if isEnum(s) {
@@ -1189,12 +1111,12 @@ func (g *gen) validateString(w *bytes.Buffer, s *shape) {
 			}
 			w.WriteString(enumConst(g.goName[s.name], v))
 		}
-		fmt.Fprintf(w, ":\ndefault:\nvd.enum(p, string(v), %t, %s)\n}\n", s.Sensitive, strconv.Quote("["+strings.Join(s.Enum, ", ")+"]"))
+		fmt.Fprintf(w, ":\ndefault:\nvd.Enum(p, string(v), %t, %s)\n}\n", s.Sensitive, strconv.Quote("["+strings.Join(s.Enum, ", ")+"]"))
 	}
 	w.WriteString("}\n\n")
 }
 
-// sizeBounds returns the min and max arguments of validator.size, and
+// sizeBounds returns the min and max arguments of Validator.Size, and
 // whether there is any bound.
 func sizeBounds(s *shape) (int64, int64, bool) {
 	max := int64(-1)
@@ -1206,16 +1128,16 @@ func sizeBounds(s *shape) (int64, int64, bool) {
 
 func (g *gen) validateList(w *bytes.Buffer, s *shape) {
 	el := g.shape(s.Member.Shape)
-	fmt.Fprintf(w, "func validate%s(vd *validator, p *pathSeg, l %s) {\n", s.name, g.valueType(s.name))
+	fmt.Fprintf(w, "func validate%s(vd *codec.Validator, p *codec.Path, l %s) {\n", s.name, g.valueType(s.name))
 	if min, max, ok := sizeBounds(s); ok {
-		show := "func() string { return showCount(len(l), \"[\", \"]\") }"
+		show := "func() string { return codec.ShowCount(len(l), \"[\", \"]\") }"
 		if el.Type == "string" {
-			show = fmt.Sprintf("func() string { return showStrings(l, %t) }", el.Sensitive)
+			show = fmt.Sprintf("func() string { return codec.ShowStrings(l, %t) }", el.Sensitive)
 		}
-		fmt.Fprintf(w, "vd.size(p, len(l), %d, %d, %s)\n", min, max, show)
+		fmt.Fprintf(w, "vd.Size(p, len(l), %d, %d, %s)\n", min, max, show)
 	}
 	if g.checks[el.name] {
-		w.WriteString("for i := range l {\ne := pathSeg{parent: p, kind: segIndex, index: i}\n")
+		w.WriteString("for i := range l {\ne := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}\n")
 		if el.Type == "structure" {
 			w.WriteString("l[i].validate(vd, &e)\n")
 		} else {
@@ -1228,13 +1150,13 @@ func (g *gen) validateList(w *bytes.Buffer, s *shape) {
 
 func (g *gen) validateMap(w *bytes.Buffer, s *shape) {
 	k, v := g.shape(s.Key.Shape), g.shape(s.Value.Shape)
-	fmt.Fprintf(w, "func validate%s(vd *validator, p *pathSeg, m %s) {\n", s.name, g.valueType(s.name))
+	fmt.Fprintf(w, "func validate%s(vd *codec.Validator, p *codec.Path, m %s) {\n", s.name, g.valueType(s.name))
 	if min, max, ok := sizeBounds(s); ok {
-		fmt.Fprintf(w, "vd.size(p, len(m), %d, %d, func() string { return showCount(len(m), \"{\", \"}\") })\n", min, max)
+		fmt.Fprintf(w, "vd.Size(p, len(m), %d, %d, func() string { return codec.ShowCount(len(m), \"{\", \"}\") })\n", min, max)
 	}
 	if g.checks[k.name] || g.checks[v.name] {
 		w.WriteString("// Sorted, so that violations are reported in a stable order.\n")
-		fmt.Fprintf(w, "for _, k := range sortedKeys(m) {\ne := pathSeg{parent: p, kind: segKey, key: k, sensitive: %t}\n", k.Sensitive)
+		fmt.Fprintf(w, "for _, k := range codec.SortedKeys(m) {\ne := codec.Path{Parent: p, Kind: codec.SegKey, Key: k, Sensitive: %t}\n", k.Sensitive)
 		if g.checks[k.name] {
 			fmt.Fprintf(w, "validate%s(vd, &e, k)\n", k.name)
 		}
@@ -1247,7 +1169,7 @@ func (g *gen) validateMap(w *bytes.Buffer, s *shape) {
 }
 
 func (g *gen) validateStruct(w *bytes.Buffer, s *shape) {
-	fmt.Fprintf(w, "func (v *%s) validate(vd *validator, parent *pathSeg) {\n", g.goName[s.name])
+	fmt.Fprintf(w, "func (v *%s) validate(vd *codec.Validator, parent *codec.Path) {\n", g.goName[s.name])
 	for _, m := range s.Members {
 		t := g.shape(m.Shape)
 		required := slices.Contains(s.Required, m.Name)
@@ -1255,7 +1177,7 @@ func (g *gen) validateStruct(w *bytes.Buffer, s *shape) {
 		if !required && !checks {
 			continue
 		}
-		newPath := fmt.Sprintf("p := pathSeg{parent: parent, name: %s}\n", strconv.Quote(m.Name))
+		newPath := fmt.Sprintf("p := codec.Path{Parent: parent, Name: %s}\n", strconv.Quote(m.Name))
 		var check string
 		if checks {
 			switch t.Type {
@@ -1269,9 +1191,9 @@ func (g *gen) validateStruct(w *bytes.Buffer, s *shape) {
 		}
 		switch {
 		case required && checks:
-			fmt.Fprintf(w, "{\n%sif v.%s == nil {\nvd.required(&p)\n} else {\n%s}\n}\n", newPath, m.Name, check)
+			fmt.Fprintf(w, "{\n%sif v.%s == nil {\nvd.Required(&p)\n} else {\n%s}\n}\n", newPath, m.Name, check)
 		case required:
-			fmt.Fprintf(w, "if v.%s == nil {\n%svd.required(&p)\n}\n", m.Name, newPath)
+			fmt.Fprintf(w, "if v.%s == nil {\n%svd.Required(&p)\n}\n", m.Name, newPath)
 		default:
 			fmt.Fprintf(w, "if v.%s != nil {\n%s%s}\n", m.Name, newPath, check)
 		}
@@ -1303,8 +1225,6 @@ func wrap(text string, width int) []string {
 // operations_gen.go
 
 func (g *gen) genOperations(w *bytes.Buffer) error {
-	w.WriteString(header)
-	fmt.Fprintf(w, "package %s\n\nimport (\n\"context\"\n\n\"github.com/openrunner/openrunner\"\n)\n\n", g.opts.pkg)
 
 	fmt.Fprintf(w, "// %s is the %s API, one method per operation. Methods\n"+
 		"// receive inputs that Dispatch has decoded and validated against the\n"+
@@ -1339,8 +1259,8 @@ func (g *gen) genOperations(w *bytes.Buffer) error {
 	for _, op := range g.ops {
 		in, out := g.goName[op.Input.Shape], g.goName[op.Output.Shape]
 		fmt.Fprintf(w, "case %q:\n", op.Name)
-		fmt.Fprintf(w, "in := new(%s)\nd := decoder{data: body}\nif !d.blank() {\nin.decode(&d, nil)\n}\n", in)
-		w.WriteString("if err := d.finish(); err != nil {\nreturn nil, err\n}\nif err := in.Validate(); err != nil {\nreturn nil, err\n}\n")
+		fmt.Fprintf(w, "in := new(%s)\nd := codec.NewDecoder(body)\nif !d.Blank() {\nin.decode(&d, nil)\n}\n", in)
+		w.WriteString("if err := d.Finish(); err != nil {\nreturn nil, err\n}\nif err := in.Validate(); err != nil {\nreturn nil, err\n}\n")
 		fmt.Fprintf(w, "out, err := svc.%s(ctx, in)\nif err != nil {\nreturn nil, err\n}\nif out == nil {\nout = new(%s)\n}\nreturn out, nil\n", op.Name, out)
 	}
 	w.WriteString("}\nreturn nil, ErrUnknownOperation\n}\n\n")
@@ -1359,27 +1279,52 @@ func (g *gen) genOperations(w *bytes.Buffer) error {
 }
 
 // ---------------------------------------------------------------------------
-// The runtime of other packages
+// codec_gen.go
 
-// runtimeFiles are package wire's hand-written files that generated code
-// needs. A package generated with -runtime gets a copy of each, so that it
-// depends on nothing of package wire's unexported internals.
-var runtimeFiles = []string{"decode.go", "encode.go", "errors.go", "operation.go", "path.go", "ptr.go", "timestamp.go", "validate.go"}
+// genCodec writes the package's names for package codec's types, which
+// its callers use, and the helpers that go with the generated shapes.
+func (g *gen) genCodec(w *bytes.Buffer) error {
+	w.WriteString(`// Timestamp is a model timestamp: a JSON number of seconds since the
+// Unix epoch on the wire.
+type Timestamp = codec.Timestamp
 
-// copyRuntime adds the copies of runtimeFiles to files, as
-// <name>_rt_gen.go in package opts.pkg.
-func copyRuntime(files map[string][]byte, opts options) error {
-	for _, name := range runtimeFiles {
-		src, err := os.ReadFile(filepath.Join(opts.runtime, name))
-		if err != nil {
-			return err
-		}
-		out, ok := bytes.CutPrefix(src, []byte("package wire\n"))
-		if !ok {
-			return fmt.Errorf("%s: does not start with the package clause of package wire", name)
-		}
-		head := fmt.Sprintf("// Code generated by internal/wiregen from wire/%s. DO NOT EDIT.\n\npackage %s\n", name, opts.pkg)
-		files[strings.TrimSuffix(name, ".go")+"_rt_gen.go"] = append([]byte(head), out...)
-	}
+// NewTimestamp returns a *Timestamp holding t, for filling timestamp members.
+func NewTimestamp(t time.Time) *Timestamp { return codec.NewTimestamp(t) }
+
+// DecodeError reports a request body that is not valid JSON or does not
+// match the shape of the operation's input. Its Message is short, safe to
+// show to the caller, and never echoes member values or Go type names.
+type DecodeError = codec.DecodeError
+
+// ErrUnknownOperation is returned by Dispatch for an operation name that is
+// not one of the API's operations.
+var ErrUnknownOperation = codec.ErrUnknownOperation
+
+// OperationInfo describes one operation of the API.
+type OperationInfo = codec.OperationInfo
+
+// LookupOperation returns the OperationInfo of the operation named name
+// (case-sensitive) and reports whether there is one.
+func LookupOperation(name string) (OperationInfo, bool) {
+i := sort.Search(len(Operations), func(i int) bool { return Operations[i].Name >= name })
+if i < len(Operations) && Operations[i].Name == name {
+return Operations[i], true
+}
+return OperationInfo{}, false
+}
+
+// Ptr returns a pointer to a copy of v, for filling the pointer members of
+// the shapes.
+func Ptr[T any](v T) *T { return &v }
+
+// Deref returns *p, or the zero value of T if p is nil.
+func Deref[T any](p *T) T {
+if p == nil {
+var zero T
+return zero
+}
+return *p
+}
+`)
 	return nil
 }

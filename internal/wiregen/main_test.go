@@ -79,10 +79,10 @@ func TestGenerate_Sizes(t *testing.T) {
 	}
 	src := string(files["validate_gen.go"])
 	for _, want := range []string{
-		"vd.size(p, len(l), 1, 5, func() string { return showStrings(l, false) })",
+		"vd.Size(p, len(l), 1, 5, func() string { return codec.ShowStrings(l, false) })",
 		"validateId(vd, &e, l[i])",
-		`vd.size(p, len(m), 0, 10, func() string { return showCount(len(m), "{", "}") })`,
-		`vd.size(p, len(l), 0, 50, func() string { return showCount(len(l), "[", "]") })`,
+		`vd.Size(p, len(m), 0, 10, func() string { return codec.ShowCount(len(m), "{", "}") })`,
+		`vd.Size(p, len(l), 0, 50, func() string { return codec.ShowCount(len(l), "[", "]") })`,
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("validate_gen.go lacks %q:\n%s", want, src)
@@ -181,12 +181,11 @@ func TestGenerate_OtherModels(t *testing.T) {
 		"Tag(ctx context.Context, in *TagInput) (*TagOutput, error)",
 		"// Other is the Other API, one method per operation. Methods",
 		"func Dispatch(ctx context.Context, svc Other, op string, body []byte) (any, error)",
-		"func (d *decoder) int64Ptr(",
-		"func appendBlob(",
-		"func appendStringListMap(",
-		`"encoding/base64"`,
-		"func validateLong(vd *validator, p *pathSeg, v int64)",
-		"vd.size(p, len(v), 1, -1,",
+		"v.N = d.Int64Ptr(&p)",
+		"codec.AppendBlob(",
+		"codec.AppendStringListMap(",
+		"func validateLong(vd *codec.Validator, p *codec.Path, v int64)",
+		"vd.Size(p, len(v), 1, -1,",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("generated code lacks %q", want)
@@ -196,7 +195,7 @@ func TestGenerate_OtherModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(plain["json_gen.go"], []byte("int64Ptr")) || bytes.Contains(plain["json_gen.go"], []byte("base64")) {
-		t.Error("a model without longs or blobs got their helpers")
+	if bytes.Contains(plain["json_gen.go"], []byte("Int64Ptr")) || bytes.Contains(plain["json_gen.go"], []byte("base64")) {
+		t.Error("a model without longs or blobs uses their codec")
 	}
 }

@@ -3,7 +3,7 @@
 package secretsmanager
 
 import (
-	"encoding/base64"
+	"github.com/openrunner/openrunner/wire/internal/codec"
 	"strconv"
 )
 
@@ -19,54 +19,54 @@ func (v *CreateSecretInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AddReplicaRegions != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AddReplicaRegions":`...)
-		b = appendStructList(b, v.AddReplicaRegions)
+		b = codec.AppendStructList(b, v.AddReplicaRegions)
 	}
 	if v.ClientRequestToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ClientRequestToken":`...)
-		b = appendString(b, *v.ClientRequestToken)
+		b = codec.AppendString(b, *v.ClientRequestToken)
 	}
 	if v.Description != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Description":`...)
-		b = appendString(b, *v.Description)
+		b = codec.AppendString(b, *v.Description)
 	}
 	if v.ForceOverwriteReplicaSecret != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ForceOverwriteReplicaSecret":`...)
 		b = strconv.AppendBool(b, *v.ForceOverwriteReplicaSecret)
 	}
 	if v.KmsKeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKeyId":`...)
-		b = appendString(b, *v.KmsKeyId)
+		b = codec.AppendString(b, *v.KmsKeyId)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.SecretBinary != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretBinary":`...)
-		b = appendBlob(b, v.SecretBinary)
+		b = codec.AppendBlob(b, v.SecretBinary)
 	}
 	if v.SecretString != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretString":`...)
-		b = appendString(b, *v.SecretString)
+		b = codec.AppendString(b, *v.SecretString)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, *v.Type)
+		b = codec.AppendString(b, *v.Type)
 	}
 	return append(b, '}')
 }
@@ -74,61 +74,61 @@ func (v *CreateSecretInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateSecretInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateSecretInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateSecretInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateSecretInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AddReplicaRegions":
-			p := pathSeg{parent: parent, name: "AddReplicaRegions"}
+			p := codec.Path{Parent: parent, Name: "AddReplicaRegions"}
 			v.AddReplicaRegions = decodeAddReplicaRegionListType(d, &p)
 		case "ClientRequestToken":
-			p := pathSeg{parent: parent, name: "ClientRequestToken"}
-			v.ClientRequestToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ClientRequestToken"}
+			v.ClientRequestToken = d.StringPtr(&p)
 		case "Description":
-			p := pathSeg{parent: parent, name: "Description"}
-			v.Description = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Description"}
+			v.Description = d.StringPtr(&p)
 		case "ForceOverwriteReplicaSecret":
-			p := pathSeg{parent: parent, name: "ForceOverwriteReplicaSecret"}
-			v.ForceOverwriteReplicaSecret = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ForceOverwriteReplicaSecret"}
+			v.ForceOverwriteReplicaSecret = d.BoolPtr(&p)
 		case "KmsKeyId":
-			p := pathSeg{parent: parent, name: "KmsKeyId"}
-			v.KmsKeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKeyId"}
+			v.KmsKeyId = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "SecretBinary":
-			p := pathSeg{parent: parent, name: "SecretBinary"}
-			v.SecretBinary = d.blob(&p)
+			p := codec.Path{Parent: parent, Name: "SecretBinary"}
+			v.SecretBinary = d.Blob(&p)
 		case "SecretString":
-			p := pathSeg{parent: parent, name: "SecretString"}
-			v.SecretString = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretString"}
+			v.SecretString = d.StringPtr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagListType(d, &p)
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
-			v.Type = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Type"}
+			v.Type = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -145,24 +145,24 @@ func (v *CreateSecretOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.ReplicationStatus != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ReplicationStatus":`...)
-		b = appendStructList(b, v.ReplicationStatus)
+		b = codec.AppendStructList(b, v.ReplicationStatus)
 	}
 	if v.VersionId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionId":`...)
-		b = appendString(b, *v.VersionId)
+		b = codec.AppendString(b, *v.VersionId)
 	}
 	return append(b, '}')
 }
@@ -170,43 +170,43 @@ func (v *CreateSecretOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *CreateSecretOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x CreateSecretOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *CreateSecretOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *CreateSecretOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "ReplicationStatus":
-			p := pathSeg{parent: parent, name: "ReplicationStatus"}
+			p := codec.Path{Parent: parent, Name: "ReplicationStatus"}
 			v.ReplicationStatus = decodeReplicationStatusListType(d, &p)
 		case "VersionId":
-			p := pathSeg{parent: parent, name: "VersionId"}
-			v.VersionId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VersionId"}
+			v.VersionId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -223,19 +223,19 @@ func (v *DeleteSecretInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ForceDeleteWithoutRecovery != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ForceDeleteWithoutRecovery":`...)
 		b = strconv.AppendBool(b, *v.ForceDeleteWithoutRecovery)
 	}
 	if v.RecoveryWindowInDays != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RecoveryWindowInDays":`...)
 		b = strconv.AppendInt(b, *v.RecoveryWindowInDays, 10)
 	}
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
 	return append(b, '}')
 }
@@ -243,40 +243,40 @@ func (v *DeleteSecretInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteSecretInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteSecretInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteSecretInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteSecretInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ForceDeleteWithoutRecovery":
-			p := pathSeg{parent: parent, name: "ForceDeleteWithoutRecovery"}
-			v.ForceDeleteWithoutRecovery = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ForceDeleteWithoutRecovery"}
+			v.ForceDeleteWithoutRecovery = d.BoolPtr(&p)
 		case "RecoveryWindowInDays":
-			p := pathSeg{parent: parent, name: "RecoveryWindowInDays"}
-			v.RecoveryWindowInDays = d.int64Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "RecoveryWindowInDays"}
+			v.RecoveryWindowInDays = d.Int64Ptr(&p)
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -293,19 +293,19 @@ func (v *DeleteSecretOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.DeletionDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletionDate":`...)
-		b = appendTimestamp(b, *v.DeletionDate)
+		b = codec.AppendTimestamp(b, *v.DeletionDate)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	return append(b, '}')
 }
@@ -313,40 +313,40 @@ func (v *DeleteSecretOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteSecretOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteSecretOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteSecretOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteSecretOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "DeletionDate":
-			p := pathSeg{parent: parent, name: "DeletionDate"}
-			v.DeletionDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletionDate"}
+			v.DeletionDate = d.TimestampPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -363,9 +363,9 @@ func (v *DescribeSecretInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
 	return append(b, '}')
 }
@@ -373,34 +373,34 @@ func (v *DescribeSecretInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeSecretInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeSecretInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeSecretInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeSecretInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -417,109 +417,109 @@ func (v *DescribeSecretOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.CreatedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedDate":`...)
-		b = appendTimestamp(b, *v.CreatedDate)
+		b = codec.AppendTimestamp(b, *v.CreatedDate)
 	}
 	if v.DeletedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedDate":`...)
-		b = appendTimestamp(b, *v.DeletedDate)
+		b = codec.AppendTimestamp(b, *v.DeletedDate)
 	}
 	if v.Description != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Description":`...)
-		b = appendString(b, *v.Description)
+		b = codec.AppendString(b, *v.Description)
 	}
 	if v.ExternalSecretRotationMetadata != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ExternalSecretRotationMetadata":`...)
-		b = appendStructList(b, v.ExternalSecretRotationMetadata)
+		b = codec.AppendStructList(b, v.ExternalSecretRotationMetadata)
 	}
 	if v.ExternalSecretRotationRoleArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ExternalSecretRotationRoleArn":`...)
-		b = appendString(b, *v.ExternalSecretRotationRoleArn)
+		b = codec.AppendString(b, *v.ExternalSecretRotationRoleArn)
 	}
 	if v.KmsKeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKeyId":`...)
-		b = appendString(b, *v.KmsKeyId)
+		b = codec.AppendString(b, *v.KmsKeyId)
 	}
 	if v.LastAccessedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastAccessedDate":`...)
-		b = appendTimestamp(b, *v.LastAccessedDate)
+		b = codec.AppendTimestamp(b, *v.LastAccessedDate)
 	}
 	if v.LastChangedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastChangedDate":`...)
-		b = appendTimestamp(b, *v.LastChangedDate)
+		b = codec.AppendTimestamp(b, *v.LastChangedDate)
 	}
 	if v.LastRotatedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastRotatedDate":`...)
-		b = appendTimestamp(b, *v.LastRotatedDate)
+		b = codec.AppendTimestamp(b, *v.LastRotatedDate)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.NextRotationDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextRotationDate":`...)
-		b = appendTimestamp(b, *v.NextRotationDate)
+		b = codec.AppendTimestamp(b, *v.NextRotationDate)
 	}
 	if v.OwningService != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OwningService":`...)
-		b = appendString(b, *v.OwningService)
+		b = codec.AppendString(b, *v.OwningService)
 	}
 	if v.PrimaryRegion != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"PrimaryRegion":`...)
-		b = appendString(b, *v.PrimaryRegion)
+		b = codec.AppendString(b, *v.PrimaryRegion)
 	}
 	if v.ReplicationStatus != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ReplicationStatus":`...)
-		b = appendStructList(b, v.ReplicationStatus)
+		b = codec.AppendStructList(b, v.ReplicationStatus)
 	}
 	if v.RotationEnabled != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationEnabled":`...)
 		b = strconv.AppendBool(b, *v.RotationEnabled)
 	}
 	if v.RotationLambdaARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationLambdaARN":`...)
-		b = appendString(b, *v.RotationLambdaARN)
+		b = codec.AppendString(b, *v.RotationLambdaARN)
 	}
 	if v.RotationRules != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationRules":`...)
 		b = v.RotationRules.AppendJSON(b)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, *v.Type)
+		b = codec.AppendString(b, *v.Type)
 	}
 	if v.VersionIdsToStages != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionIdsToStages":`...)
-		b = appendStringListMap(b, v.VersionIdsToStages)
+		b = codec.AppendStringListMap(b, v.VersionIdsToStages)
 	}
 	return append(b, '}')
 }
@@ -527,98 +527,98 @@ func (v *DescribeSecretOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeSecretOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeSecretOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeSecretOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeSecretOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "CreatedDate":
-			p := pathSeg{parent: parent, name: "CreatedDate"}
-			v.CreatedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedDate"}
+			v.CreatedDate = d.TimestampPtr(&p)
 		case "DeletedDate":
-			p := pathSeg{parent: parent, name: "DeletedDate"}
-			v.DeletedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedDate"}
+			v.DeletedDate = d.TimestampPtr(&p)
 		case "Description":
-			p := pathSeg{parent: parent, name: "Description"}
-			v.Description = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Description"}
+			v.Description = d.StringPtr(&p)
 		case "ExternalSecretRotationMetadata":
-			p := pathSeg{parent: parent, name: "ExternalSecretRotationMetadata"}
+			p := codec.Path{Parent: parent, Name: "ExternalSecretRotationMetadata"}
 			v.ExternalSecretRotationMetadata = decodeExternalSecretRotationMetadataType(d, &p)
 		case "ExternalSecretRotationRoleArn":
-			p := pathSeg{parent: parent, name: "ExternalSecretRotationRoleArn"}
-			v.ExternalSecretRotationRoleArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ExternalSecretRotationRoleArn"}
+			v.ExternalSecretRotationRoleArn = d.StringPtr(&p)
 		case "KmsKeyId":
-			p := pathSeg{parent: parent, name: "KmsKeyId"}
-			v.KmsKeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKeyId"}
+			v.KmsKeyId = d.StringPtr(&p)
 		case "LastAccessedDate":
-			p := pathSeg{parent: parent, name: "LastAccessedDate"}
-			v.LastAccessedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastAccessedDate"}
+			v.LastAccessedDate = d.TimestampPtr(&p)
 		case "LastChangedDate":
-			p := pathSeg{parent: parent, name: "LastChangedDate"}
-			v.LastChangedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastChangedDate"}
+			v.LastChangedDate = d.TimestampPtr(&p)
 		case "LastRotatedDate":
-			p := pathSeg{parent: parent, name: "LastRotatedDate"}
-			v.LastRotatedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastRotatedDate"}
+			v.LastRotatedDate = d.TimestampPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "NextRotationDate":
-			p := pathSeg{parent: parent, name: "NextRotationDate"}
-			v.NextRotationDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextRotationDate"}
+			v.NextRotationDate = d.TimestampPtr(&p)
 		case "OwningService":
-			p := pathSeg{parent: parent, name: "OwningService"}
-			v.OwningService = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OwningService"}
+			v.OwningService = d.StringPtr(&p)
 		case "PrimaryRegion":
-			p := pathSeg{parent: parent, name: "PrimaryRegion"}
-			v.PrimaryRegion = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "PrimaryRegion"}
+			v.PrimaryRegion = d.StringPtr(&p)
 		case "ReplicationStatus":
-			p := pathSeg{parent: parent, name: "ReplicationStatus"}
+			p := codec.Path{Parent: parent, Name: "ReplicationStatus"}
 			v.ReplicationStatus = decodeReplicationStatusListType(d, &p)
 		case "RotationEnabled":
-			p := pathSeg{parent: parent, name: "RotationEnabled"}
-			v.RotationEnabled = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "RotationEnabled"}
+			v.RotationEnabled = d.BoolPtr(&p)
 		case "RotationLambdaARN":
-			p := pathSeg{parent: parent, name: "RotationLambdaARN"}
-			v.RotationLambdaARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "RotationLambdaARN"}
+			v.RotationLambdaARN = d.StringPtr(&p)
 		case "RotationRules":
-			p := pathSeg{parent: parent, name: "RotationRules"}
+			p := codec.Path{Parent: parent, Name: "RotationRules"}
 			v.RotationRules = nil
-			if !d.null() {
+			if !d.Null() {
 				v.RotationRules = new(RotationRulesType)
 				v.RotationRules.decode(d, &p)
 			}
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagListType(d, &p)
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
-			v.Type = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Type"}
+			v.Type = d.StringPtr(&p)
 		case "VersionIdsToStages":
-			p := pathSeg{parent: parent, name: "VersionIdsToStages"}
+			p := codec.Path{Parent: parent, Name: "VersionIdsToStages"}
 			v.VersionIdsToStages = decodeSecretVersionsToStagesMapType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -635,14 +635,14 @@ func (v *ExternalSecretRotationMetadataItem) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, *v.Key)
+		b = codec.AppendString(b, *v.Key)
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -650,37 +650,37 @@ func (v *ExternalSecretRotationMetadataItem) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ExternalSecretRotationMetadataItem) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ExternalSecretRotationMetadataItem
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ExternalSecretRotationMetadataItem) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ExternalSecretRotationMetadataItem) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
-			v.Key = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Key"}
+			v.Key = d.StringPtr(&p)
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -695,14 +695,14 @@ func (v *Filter) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, string(*v.Key))
+		b = codec.AppendString(b, string(*v.Key))
 	}
 	if v.Values != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Values":`...)
-		b = appendStringList(b, v.Values)
+		b = codec.AppendStringList(b, v.Values)
 	}
 	return append(b, '}')
 }
@@ -710,43 +710,43 @@ func (v *Filter) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Filter) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Filter
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Filter) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Filter) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
+			p := codec.Path{Parent: parent, Name: "Key"}
 			v.Key = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := FilterNameStringType(s)
 					v.Key = &e
 				}
 			}
 		case "Values":
-			p := pathSeg{parent: parent, name: "Values"}
+			p := codec.Path{Parent: parent, Name: "Values"}
 			v.Values = decodeFilterValuesStringList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -763,19 +763,19 @@ func (v *GetSecretValueInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
 	if v.VersionId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionId":`...)
-		b = appendString(b, *v.VersionId)
+		b = codec.AppendString(b, *v.VersionId)
 	}
 	if v.VersionStage != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionStage":`...)
-		b = appendString(b, *v.VersionStage)
+		b = codec.AppendString(b, *v.VersionStage)
 	}
 	return append(b, '}')
 }
@@ -783,40 +783,40 @@ func (v *GetSecretValueInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetSecretValueInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetSecretValueInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetSecretValueInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetSecretValueInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		case "VersionId":
-			p := pathSeg{parent: parent, name: "VersionId"}
-			v.VersionId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VersionId"}
+			v.VersionId = d.StringPtr(&p)
 		case "VersionStage":
-			p := pathSeg{parent: parent, name: "VersionStage"}
-			v.VersionStage = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VersionStage"}
+			v.VersionStage = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -833,39 +833,39 @@ func (v *GetSecretValueOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.CreatedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedDate":`...)
-		b = appendTimestamp(b, *v.CreatedDate)
+		b = codec.AppendTimestamp(b, *v.CreatedDate)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.SecretBinary != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretBinary":`...)
-		b = appendBlob(b, v.SecretBinary)
+		b = codec.AppendBlob(b, v.SecretBinary)
 	}
 	if v.SecretString != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretString":`...)
-		b = appendString(b, *v.SecretString)
+		b = codec.AppendString(b, *v.SecretString)
 	}
 	if v.VersionId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionId":`...)
-		b = appendString(b, *v.VersionId)
+		b = codec.AppendString(b, *v.VersionId)
 	}
 	if v.VersionStages != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionStages":`...)
-		b = appendStringList(b, v.VersionStages)
+		b = codec.AppendStringList(b, v.VersionStages)
 	}
 	return append(b, '}')
 }
@@ -873,52 +873,52 @@ func (v *GetSecretValueOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetSecretValueOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetSecretValueOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetSecretValueOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetSecretValueOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "CreatedDate":
-			p := pathSeg{parent: parent, name: "CreatedDate"}
-			v.CreatedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedDate"}
+			v.CreatedDate = d.TimestampPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "SecretBinary":
-			p := pathSeg{parent: parent, name: "SecretBinary"}
-			v.SecretBinary = d.blob(&p)
+			p := codec.Path{Parent: parent, Name: "SecretBinary"}
+			v.SecretBinary = d.Blob(&p)
 		case "SecretString":
-			p := pathSeg{parent: parent, name: "SecretString"}
-			v.SecretString = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretString"}
+			v.SecretString = d.StringPtr(&p)
 		case "VersionId":
-			p := pathSeg{parent: parent, name: "VersionId"}
-			v.VersionId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VersionId"}
+			v.VersionId = d.StringPtr(&p)
 		case "VersionStages":
-			p := pathSeg{parent: parent, name: "VersionStages"}
+			p := codec.Path{Parent: parent, Name: "VersionStages"}
 			v.VersionStages = decodeSecretVersionStagesType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -935,34 +935,34 @@ func (v *ListSecretsInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Filters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Filters":`...)
-		b = appendStructList(b, v.Filters)
+		b = codec.AppendStructList(b, v.Filters)
 	}
 	if v.IncludePlannedDeletion != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"IncludePlannedDeletion":`...)
 		b = strconv.AppendBool(b, *v.IncludePlannedDeletion)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.SortBy != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SortBy":`...)
-		b = appendString(b, string(*v.SortBy))
+		b = codec.AppendString(b, string(*v.SortBy))
 	}
 	if v.SortOrder != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SortOrder":`...)
-		b = appendString(b, string(*v.SortOrder))
+		b = codec.AppendString(b, string(*v.SortOrder))
 	}
 	return append(b, '}')
 }
@@ -970,61 +970,61 @@ func (v *ListSecretsInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListSecretsInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListSecretsInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListSecretsInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListSecretsInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Filters":
-			p := pathSeg{parent: parent, name: "Filters"}
+			p := codec.Path{Parent: parent, Name: "Filters"}
 			v.Filters = decodeFiltersListType(d, &p)
 		case "IncludePlannedDeletion":
-			p := pathSeg{parent: parent, name: "IncludePlannedDeletion"}
-			v.IncludePlannedDeletion = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "IncludePlannedDeletion"}
+			v.IncludePlannedDeletion = d.BoolPtr(&p)
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "SortBy":
-			p := pathSeg{parent: parent, name: "SortBy"}
+			p := codec.Path{Parent: parent, Name: "SortBy"}
 			v.SortBy = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := SortByType(s)
 					v.SortBy = &e
 				}
 			}
 		case "SortOrder":
-			p := pathSeg{parent: parent, name: "SortOrder"}
+			p := codec.Path{Parent: parent, Name: "SortOrder"}
 			v.SortOrder = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := SortOrderType(s)
 					v.SortOrder = &e
 				}
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1041,14 +1041,14 @@ func (v *ListSecretsOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.SecretList != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretList":`...)
-		b = appendStructList(b, v.SecretList)
+		b = codec.AppendStructList(b, v.SecretList)
 	}
 	return append(b, '}')
 }
@@ -1056,37 +1056,37 @@ func (v *ListSecretsOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ListSecretsOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ListSecretsOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ListSecretsOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ListSecretsOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "SecretList":
-			p := pathSeg{parent: parent, name: "SecretList"}
+			p := codec.Path{Parent: parent, Name: "SecretList"}
 			v.SecretList = decodeSecretListType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1103,34 +1103,34 @@ func (v *PutSecretValueInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ClientRequestToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ClientRequestToken":`...)
-		b = appendString(b, *v.ClientRequestToken)
+		b = codec.AppendString(b, *v.ClientRequestToken)
 	}
 	if v.RotationToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationToken":`...)
-		b = appendString(b, *v.RotationToken)
+		b = codec.AppendString(b, *v.RotationToken)
 	}
 	if v.SecretBinary != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretBinary":`...)
-		b = appendBlob(b, v.SecretBinary)
+		b = codec.AppendBlob(b, v.SecretBinary)
 	}
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
 	if v.SecretString != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretString":`...)
-		b = appendString(b, *v.SecretString)
+		b = codec.AppendString(b, *v.SecretString)
 	}
 	if v.VersionStages != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionStages":`...)
-		b = appendStringList(b, v.VersionStages)
+		b = codec.AppendStringList(b, v.VersionStages)
 	}
 	return append(b, '}')
 }
@@ -1138,49 +1138,49 @@ func (v *PutSecretValueInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *PutSecretValueInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x PutSecretValueInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *PutSecretValueInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *PutSecretValueInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ClientRequestToken":
-			p := pathSeg{parent: parent, name: "ClientRequestToken"}
-			v.ClientRequestToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ClientRequestToken"}
+			v.ClientRequestToken = d.StringPtr(&p)
 		case "RotationToken":
-			p := pathSeg{parent: parent, name: "RotationToken"}
-			v.RotationToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "RotationToken"}
+			v.RotationToken = d.StringPtr(&p)
 		case "SecretBinary":
-			p := pathSeg{parent: parent, name: "SecretBinary"}
-			v.SecretBinary = d.blob(&p)
+			p := codec.Path{Parent: parent, Name: "SecretBinary"}
+			v.SecretBinary = d.Blob(&p)
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		case "SecretString":
-			p := pathSeg{parent: parent, name: "SecretString"}
-			v.SecretString = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretString"}
+			v.SecretString = d.StringPtr(&p)
 		case "VersionStages":
-			p := pathSeg{parent: parent, name: "VersionStages"}
+			p := codec.Path{Parent: parent, Name: "VersionStages"}
 			v.VersionStages = decodeSecretVersionStagesType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1197,24 +1197,24 @@ func (v *PutSecretValueOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.VersionId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionId":`...)
-		b = appendString(b, *v.VersionId)
+		b = codec.AppendString(b, *v.VersionId)
 	}
 	if v.VersionStages != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionStages":`...)
-		b = appendStringList(b, v.VersionStages)
+		b = codec.AppendStringList(b, v.VersionStages)
 	}
 	return append(b, '}')
 }
@@ -1222,43 +1222,43 @@ func (v *PutSecretValueOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *PutSecretValueOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x PutSecretValueOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *PutSecretValueOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *PutSecretValueOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "VersionId":
-			p := pathSeg{parent: parent, name: "VersionId"}
-			v.VersionId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VersionId"}
+			v.VersionId = d.StringPtr(&p)
 		case "VersionStages":
-			p := pathSeg{parent: parent, name: "VersionStages"}
+			p := codec.Path{Parent: parent, Name: "VersionStages"}
 			v.VersionStages = decodeSecretVersionStagesType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1275,14 +1275,14 @@ func (v *ReplicaRegionType) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.KmsKeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKeyId":`...)
-		b = appendString(b, *v.KmsKeyId)
+		b = codec.AppendString(b, *v.KmsKeyId)
 	}
 	if v.Region != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Region":`...)
-		b = appendString(b, *v.Region)
+		b = codec.AppendString(b, *v.Region)
 	}
 	return append(b, '}')
 }
@@ -1290,37 +1290,37 @@ func (v *ReplicaRegionType) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ReplicaRegionType) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ReplicaRegionType
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ReplicaRegionType) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ReplicaRegionType) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "KmsKeyId":
-			p := pathSeg{parent: parent, name: "KmsKeyId"}
-			v.KmsKeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKeyId"}
+			v.KmsKeyId = d.StringPtr(&p)
 		case "Region":
-			p := pathSeg{parent: parent, name: "Region"}
-			v.Region = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Region"}
+			v.Region = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1337,29 +1337,29 @@ func (v *ReplicationStatusType) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.KmsKeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKeyId":`...)
-		b = appendString(b, *v.KmsKeyId)
+		b = codec.AppendString(b, *v.KmsKeyId)
 	}
 	if v.LastAccessedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastAccessedDate":`...)
-		b = appendTimestamp(b, *v.LastAccessedDate)
+		b = codec.AppendTimestamp(b, *v.LastAccessedDate)
 	}
 	if v.Region != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Region":`...)
-		b = appendString(b, *v.Region)
+		b = codec.AppendString(b, *v.Region)
 	}
 	if v.Status != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Status":`...)
-		b = appendString(b, string(*v.Status))
+		b = codec.AppendString(b, string(*v.Status))
 	}
 	if v.StatusMessage != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"StatusMessage":`...)
-		b = appendString(b, *v.StatusMessage)
+		b = codec.AppendString(b, *v.StatusMessage)
 	}
 	return append(b, '}')
 }
@@ -1367,52 +1367,52 @@ func (v *ReplicationStatusType) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ReplicationStatusType) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ReplicationStatusType
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ReplicationStatusType) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ReplicationStatusType) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "KmsKeyId":
-			p := pathSeg{parent: parent, name: "KmsKeyId"}
-			v.KmsKeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKeyId"}
+			v.KmsKeyId = d.StringPtr(&p)
 		case "LastAccessedDate":
-			p := pathSeg{parent: parent, name: "LastAccessedDate"}
-			v.LastAccessedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastAccessedDate"}
+			v.LastAccessedDate = d.TimestampPtr(&p)
 		case "Region":
-			p := pathSeg{parent: parent, name: "Region"}
-			v.Region = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Region"}
+			v.Region = d.StringPtr(&p)
 		case "Status":
-			p := pathSeg{parent: parent, name: "Status"}
+			p := codec.Path{Parent: parent, Name: "Status"}
 			v.Status = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := StatusType(s)
 					v.Status = &e
 				}
 			}
 		case "StatusMessage":
-			p := pathSeg{parent: parent, name: "StatusMessage"}
-			v.StatusMessage = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "StatusMessage"}
+			v.StatusMessage = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1429,9 +1429,9 @@ func (v *RestoreSecretInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
 	return append(b, '}')
 }
@@ -1439,34 +1439,34 @@ func (v *RestoreSecretInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *RestoreSecretInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x RestoreSecretInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *RestoreSecretInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *RestoreSecretInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1483,14 +1483,14 @@ func (v *RestoreSecretOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	return append(b, '}')
 }
@@ -1498,37 +1498,37 @@ func (v *RestoreSecretOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *RestoreSecretOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x RestoreSecretOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *RestoreSecretOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *RestoreSecretOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1545,19 +1545,19 @@ func (v *RotationRulesType) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AutomaticallyAfterDays != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AutomaticallyAfterDays":`...)
 		b = strconv.AppendInt(b, *v.AutomaticallyAfterDays, 10)
 	}
 	if v.Duration != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Duration":`...)
-		b = appendString(b, *v.Duration)
+		b = codec.AppendString(b, *v.Duration)
 	}
 	if v.ScheduleExpression != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ScheduleExpression":`...)
-		b = appendString(b, *v.ScheduleExpression)
+		b = codec.AppendString(b, *v.ScheduleExpression)
 	}
 	return append(b, '}')
 }
@@ -1565,40 +1565,40 @@ func (v *RotationRulesType) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *RotationRulesType) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x RotationRulesType
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *RotationRulesType) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *RotationRulesType) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AutomaticallyAfterDays":
-			p := pathSeg{parent: parent, name: "AutomaticallyAfterDays"}
-			v.AutomaticallyAfterDays = d.int64Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "AutomaticallyAfterDays"}
+			v.AutomaticallyAfterDays = d.Int64Ptr(&p)
 		case "Duration":
-			p := pathSeg{parent: parent, name: "Duration"}
-			v.Duration = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Duration"}
+			v.Duration = d.StringPtr(&p)
 		case "ScheduleExpression":
-			p := pathSeg{parent: parent, name: "ScheduleExpression"}
-			v.ScheduleExpression = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ScheduleExpression"}
+			v.ScheduleExpression = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1615,104 +1615,104 @@ func (v *SecretListEntry) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.CreatedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"CreatedDate":`...)
-		b = appendTimestamp(b, *v.CreatedDate)
+		b = codec.AppendTimestamp(b, *v.CreatedDate)
 	}
 	if v.DeletedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DeletedDate":`...)
-		b = appendTimestamp(b, *v.DeletedDate)
+		b = codec.AppendTimestamp(b, *v.DeletedDate)
 	}
 	if v.Description != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Description":`...)
-		b = appendString(b, *v.Description)
+		b = codec.AppendString(b, *v.Description)
 	}
 	if v.ExternalSecretRotationMetadata != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ExternalSecretRotationMetadata":`...)
-		b = appendStructList(b, v.ExternalSecretRotationMetadata)
+		b = codec.AppendStructList(b, v.ExternalSecretRotationMetadata)
 	}
 	if v.ExternalSecretRotationRoleArn != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ExternalSecretRotationRoleArn":`...)
-		b = appendString(b, *v.ExternalSecretRotationRoleArn)
+		b = codec.AppendString(b, *v.ExternalSecretRotationRoleArn)
 	}
 	if v.KmsKeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKeyId":`...)
-		b = appendString(b, *v.KmsKeyId)
+		b = codec.AppendString(b, *v.KmsKeyId)
 	}
 	if v.LastAccessedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastAccessedDate":`...)
-		b = appendTimestamp(b, *v.LastAccessedDate)
+		b = codec.AppendTimestamp(b, *v.LastAccessedDate)
 	}
 	if v.LastChangedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastChangedDate":`...)
-		b = appendTimestamp(b, *v.LastChangedDate)
+		b = codec.AppendTimestamp(b, *v.LastChangedDate)
 	}
 	if v.LastRotatedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastRotatedDate":`...)
-		b = appendTimestamp(b, *v.LastRotatedDate)
+		b = codec.AppendTimestamp(b, *v.LastRotatedDate)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.NextRotationDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextRotationDate":`...)
-		b = appendTimestamp(b, *v.NextRotationDate)
+		b = codec.AppendTimestamp(b, *v.NextRotationDate)
 	}
 	if v.OwningService != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"OwningService":`...)
-		b = appendString(b, *v.OwningService)
+		b = codec.AppendString(b, *v.OwningService)
 	}
 	if v.PrimaryRegion != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"PrimaryRegion":`...)
-		b = appendString(b, *v.PrimaryRegion)
+		b = codec.AppendString(b, *v.PrimaryRegion)
 	}
 	if v.RotationEnabled != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationEnabled":`...)
 		b = strconv.AppendBool(b, *v.RotationEnabled)
 	}
 	if v.RotationLambdaARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationLambdaARN":`...)
-		b = appendString(b, *v.RotationLambdaARN)
+		b = codec.AppendString(b, *v.RotationLambdaARN)
 	}
 	if v.RotationRules != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"RotationRules":`...)
 		b = v.RotationRules.AppendJSON(b)
 	}
 	if v.SecretVersionsToStages != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretVersionsToStages":`...)
-		b = appendStringListMap(b, v.SecretVersionsToStages)
+		b = codec.AppendStringListMap(b, v.SecretVersionsToStages)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, *v.Type)
+		b = codec.AppendString(b, *v.Type)
 	}
 	return append(b, '}')
 }
@@ -1720,95 +1720,95 @@ func (v *SecretListEntry) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *SecretListEntry) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x SecretListEntry
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *SecretListEntry) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *SecretListEntry) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "CreatedDate":
-			p := pathSeg{parent: parent, name: "CreatedDate"}
-			v.CreatedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "CreatedDate"}
+			v.CreatedDate = d.TimestampPtr(&p)
 		case "DeletedDate":
-			p := pathSeg{parent: parent, name: "DeletedDate"}
-			v.DeletedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DeletedDate"}
+			v.DeletedDate = d.TimestampPtr(&p)
 		case "Description":
-			p := pathSeg{parent: parent, name: "Description"}
-			v.Description = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Description"}
+			v.Description = d.StringPtr(&p)
 		case "ExternalSecretRotationMetadata":
-			p := pathSeg{parent: parent, name: "ExternalSecretRotationMetadata"}
+			p := codec.Path{Parent: parent, Name: "ExternalSecretRotationMetadata"}
 			v.ExternalSecretRotationMetadata = decodeExternalSecretRotationMetadataType(d, &p)
 		case "ExternalSecretRotationRoleArn":
-			p := pathSeg{parent: parent, name: "ExternalSecretRotationRoleArn"}
-			v.ExternalSecretRotationRoleArn = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ExternalSecretRotationRoleArn"}
+			v.ExternalSecretRotationRoleArn = d.StringPtr(&p)
 		case "KmsKeyId":
-			p := pathSeg{parent: parent, name: "KmsKeyId"}
-			v.KmsKeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKeyId"}
+			v.KmsKeyId = d.StringPtr(&p)
 		case "LastAccessedDate":
-			p := pathSeg{parent: parent, name: "LastAccessedDate"}
-			v.LastAccessedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastAccessedDate"}
+			v.LastAccessedDate = d.TimestampPtr(&p)
 		case "LastChangedDate":
-			p := pathSeg{parent: parent, name: "LastChangedDate"}
-			v.LastChangedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastChangedDate"}
+			v.LastChangedDate = d.TimestampPtr(&p)
 		case "LastRotatedDate":
-			p := pathSeg{parent: parent, name: "LastRotatedDate"}
-			v.LastRotatedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastRotatedDate"}
+			v.LastRotatedDate = d.TimestampPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "NextRotationDate":
-			p := pathSeg{parent: parent, name: "NextRotationDate"}
-			v.NextRotationDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextRotationDate"}
+			v.NextRotationDate = d.TimestampPtr(&p)
 		case "OwningService":
-			p := pathSeg{parent: parent, name: "OwningService"}
-			v.OwningService = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "OwningService"}
+			v.OwningService = d.StringPtr(&p)
 		case "PrimaryRegion":
-			p := pathSeg{parent: parent, name: "PrimaryRegion"}
-			v.PrimaryRegion = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "PrimaryRegion"}
+			v.PrimaryRegion = d.StringPtr(&p)
 		case "RotationEnabled":
-			p := pathSeg{parent: parent, name: "RotationEnabled"}
-			v.RotationEnabled = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "RotationEnabled"}
+			v.RotationEnabled = d.BoolPtr(&p)
 		case "RotationLambdaARN":
-			p := pathSeg{parent: parent, name: "RotationLambdaARN"}
-			v.RotationLambdaARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "RotationLambdaARN"}
+			v.RotationLambdaARN = d.StringPtr(&p)
 		case "RotationRules":
-			p := pathSeg{parent: parent, name: "RotationRules"}
+			p := codec.Path{Parent: parent, Name: "RotationRules"}
 			v.RotationRules = nil
-			if !d.null() {
+			if !d.Null() {
 				v.RotationRules = new(RotationRulesType)
 				v.RotationRules.decode(d, &p)
 			}
 		case "SecretVersionsToStages":
-			p := pathSeg{parent: parent, name: "SecretVersionsToStages"}
+			p := codec.Path{Parent: parent, Name: "SecretVersionsToStages"}
 			v.SecretVersionsToStages = decodeSecretVersionsToStagesMapType(d, &p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagListType(d, &p)
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
-			v.Type = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Type"}
+			v.Type = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1823,14 +1823,14 @@ func (v *Tag) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, *v.Key)
+		b = codec.AppendString(b, *v.Key)
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -1838,37 +1838,37 @@ func (v *Tag) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Tag) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Tag
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Tag) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Tag) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
-			v.Key = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Key"}
+			v.Key = d.StringPtr(&p)
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1889,28 +1889,28 @@ func (v *TagResourceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *TagResourceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x TagResourceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *TagResourceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *TagResourceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		if _, ok := d.nextKey(first); !ok {
+		if _, ok := d.NextKey(first); !ok {
 			return
 		}
-		d.skip()
+		d.Skip()
 	}
 }
 
@@ -1926,50 +1926,50 @@ func (v *TagResourceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"Tags":`...)
-	b = appendStructList(b, v.Tags)
+	b = codec.AppendStructList(b, v.Tags)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *TagResourceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x TagResourceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *TagResourceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *TagResourceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagListType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1990,28 +1990,28 @@ func (v *UntagResourceOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UntagResourceOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UntagResourceOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UntagResourceOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UntagResourceOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		if _, ok := d.nextKey(first); !ok {
+		if _, ok := d.NextKey(first); !ok {
 			return
 		}
-		d.skip()
+		d.Skip()
 	}
 }
 
@@ -2027,50 +2027,50 @@ func (v *UntagResourceInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"TagKeys":`...)
-	b = appendStringList(b, v.TagKeys)
+	b = codec.AppendStringList(b, v.TagKeys)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UntagResourceInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UntagResourceInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UntagResourceInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UntagResourceInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		case "TagKeys":
-			p := pathSeg{parent: parent, name: "TagKeys"}
+			p := codec.Path{Parent: parent, Name: "TagKeys"}
 			v.TagKeys = decodeTagKeyListType(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2087,39 +2087,39 @@ func (v *UpdateSecretInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ClientRequestToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ClientRequestToken":`...)
-		b = appendString(b, *v.ClientRequestToken)
+		b = codec.AppendString(b, *v.ClientRequestToken)
 	}
 	if v.Description != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Description":`...)
-		b = appendString(b, *v.Description)
+		b = codec.AppendString(b, *v.Description)
 	}
 	if v.KmsKeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KmsKeyId":`...)
-		b = appendString(b, *v.KmsKeyId)
+		b = codec.AppendString(b, *v.KmsKeyId)
 	}
 	if v.SecretBinary != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretBinary":`...)
-		b = appendBlob(b, v.SecretBinary)
+		b = codec.AppendBlob(b, v.SecretBinary)
 	}
 	if v.SecretId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretId":`...)
-		b = appendString(b, *v.SecretId)
+		b = codec.AppendString(b, *v.SecretId)
 	}
 	if v.SecretString != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SecretString":`...)
-		b = appendString(b, *v.SecretString)
+		b = codec.AppendString(b, *v.SecretString)
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, *v.Type)
+		b = codec.AppendString(b, *v.Type)
 	}
 	return append(b, '}')
 }
@@ -2127,52 +2127,52 @@ func (v *UpdateSecretInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateSecretInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateSecretInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateSecretInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateSecretInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ClientRequestToken":
-			p := pathSeg{parent: parent, name: "ClientRequestToken"}
-			v.ClientRequestToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ClientRequestToken"}
+			v.ClientRequestToken = d.StringPtr(&p)
 		case "Description":
-			p := pathSeg{parent: parent, name: "Description"}
-			v.Description = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Description"}
+			v.Description = d.StringPtr(&p)
 		case "KmsKeyId":
-			p := pathSeg{parent: parent, name: "KmsKeyId"}
-			v.KmsKeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KmsKeyId"}
+			v.KmsKeyId = d.StringPtr(&p)
 		case "SecretBinary":
-			p := pathSeg{parent: parent, name: "SecretBinary"}
-			v.SecretBinary = d.blob(&p)
+			p := codec.Path{Parent: parent, Name: "SecretBinary"}
+			v.SecretBinary = d.Blob(&p)
 		case "SecretId":
-			p := pathSeg{parent: parent, name: "SecretId"}
-			v.SecretId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretId"}
+			v.SecretId = d.StringPtr(&p)
 		case "SecretString":
-			p := pathSeg{parent: parent, name: "SecretString"}
-			v.SecretString = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SecretString"}
+			v.SecretString = d.StringPtr(&p)
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
-			v.Type = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Type"}
+			v.Type = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -2189,19 +2189,19 @@ func (v *UpdateSecretOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.VersionId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"VersionId":`...)
-		b = appendString(b, *v.VersionId)
+		b = codec.AppendString(b, *v.VersionId)
 	}
 	return append(b, '}')
 }
@@ -2209,57 +2209,57 @@ func (v *UpdateSecretOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *UpdateSecretOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x UpdateSecretOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *UpdateSecretOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *UpdateSecretOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "VersionId":
-			p := pathSeg{parent: parent, name: "VersionId"}
-			v.VersionId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "VersionId"}
+			v.VersionId = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
 
 // decodeAddReplicaRegionListType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeAddReplicaRegionListType(d *decoder, p *pathSeg) []ReplicaRegionType {
-	if d.null() || !d.openArray(p) {
+func decodeAddReplicaRegionListType(d *codec.Decoder, p *codec.Path) []ReplicaRegionType {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ReplicaRegionType, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ReplicaRegionType{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2267,17 +2267,17 @@ func decodeAddReplicaRegionListType(d *decoder, p *pathSeg) []ReplicaRegionType 
 
 // decodeExternalSecretRotationMetadataType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeExternalSecretRotationMetadataType(d *decoder, p *pathSeg) []ExternalSecretRotationMetadataItem {
-	if d.null() || !d.openArray(p) {
+func decodeExternalSecretRotationMetadataType(d *codec.Decoder, p *codec.Path) []ExternalSecretRotationMetadataItem {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ExternalSecretRotationMetadataItem, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ExternalSecretRotationMetadataItem{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2285,20 +2285,20 @@ func decodeExternalSecretRotationMetadataType(d *decoder, p *pathSeg) []External
 
 // decodeFilterValuesStringList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeFilterValuesStringList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeFilterValuesStringList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2306,17 +2306,17 @@ func decodeFilterValuesStringList(d *decoder, p *pathSeg) []string {
 
 // decodeFiltersListType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeFiltersListType(d *decoder, p *pathSeg) []Filter {
-	if d.null() || !d.openArray(p) {
+func decodeFiltersListType(d *codec.Decoder, p *codec.Path) []Filter {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]Filter, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, Filter{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2324,17 +2324,17 @@ func decodeFiltersListType(d *decoder, p *pathSeg) []Filter {
 
 // decodeReplicationStatusListType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeReplicationStatusListType(d *decoder, p *pathSeg) []ReplicationStatusType {
-	if d.null() || !d.openArray(p) {
+func decodeReplicationStatusListType(d *codec.Decoder, p *codec.Path) []ReplicationStatusType {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ReplicationStatusType, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ReplicationStatusType{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2342,17 +2342,17 @@ func decodeReplicationStatusListType(d *decoder, p *pathSeg) []ReplicationStatus
 
 // decodeSecretListType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeSecretListType(d *decoder, p *pathSeg) []SecretListEntry {
-	if d.null() || !d.openArray(p) {
+func decodeSecretListType(d *codec.Decoder, p *codec.Path) []SecretListEntry {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]SecretListEntry, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, SecretListEntry{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2360,20 +2360,20 @@ func decodeSecretListType(d *decoder, p *pathSeg) []SecretListEntry {
 
 // decodeSecretVersionStagesType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeSecretVersionStagesType(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeSecretVersionStagesType(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2381,24 +2381,24 @@ func decodeSecretVersionStagesType(d *decoder, p *pathSeg) []string {
 
 // decodeSecretVersionsToStagesMapType reads member p's object; null is nil, {} is a non-nil
 // empty map, and the last of duplicate keys wins.
-func decodeSecretVersionsToStagesMapType(d *decoder, p *pathSeg) map[string][]string {
-	if d.null() || !d.openObject(p) {
+func decodeSecretVersionsToStagesMapType(d *codec.Decoder, p *codec.Path) map[string][]string {
+	if d.Null() || !d.OpenObject(p) {
 		return nil
 	}
 	m := make(map[string][]string)
 	for first := true; ; first = false {
-		k, ok := d.nextKey(first)
+		k, ok := d.NextKey(first)
 		if !ok {
 			break
 		}
 		key := string(k)
-		e := pathSeg{parent: p, kind: segKey, key: key, sensitive: false}
+		e := codec.Path{Parent: p, Kind: codec.SegKey, Key: key, Sensitive: false}
 		m[key] = decodeSecretVersionStagesType(d, &e)
-		if d.err != nil {
+		if d.Failed() {
 			return nil
 		}
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return m
@@ -2406,20 +2406,20 @@ func decodeSecretVersionsToStagesMapType(d *decoder, p *pathSeg) map[string][]st
 
 // decodeTagKeyListType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeTagKeyListType(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeTagKeyListType(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -2427,75 +2427,18 @@ func decodeTagKeyListType(d *decoder, p *pathSeg) []string {
 
 // decodeTagListType reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeTagListType(d *decoder, p *pathSeg) []Tag {
-	if d.null() || !d.openArray(p) {
+func decodeTagListType(d *codec.Decoder, p *codec.Path) []Tag {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]Tag, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, Tag{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
-}
-
-// appendBlob appends v as a JSON string in standard base64, the JSON
-// protocols' form of a blob.
-func appendBlob(b, v []byte) []byte {
-	b = append(b, '"')
-	b = base64.StdEncoding.AppendEncode(b, v)
-	return append(b, '"')
-}
-
-// appendStringListMap appends a map of lists of strings with its keys
-// sorted.
-func appendStringListMap(b []byte, m map[string][]string) []byte {
-	b = append(b, '{')
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendStringList(b, m[k])
-	}
-	return append(b, '}')
-}
-
-// blob reads member p's base64 string; null is nil, and "" a non-nil
-// empty slice.
-func (d *decoder) blob(p *pathSeg) []byte {
-	if d.null() {
-		return nil
-	}
-	s, ok := d.str(p)
-	if !ok {
-		return nil
-	}
-	v, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		d.fail("expected a base64 string for member \"" + string(p.appendDecodePath(nil)) + "\"")
-		return nil
-	}
-	if v == nil {
-		v = []byte{}
-	}
-	return v
-}
-
-// int64Ptr reads member p's integer value; null is nil. Fractions,
-// exponents and values outside the int64 range are errors.
-func (d *decoder) int64Ptr(p *pathSeg) *int64 {
-	if d.null() {
-		return nil
-	}
-	v, ok := d.integer(p, 64)
-	if !ok {
-		return nil
-	}
-	return &v
 }

@@ -4,8 +4,8 @@ package secretsmanager
 
 import (
 	"context"
-
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/wire/internal/codec"
 )
 
 // SecretsManager is the Secrets Manager API, one method per operation. Methods
@@ -103,11 +103,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 	switch op {
 	case "CreateSecret":
 		in := new(CreateSecretInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -123,11 +123,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "DeleteSecret":
 		in := new(DeleteSecretInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -143,11 +143,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "DescribeSecret":
 		in := new(DescribeSecretInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -163,11 +163,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "GetSecretValue":
 		in := new(GetSecretValueInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -183,11 +183,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "ListSecrets":
 		in := new(ListSecretsInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -203,11 +203,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "PutSecretValue":
 		in := new(PutSecretValueInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -223,11 +223,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "RestoreSecret":
 		in := new(RestoreSecretInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -243,11 +243,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "TagResource":
 		in := new(TagResourceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -263,11 +263,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "UntagResource":
 		in := new(UntagResourceInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -283,11 +283,11 @@ func Dispatch(ctx context.Context, svc SecretsManager, op string, body []byte) (
 		return out, nil
 	case "UpdateSecret":
 		in := new(UpdateSecretInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {

@@ -2,6 +2,8 @@
 
 package secretsmanager
 
+import ()
+
 // FilterNameStringType is the model's FilterNameStringType enum.
 type FilterNameStringType string
 

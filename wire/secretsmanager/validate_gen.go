@@ -3,6 +3,7 @@
 package secretsmanager
 
 import (
+	"github.com/openrunner/openrunner/wire/internal/codec"
 	"regexp"
 )
 
@@ -13,409 +14,409 @@ var (
 	reRotationTokenType     = regexp.MustCompile(`^(?:^[a-zA-Z0-9\-]+$)$`)
 )
 
-func validateAddReplicaRegionListType(vd *validator, p *pathSeg, l []ReplicaRegionType) {
-	vd.size(p, len(l), 1, -1, func() string { return showCount(len(l), "[", "]") })
+func validateAddReplicaRegionListType(vd *codec.Validator, p *codec.Path, l []ReplicaRegionType) {
+	vd.Size(p, len(l), 1, -1, func() string { return codec.ShowCount(len(l), "[", "]") })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func validateClientRequestTokenType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 32, 64)
+func validateClientRequestTokenType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 32, 64)
 }
 
-func (v *CreateSecretInput) validate(vd *validator, parent *pathSeg) {
+func (v *CreateSecretInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AddReplicaRegions != nil {
-		p := pathSeg{parent: parent, name: "AddReplicaRegions"}
+		p := codec.Path{Parent: parent, Name: "AddReplicaRegions"}
 		validateAddReplicaRegionListType(vd, &p, v.AddReplicaRegions)
 	}
 	if v.ClientRequestToken != nil {
-		p := pathSeg{parent: parent, name: "ClientRequestToken"}
+		p := codec.Path{Parent: parent, Name: "ClientRequestToken"}
 		validateClientRequestTokenType(vd, &p, *v.ClientRequestToken)
 	}
 	if v.Description != nil {
-		p := pathSeg{parent: parent, name: "Description"}
+		p := codec.Path{Parent: parent, Name: "Description"}
 		validateDescriptionType(vd, &p, *v.Description)
 	}
 	if v.KmsKeyId != nil {
-		p := pathSeg{parent: parent, name: "KmsKeyId"}
+		p := codec.Path{Parent: parent, Name: "KmsKeyId"}
 		validateKmsKeyIdType(vd, &p, *v.KmsKeyId)
 	}
 	{
-		p := pathSeg{parent: parent, name: "Name"}
+		p := codec.Path{Parent: parent, Name: "Name"}
 		if v.Name == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateNameType(vd, &p, *v.Name)
 		}
 	}
 	if v.SecretBinary != nil {
-		p := pathSeg{parent: parent, name: "SecretBinary"}
+		p := codec.Path{Parent: parent, Name: "SecretBinary"}
 		validateSecretBinaryType(vd, &p, v.SecretBinary)
 	}
 	if v.SecretString != nil {
-		p := pathSeg{parent: parent, name: "SecretString"}
+		p := codec.Path{Parent: parent, Name: "SecretString"}
 		validateSecretStringType(vd, &p, *v.SecretString)
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagListType(vd, &p, v.Tags)
 	}
 	if v.Type != nil {
-		p := pathSeg{parent: parent, name: "Type"}
+		p := codec.Path{Parent: parent, Name: "Type"}
 		validateMedeaTypeType(vd, &p, *v.Type)
 	}
 }
 
-func (v *DeleteSecretInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteSecretInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 }
 
-func (v *DescribeSecretInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeSecretInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 }
 
-func validateDescriptionType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 2048)
+func validateDescriptionType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 2048)
 }
 
-func (v *Filter) validate(vd *validator, parent *pathSeg) {
+func (v *Filter) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Key != nil {
-		p := pathSeg{parent: parent, name: "Key"}
+		p := codec.Path{Parent: parent, Name: "Key"}
 		validateFilterNameStringType(vd, &p, *v.Key)
 	}
 	if v.Values != nil {
-		p := pathSeg{parent: parent, name: "Values"}
+		p := codec.Path{Parent: parent, Name: "Values"}
 		validateFilterValuesStringList(vd, &p, v.Values)
 	}
 }
 
-func validateFilterNameStringType(vd *validator, p *pathSeg, v FilterNameStringType) {
+func validateFilterNameStringType(vd *codec.Validator, p *codec.Path, v FilterNameStringType) {
 	switch v {
 	case FilterNameStringTypeDescription, FilterNameStringTypeName, FilterNameStringTypeTagKey, FilterNameStringTypeTagValue, FilterNameStringTypePrimaryRegion, FilterNameStringTypeOwningService, FilterNameStringTypeAll:
 	default:
-		vd.enum(p, string(v), false, "[description, name, tag-key, tag-value, primary-region, owning-service, all]")
+		vd.Enum(p, string(v), false, "[description, name, tag-key, tag-value, primary-region, owning-service, all]")
 	}
 }
 
-func validateFilterValueStringType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 512)
+func validateFilterValueStringType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 512)
 	if !reFilterValueStringType.MatchString(s) {
-		vd.pattern(p, s, false, `^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$`)
+		vd.Pattern(p, s, false, `^\!?[a-zA-Z0-9 :_@\/\+\=\.\-\!]*$`)
 	}
 }
 
-func validateFilterValuesStringList(vd *validator, p *pathSeg, l []string) {
-	vd.size(p, len(l), 1, 10, func() string { return showStrings(l, false) })
+func validateFilterValuesStringList(vd *codec.Validator, p *codec.Path, l []string) {
+	vd.Size(p, len(l), 1, 10, func() string { return codec.ShowStrings(l, false) })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateFilterValueStringType(vd, &e, l[i])
 	}
 }
 
-func validateFiltersListType(vd *validator, p *pathSeg, l []Filter) {
-	vd.size(p, len(l), 0, 10, func() string { return showCount(len(l), "[", "]") })
+func validateFiltersListType(vd *codec.Validator, p *codec.Path, l []Filter) {
+	vd.Size(p, len(l), 0, 10, func() string { return codec.ShowCount(len(l), "[", "]") })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func (v *GetSecretValueInput) validate(vd *validator, parent *pathSeg) {
+func (v *GetSecretValueInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 	if v.VersionId != nil {
-		p := pathSeg{parent: parent, name: "VersionId"}
+		p := codec.Path{Parent: parent, Name: "VersionId"}
 		validateSecretVersionIdType(vd, &p, *v.VersionId)
 	}
 	if v.VersionStage != nil {
-		p := pathSeg{parent: parent, name: "VersionStage"}
+		p := codec.Path{Parent: parent, Name: "VersionStage"}
 		validateSecretVersionStageType(vd, &p, *v.VersionStage)
 	}
 }
 
-func validateKmsKeyIdType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 2048)
+func validateKmsKeyIdType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 2048)
 }
 
-func (v *ListSecretsInput) validate(vd *validator, parent *pathSeg) {
+func (v *ListSecretsInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Filters != nil {
-		p := pathSeg{parent: parent, name: "Filters"}
+		p := codec.Path{Parent: parent, Name: "Filters"}
 		validateFiltersListType(vd, &p, v.Filters)
 	}
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResultsType(vd, &p, *v.MaxResults)
 	}
 	if v.NextToken != nil {
-		p := pathSeg{parent: parent, name: "NextToken"}
+		p := codec.Path{Parent: parent, Name: "NextToken"}
 		validateNextTokenType(vd, &p, *v.NextToken)
 	}
 	if v.SortBy != nil {
-		p := pathSeg{parent: parent, name: "SortBy"}
+		p := codec.Path{Parent: parent, Name: "SortBy"}
 		validateSortByType(vd, &p, *v.SortBy)
 	}
 	if v.SortOrder != nil {
-		p := pathSeg{parent: parent, name: "SortOrder"}
+		p := codec.Path{Parent: parent, Name: "SortOrder"}
 		validateSortOrderType(vd, &p, *v.SortOrder)
 	}
 }
 
-func validateMaxResultsType(vd *validator, p *pathSeg, v int32) {
+func validateMaxResultsType(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 100 {
-		vd.intMax(p, int64(v), 100)
+		vd.IntMax(p, int64(v), 100)
 	}
 }
 
-func validateMedeaTypeType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 256)
+func validateMedeaTypeType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 256)
 }
 
-func validateNameType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 512)
+func validateNameType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 512)
 }
 
-func validateNextTokenType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 4096)
+func validateNextTokenType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 4096)
 }
 
-func (v *PutSecretValueInput) validate(vd *validator, parent *pathSeg) {
+func (v *PutSecretValueInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.ClientRequestToken != nil {
-		p := pathSeg{parent: parent, name: "ClientRequestToken"}
+		p := codec.Path{Parent: parent, Name: "ClientRequestToken"}
 		validateClientRequestTokenType(vd, &p, *v.ClientRequestToken)
 	}
 	if v.RotationToken != nil {
-		p := pathSeg{parent: parent, name: "RotationToken"}
+		p := codec.Path{Parent: parent, Name: "RotationToken"}
 		validateRotationTokenType(vd, &p, *v.RotationToken)
 	}
 	if v.SecretBinary != nil {
-		p := pathSeg{parent: parent, name: "SecretBinary"}
+		p := codec.Path{Parent: parent, Name: "SecretBinary"}
 		validateSecretBinaryType(vd, &p, v.SecretBinary)
 	}
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 	if v.SecretString != nil {
-		p := pathSeg{parent: parent, name: "SecretString"}
+		p := codec.Path{Parent: parent, Name: "SecretString"}
 		validateSecretStringType(vd, &p, *v.SecretString)
 	}
 	if v.VersionStages != nil {
-		p := pathSeg{parent: parent, name: "VersionStages"}
+		p := codec.Path{Parent: parent, Name: "VersionStages"}
 		validateSecretVersionStagesType(vd, &p, v.VersionStages)
 	}
 }
 
-func validateRegionType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 128)
+func validateRegionType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 128)
 	if !reRegionType.MatchString(s) {
-		vd.pattern(p, s, false, `^([a-z]+-)+\d+$`)
+		vd.Pattern(p, s, false, `^([a-z]+-)+\d+$`)
 	}
 }
 
-func (v *ReplicaRegionType) validate(vd *validator, parent *pathSeg) {
+func (v *ReplicaRegionType) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.KmsKeyId != nil {
-		p := pathSeg{parent: parent, name: "KmsKeyId"}
+		p := codec.Path{Parent: parent, Name: "KmsKeyId"}
 		validateKmsKeyIdType(vd, &p, *v.KmsKeyId)
 	}
 	if v.Region != nil {
-		p := pathSeg{parent: parent, name: "Region"}
+		p := codec.Path{Parent: parent, Name: "Region"}
 		validateRegionType(vd, &p, *v.Region)
 	}
 }
 
-func (v *RestoreSecretInput) validate(vd *validator, parent *pathSeg) {
+func (v *RestoreSecretInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 }
 
-func validateRotationTokenType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, true, 36, 256)
+func validateRotationTokenType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, true, 36, 256)
 	if !reRotationTokenType.MatchString(s) {
-		vd.pattern(p, s, true, `^[a-zA-Z0-9\-]+$`)
+		vd.Pattern(p, s, true, `^[a-zA-Z0-9\-]+$`)
 	}
 }
 
-func validateSecretBinaryType(vd *validator, p *pathSeg, v []byte) {
-	vd.size(p, len(v), 1, 65536, func() string { return `'***'` })
+func validateSecretBinaryType(vd *codec.Validator, p *codec.Path, v []byte) {
+	vd.Size(p, len(v), 1, 65536, func() string { return `'***'` })
 }
 
-func validateSecretIdType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 2048)
+func validateSecretIdType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 2048)
 }
 
-func validateSecretStringType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, true, 1, 65536)
+func validateSecretStringType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, true, 1, 65536)
 }
 
-func validateSecretVersionIdType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 32, 64)
+func validateSecretVersionIdType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 32, 64)
 }
 
-func validateSecretVersionStageType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 256)
+func validateSecretVersionStageType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 256)
 }
 
-func validateSecretVersionStagesType(vd *validator, p *pathSeg, l []string) {
-	vd.size(p, len(l), 1, 20, func() string { return showStrings(l, false) })
+func validateSecretVersionStagesType(vd *codec.Validator, p *codec.Path, l []string) {
+	vd.Size(p, len(l), 1, 20, func() string { return codec.ShowStrings(l, false) })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateSecretVersionStageType(vd, &e, l[i])
 	}
 }
 
-func validateSortByType(vd *validator, p *pathSeg, v SortByType) {
+func validateSortByType(vd *codec.Validator, p *codec.Path, v SortByType) {
 	switch v {
 	case SortByTypeCreatedDate, SortByTypeLastAccessedDate, SortByTypeLastChangedDate, SortByTypeName:
 	default:
-		vd.enum(p, string(v), false, "[created-date, last-accessed-date, last-changed-date, name]")
+		vd.Enum(p, string(v), false, "[created-date, last-accessed-date, last-changed-date, name]")
 	}
 }
 
-func validateSortOrderType(vd *validator, p *pathSeg, v SortOrderType) {
+func validateSortOrderType(vd *codec.Validator, p *codec.Path, v SortOrderType) {
 	switch v {
 	case SortOrderTypeAsc, SortOrderTypeDesc:
 	default:
-		vd.enum(p, string(v), false, "[asc, desc]")
+		vd.Enum(p, string(v), false, "[asc, desc]")
 	}
 }
 
-func (v *Tag) validate(vd *validator, parent *pathSeg) {
+func (v *Tag) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Key != nil {
-		p := pathSeg{parent: parent, name: "Key"}
+		p := codec.Path{Parent: parent, Name: "Key"}
 		validateTagKeyType(vd, &p, *v.Key)
 	}
 	if v.Value != nil {
-		p := pathSeg{parent: parent, name: "Value"}
+		p := codec.Path{Parent: parent, Name: "Value"}
 		validateTagValueType(vd, &p, *v.Value)
 	}
 }
 
-func validateTagKeyListType(vd *validator, p *pathSeg, l []string) {
+func validateTagKeyListType(vd *codec.Validator, p *codec.Path, l []string) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateTagKeyType(vd, &e, l[i])
 	}
 }
 
-func validateTagKeyType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 128)
+func validateTagKeyType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 128)
 }
 
-func validateTagListType(vd *validator, p *pathSeg, l []Tag) {
+func validateTagListType(vd *codec.Validator, p *codec.Path, l []Tag) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func (v *TagResourceInput) validate(vd *validator, parent *pathSeg) {
+func (v *TagResourceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		if v.Tags == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTagListType(vd, &p, v.Tags)
 		}
 	}
 }
 
-func validateTagValueType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 256)
+func validateTagValueType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 256)
 }
 
-func (v *UntagResourceInput) validate(vd *validator, parent *pathSeg) {
+func (v *UntagResourceInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "TagKeys"}
+		p := codec.Path{Parent: parent, Name: "TagKeys"}
 		if v.TagKeys == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTagKeyListType(vd, &p, v.TagKeys)
 		}
 	}
 }
 
-func (v *UpdateSecretInput) validate(vd *validator, parent *pathSeg) {
+func (v *UpdateSecretInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.ClientRequestToken != nil {
-		p := pathSeg{parent: parent, name: "ClientRequestToken"}
+		p := codec.Path{Parent: parent, Name: "ClientRequestToken"}
 		validateClientRequestTokenType(vd, &p, *v.ClientRequestToken)
 	}
 	if v.Description != nil {
-		p := pathSeg{parent: parent, name: "Description"}
+		p := codec.Path{Parent: parent, Name: "Description"}
 		validateDescriptionType(vd, &p, *v.Description)
 	}
 	if v.KmsKeyId != nil {
-		p := pathSeg{parent: parent, name: "KmsKeyId"}
+		p := codec.Path{Parent: parent, Name: "KmsKeyId"}
 		validateKmsKeyIdType(vd, &p, *v.KmsKeyId)
 	}
 	if v.SecretBinary != nil {
-		p := pathSeg{parent: parent, name: "SecretBinary"}
+		p := codec.Path{Parent: parent, Name: "SecretBinary"}
 		validateSecretBinaryType(vd, &p, v.SecretBinary)
 	}
 	{
-		p := pathSeg{parent: parent, name: "SecretId"}
+		p := codec.Path{Parent: parent, Name: "SecretId"}
 		if v.SecretId == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateSecretIdType(vd, &p, *v.SecretId)
 		}
 	}
 	if v.SecretString != nil {
-		p := pathSeg{parent: parent, name: "SecretString"}
+		p := codec.Path{Parent: parent, Name: "SecretString"}
 		validateSecretStringType(vd, &p, *v.SecretString)
 	}
 	if v.Type != nil {
-		p := pathSeg{parent: parent, name: "Type"}
+		p := codec.Path{Parent: parent, Name: "Type"}
 		validateMedeaTypeType(vd, &p, *v.Type)
 	}
 }
@@ -427,9 +428,9 @@ func (v *CreateSecretInput) Validate() error {
 	if v == nil {
 		v = new(CreateSecretInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -439,9 +440,9 @@ func (v *DeleteSecretInput) Validate() error {
 	if v == nil {
 		v = new(DeleteSecretInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -451,9 +452,9 @@ func (v *DescribeSecretInput) Validate() error {
 	if v == nil {
 		v = new(DescribeSecretInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -463,9 +464,9 @@ func (v *GetSecretValueInput) Validate() error {
 	if v == nil {
 		v = new(GetSecretValueInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -475,9 +476,9 @@ func (v *ListSecretsInput) Validate() error {
 	if v == nil {
 		v = new(ListSecretsInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -487,9 +488,9 @@ func (v *PutSecretValueInput) Validate() error {
 	if v == nil {
 		v = new(PutSecretValueInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -499,9 +500,9 @@ func (v *RestoreSecretInput) Validate() error {
 	if v == nil {
 		v = new(RestoreSecretInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -511,9 +512,9 @@ func (v *TagResourceInput) Validate() error {
 	if v == nil {
 		v = new(TagResourceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -523,9 +524,9 @@ func (v *UntagResourceInput) Validate() error {
 	if v == nil {
 		v = new(UntagResourceInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -535,7 +536,7 @@ func (v *UpdateSecretInput) Validate() error {
 	if v == nil {
 		v = new(UpdateSecretInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }

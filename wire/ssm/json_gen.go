@@ -2,7 +2,10 @@
 
 package ssm
 
-import "strconv"
+import (
+	"github.com/openrunner/openrunner/wire/internal/codec"
+	"strconv"
+)
 
 // MarshalJSON implements json.Marshaler: nil members are omitted, except
 // required lists and maps, written as empty.
@@ -16,9 +19,9 @@ func (v *DeleteParameterInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	return append(b, '}')
 }
@@ -26,34 +29,34 @@ func (v *DeleteParameterInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteParameterInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteParameterInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteParameterInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteParameterInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -74,28 +77,28 @@ func (v *DeleteParameterOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DeleteParameterOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DeleteParameterOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DeleteParameterOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DeleteParameterOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		if _, ok := d.nextKey(first); !ok {
+		if _, ok := d.NextKey(first); !ok {
 			return
 		}
-		d.skip()
+		d.Skip()
 	}
 }
 
@@ -111,27 +114,27 @@ func (v *DescribeParametersInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Filters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Filters":`...)
-		b = appendStructList(b, v.Filters)
+		b = codec.AppendStructList(b, v.Filters)
 	}
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.ParameterFilters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ParameterFilters":`...)
-		b = appendStructList(b, v.ParameterFilters)
+		b = codec.AppendStructList(b, v.ParameterFilters)
 	}
 	if v.Shared != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Shared":`...)
 		b = strconv.AppendBool(b, *v.Shared)
 	}
@@ -141,46 +144,46 @@ func (v *DescribeParametersInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeParametersInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeParametersInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeParametersInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeParametersInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Filters":
-			p := pathSeg{parent: parent, name: "Filters"}
+			p := codec.Path{Parent: parent, Name: "Filters"}
 			v.Filters = decodeParametersFilterList(d, &p)
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ParameterFilters":
-			p := pathSeg{parent: parent, name: "ParameterFilters"}
+			p := codec.Path{Parent: parent, Name: "ParameterFilters"}
 			v.ParameterFilters = decodeParameterStringFilterList(d, &p)
 		case "Shared":
-			p := pathSeg{parent: parent, name: "Shared"}
-			v.Shared = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Shared"}
+			v.Shared = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -197,14 +200,14 @@ func (v *DescribeParametersOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.Parameters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Parameters":`...)
-		b = appendStructList(b, v.Parameters)
+		b = codec.AppendStructList(b, v.Parameters)
 	}
 	return append(b, '}')
 }
@@ -212,37 +215,37 @@ func (v *DescribeParametersOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *DescribeParametersOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x DescribeParametersOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *DescribeParametersOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *DescribeParametersOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "Parameters":
-			p := pathSeg{parent: parent, name: "Parameters"}
+			p := codec.Path{Parent: parent, Name: "Parameters"}
 			v.Parameters = decodeParameterMetadataList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -259,12 +262,12 @@ func (v *GetParameterInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.WithDecryption != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"WithDecryption":`...)
 		b = strconv.AppendBool(b, *v.WithDecryption)
 	}
@@ -274,37 +277,37 @@ func (v *GetParameterInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetParameterInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetParameterInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetParameterInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetParameterInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "WithDecryption":
-			p := pathSeg{parent: parent, name: "WithDecryption"}
-			v.WithDecryption = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "WithDecryption"}
+			v.WithDecryption = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -321,7 +324,7 @@ func (v *GetParameterOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Parameter != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Parameter":`...)
 		b = v.Parameter.AppendJSON(b)
 	}
@@ -331,38 +334,38 @@ func (v *GetParameterOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetParameterOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetParameterOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetParameterOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetParameterOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Parameter":
-			p := pathSeg{parent: parent, name: "Parameter"}
+			p := codec.Path{Parent: parent, Name: "Parameter"}
 			v.Parameter = nil
-			if !d.null() {
+			if !d.Null() {
 				v.Parameter = new(Parameter)
 				v.Parameter.decode(d, &p)
 			}
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -379,32 +382,32 @@ func (v *GetParametersByPathInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.MaxResults != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"MaxResults":`...)
 		b = strconv.AppendInt(b, int64(*v.MaxResults), 10)
 	}
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.ParameterFilters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ParameterFilters":`...)
-		b = appendStructList(b, v.ParameterFilters)
+		b = codec.AppendStructList(b, v.ParameterFilters)
 	}
 	if v.Path != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Path":`...)
-		b = appendString(b, *v.Path)
+		b = codec.AppendString(b, *v.Path)
 	}
 	if v.Recursive != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Recursive":`...)
 		b = strconv.AppendBool(b, *v.Recursive)
 	}
 	if v.WithDecryption != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"WithDecryption":`...)
 		b = strconv.AppendBool(b, *v.WithDecryption)
 	}
@@ -414,49 +417,49 @@ func (v *GetParametersByPathInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetParametersByPathInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetParametersByPathInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetParametersByPathInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetParametersByPathInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "MaxResults":
-			p := pathSeg{parent: parent, name: "MaxResults"}
-			v.MaxResults = d.int32Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "MaxResults"}
+			v.MaxResults = d.Int32Ptr(&p)
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "ParameterFilters":
-			p := pathSeg{parent: parent, name: "ParameterFilters"}
+			p := codec.Path{Parent: parent, Name: "ParameterFilters"}
 			v.ParameterFilters = decodeParameterStringFilterList(d, &p)
 		case "Path":
-			p := pathSeg{parent: parent, name: "Path"}
-			v.Path = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Path"}
+			v.Path = d.StringPtr(&p)
 		case "Recursive":
-			p := pathSeg{parent: parent, name: "Recursive"}
-			v.Recursive = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Recursive"}
+			v.Recursive = d.BoolPtr(&p)
 		case "WithDecryption":
-			p := pathSeg{parent: parent, name: "WithDecryption"}
-			v.WithDecryption = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "WithDecryption"}
+			v.WithDecryption = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -473,14 +476,14 @@ func (v *GetParametersByPathOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.NextToken != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"NextToken":`...)
-		b = appendString(b, *v.NextToken)
+		b = codec.AppendString(b, *v.NextToken)
 	}
 	if v.Parameters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Parameters":`...)
-		b = appendStructList(b, v.Parameters)
+		b = codec.AppendStructList(b, v.Parameters)
 	}
 	return append(b, '}')
 }
@@ -488,37 +491,37 @@ func (v *GetParametersByPathOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetParametersByPathOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetParametersByPathOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetParametersByPathOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetParametersByPathOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "NextToken":
-			p := pathSeg{parent: parent, name: "NextToken"}
-			v.NextToken = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "NextToken"}
+			v.NextToken = d.StringPtr(&p)
 		case "Parameters":
-			p := pathSeg{parent: parent, name: "Parameters"}
+			p := codec.Path{Parent: parent, Name: "Parameters"}
 			v.Parameters = decodeParameterList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -534,11 +537,11 @@ func (v GetParametersInput) MarshalJSON() ([]byte, error) {
 func (v *GetParametersInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"Names":`...)
-	b = appendStringList(b, v.Names)
+	b = codec.AppendStringList(b, v.Names)
 	if v.WithDecryption != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"WithDecryption":`...)
 		b = strconv.AppendBool(b, *v.WithDecryption)
 	}
@@ -548,37 +551,37 @@ func (v *GetParametersInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetParametersInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetParametersInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetParametersInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetParametersInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Names":
-			p := pathSeg{parent: parent, name: "Names"}
+			p := codec.Path{Parent: parent, Name: "Names"}
 			v.Names = decodeParameterNameList(d, &p)
 		case "WithDecryption":
-			p := pathSeg{parent: parent, name: "WithDecryption"}
-			v.WithDecryption = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "WithDecryption"}
+			v.WithDecryption = d.BoolPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -595,14 +598,14 @@ func (v *GetParametersOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.InvalidParameters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"InvalidParameters":`...)
-		b = appendStringList(b, v.InvalidParameters)
+		b = codec.AppendStringList(b, v.InvalidParameters)
 	}
 	if v.Parameters != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Parameters":`...)
-		b = appendStructList(b, v.Parameters)
+		b = codec.AppendStructList(b, v.Parameters)
 	}
 	return append(b, '}')
 }
@@ -610,37 +613,37 @@ func (v *GetParametersOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *GetParametersOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x GetParametersOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *GetParametersOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *GetParametersOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "InvalidParameters":
-			p := pathSeg{parent: parent, name: "InvalidParameters"}
+			p := codec.Path{Parent: parent, Name: "InvalidParameters"}
 			v.InvalidParameters = decodeParameterNameList(d, &p)
 		case "Parameters":
-			p := pathSeg{parent: parent, name: "Parameters"}
+			p := codec.Path{Parent: parent, Name: "Parameters"}
 			v.Parameters = decodeParameterList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -655,47 +658,47 @@ func (v *Parameter) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.DataType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DataType":`...)
-		b = appendString(b, *v.DataType)
+		b = codec.AppendString(b, *v.DataType)
 	}
 	if v.LastModifiedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastModifiedDate":`...)
-		b = appendTimestamp(b, *v.LastModifiedDate)
+		b = codec.AppendTimestamp(b, *v.LastModifiedDate)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.Selector != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Selector":`...)
-		b = appendString(b, *v.Selector)
+		b = codec.AppendString(b, *v.Selector)
 	}
 	if v.SourceResult != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"SourceResult":`...)
-		b = appendString(b, *v.SourceResult)
+		b = codec.AppendString(b, *v.SourceResult)
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, string(*v.Type))
+		b = codec.AppendString(b, string(*v.Type))
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	if v.Version != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Version":`...)
 		b = strconv.AppendInt(b, *v.Version, 10)
 	}
@@ -705,64 +708,64 @@ func (v *Parameter) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Parameter) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Parameter
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Parameter) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Parameter) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "DataType":
-			p := pathSeg{parent: parent, name: "DataType"}
-			v.DataType = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DataType"}
+			v.DataType = d.StringPtr(&p)
 		case "LastModifiedDate":
-			p := pathSeg{parent: parent, name: "LastModifiedDate"}
-			v.LastModifiedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastModifiedDate"}
+			v.LastModifiedDate = d.TimestampPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "Selector":
-			p := pathSeg{parent: parent, name: "Selector"}
-			v.Selector = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Selector"}
+			v.Selector = d.StringPtr(&p)
 		case "SourceResult":
-			p := pathSeg{parent: parent, name: "SourceResult"}
-			v.SourceResult = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "SourceResult"}
+			v.SourceResult = d.StringPtr(&p)
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
+			p := codec.Path{Parent: parent, Name: "Type"}
 			v.Type = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParameterType(s)
 					v.Type = &e
 				}
 			}
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		case "Version":
-			p := pathSeg{parent: parent, name: "Version"}
-			v.Version = d.int64Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "Version"}
+			v.Version = d.Int64Ptr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -779,19 +782,19 @@ func (v *ParameterInlinePolicy) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.PolicyStatus != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"PolicyStatus":`...)
-		b = appendString(b, *v.PolicyStatus)
+		b = codec.AppendString(b, *v.PolicyStatus)
 	}
 	if v.PolicyText != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"PolicyText":`...)
-		b = appendString(b, *v.PolicyText)
+		b = codec.AppendString(b, *v.PolicyText)
 	}
 	if v.PolicyType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"PolicyType":`...)
-		b = appendString(b, *v.PolicyType)
+		b = codec.AppendString(b, *v.PolicyType)
 	}
 	return append(b, '}')
 }
@@ -799,40 +802,40 @@ func (v *ParameterInlinePolicy) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ParameterInlinePolicy) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ParameterInlinePolicy
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ParameterInlinePolicy) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ParameterInlinePolicy) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "PolicyStatus":
-			p := pathSeg{parent: parent, name: "PolicyStatus"}
-			v.PolicyStatus = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "PolicyStatus"}
+			v.PolicyStatus = d.StringPtr(&p)
 		case "PolicyText":
-			p := pathSeg{parent: parent, name: "PolicyText"}
-			v.PolicyText = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "PolicyText"}
+			v.PolicyText = d.StringPtr(&p)
 		case "PolicyType":
-			p := pathSeg{parent: parent, name: "PolicyType"}
-			v.PolicyType = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "PolicyType"}
+			v.PolicyType = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -849,62 +852,62 @@ func (v *ParameterMetadata) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.ARN != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"ARN":`...)
-		b = appendString(b, *v.ARN)
+		b = codec.AppendString(b, *v.ARN)
 	}
 	if v.AllowedPattern != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AllowedPattern":`...)
-		b = appendString(b, *v.AllowedPattern)
+		b = codec.AppendString(b, *v.AllowedPattern)
 	}
 	if v.DataType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DataType":`...)
-		b = appendString(b, *v.DataType)
+		b = codec.AppendString(b, *v.DataType)
 	}
 	if v.Description != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Description":`...)
-		b = appendString(b, *v.Description)
+		b = codec.AppendString(b, *v.Description)
 	}
 	if v.KeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KeyId":`...)
-		b = appendString(b, *v.KeyId)
+		b = codec.AppendString(b, *v.KeyId)
 	}
 	if v.LastModifiedDate != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastModifiedDate":`...)
-		b = appendTimestamp(b, *v.LastModifiedDate)
+		b = codec.AppendTimestamp(b, *v.LastModifiedDate)
 	}
 	if v.LastModifiedUser != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"LastModifiedUser":`...)
-		b = appendString(b, *v.LastModifiedUser)
+		b = codec.AppendString(b, *v.LastModifiedUser)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.Policies != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Policies":`...)
-		b = appendStructList(b, v.Policies)
+		b = codec.AppendStructList(b, v.Policies)
 	}
 	if v.Tier != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tier":`...)
-		b = appendString(b, string(*v.Tier))
+		b = codec.AppendString(b, string(*v.Tier))
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, string(*v.Type))
+		b = codec.AppendString(b, string(*v.Type))
 	}
 	if v.Version != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Version":`...)
 		b = strconv.AppendInt(b, *v.Version, 10)
 	}
@@ -914,79 +917,79 @@ func (v *ParameterMetadata) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ParameterMetadata) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ParameterMetadata
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ParameterMetadata) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ParameterMetadata) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "ARN":
-			p := pathSeg{parent: parent, name: "ARN"}
-			v.ARN = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "ARN"}
+			v.ARN = d.StringPtr(&p)
 		case "AllowedPattern":
-			p := pathSeg{parent: parent, name: "AllowedPattern"}
-			v.AllowedPattern = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AllowedPattern"}
+			v.AllowedPattern = d.StringPtr(&p)
 		case "DataType":
-			p := pathSeg{parent: parent, name: "DataType"}
-			v.DataType = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DataType"}
+			v.DataType = d.StringPtr(&p)
 		case "Description":
-			p := pathSeg{parent: parent, name: "Description"}
-			v.Description = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Description"}
+			v.Description = d.StringPtr(&p)
 		case "KeyId":
-			p := pathSeg{parent: parent, name: "KeyId"}
-			v.KeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KeyId"}
+			v.KeyId = d.StringPtr(&p)
 		case "LastModifiedDate":
-			p := pathSeg{parent: parent, name: "LastModifiedDate"}
-			v.LastModifiedDate = d.timestampPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastModifiedDate"}
+			v.LastModifiedDate = d.TimestampPtr(&p)
 		case "LastModifiedUser":
-			p := pathSeg{parent: parent, name: "LastModifiedUser"}
-			v.LastModifiedUser = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "LastModifiedUser"}
+			v.LastModifiedUser = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "Policies":
-			p := pathSeg{parent: parent, name: "Policies"}
+			p := codec.Path{Parent: parent, Name: "Policies"}
 			v.Policies = decodeParameterPolicyList(d, &p)
 		case "Tier":
-			p := pathSeg{parent: parent, name: "Tier"}
+			p := codec.Path{Parent: parent, Name: "Tier"}
 			v.Tier = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParameterTier(s)
 					v.Tier = &e
 				}
 			}
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
+			p := codec.Path{Parent: parent, Name: "Type"}
 			v.Type = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParameterType(s)
 					v.Type = &e
 				}
 			}
 		case "Version":
-			p := pathSeg{parent: parent, name: "Version"}
-			v.Version = d.int64Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "Version"}
+			v.Version = d.Int64Ptr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1003,19 +1006,19 @@ func (v *ParameterStringFilter) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, *v.Key)
+		b = codec.AppendString(b, *v.Key)
 	}
 	if v.Option != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Option":`...)
-		b = appendString(b, *v.Option)
+		b = codec.AppendString(b, *v.Option)
 	}
 	if v.Values != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Values":`...)
-		b = appendStringList(b, v.Values)
+		b = codec.AppendStringList(b, v.Values)
 	}
 	return append(b, '}')
 }
@@ -1023,40 +1026,40 @@ func (v *ParameterStringFilter) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ParameterStringFilter) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ParameterStringFilter
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ParameterStringFilter) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ParameterStringFilter) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
-			v.Key = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Key"}
+			v.Key = d.StringPtr(&p)
 		case "Option":
-			p := pathSeg{parent: parent, name: "Option"}
-			v.Option = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Option"}
+			v.Option = d.StringPtr(&p)
 		case "Values":
-			p := pathSeg{parent: parent, name: "Values"}
+			p := codec.Path{Parent: parent, Name: "Values"}
 			v.Values = decodeParameterStringFilterValueList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1073,56 +1076,56 @@ func (v *ParametersFilter) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, string(*v.Key))
+		b = codec.AppendString(b, string(*v.Key))
 	}
-	b = appendSep(b, n)
+	b = codec.AppendSep(b, n)
 	b = append(b, `"Values":`...)
-	b = appendStringList(b, v.Values)
+	b = codec.AppendStringList(b, v.Values)
 	return append(b, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *ParametersFilter) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x ParametersFilter
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *ParametersFilter) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *ParametersFilter) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
+			p := codec.Path{Parent: parent, Name: "Key"}
 			v.Key = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParametersFilterKey(s)
 					v.Key = &e
 				}
 			}
 		case "Values":
-			p := pathSeg{parent: parent, name: "Values"}
+			p := codec.Path{Parent: parent, Name: "Values"}
 			v.Values = decodeParametersFilterValueList(d, &p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1139,59 +1142,59 @@ func (v *PutParameterInput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.AllowedPattern != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"AllowedPattern":`...)
-		b = appendString(b, *v.AllowedPattern)
+		b = codec.AppendString(b, *v.AllowedPattern)
 	}
 	if v.DataType != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"DataType":`...)
-		b = appendString(b, *v.DataType)
+		b = codec.AppendString(b, *v.DataType)
 	}
 	if v.Description != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Description":`...)
-		b = appendString(b, *v.Description)
+		b = codec.AppendString(b, *v.Description)
 	}
 	if v.KeyId != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"KeyId":`...)
-		b = appendString(b, *v.KeyId)
+		b = codec.AppendString(b, *v.KeyId)
 	}
 	if v.Name != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Name":`...)
-		b = appendString(b, *v.Name)
+		b = codec.AppendString(b, *v.Name)
 	}
 	if v.Overwrite != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Overwrite":`...)
 		b = strconv.AppendBool(b, *v.Overwrite)
 	}
 	if v.Policies != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Policies":`...)
-		b = appendString(b, *v.Policies)
+		b = codec.AppendString(b, *v.Policies)
 	}
 	if v.Tags != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tags":`...)
-		b = appendStructList(b, v.Tags)
+		b = codec.AppendStructList(b, v.Tags)
 	}
 	if v.Tier != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tier":`...)
-		b = appendString(b, string(*v.Tier))
+		b = codec.AppendString(b, string(*v.Tier))
 	}
 	if v.Type != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Type":`...)
-		b = appendString(b, string(*v.Type))
+		b = codec.AppendString(b, string(*v.Type))
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -1199,76 +1202,76 @@ func (v *PutParameterInput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *PutParameterInput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x PutParameterInput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *PutParameterInput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *PutParameterInput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "AllowedPattern":
-			p := pathSeg{parent: parent, name: "AllowedPattern"}
-			v.AllowedPattern = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "AllowedPattern"}
+			v.AllowedPattern = d.StringPtr(&p)
 		case "DataType":
-			p := pathSeg{parent: parent, name: "DataType"}
-			v.DataType = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "DataType"}
+			v.DataType = d.StringPtr(&p)
 		case "Description":
-			p := pathSeg{parent: parent, name: "Description"}
-			v.Description = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Description"}
+			v.Description = d.StringPtr(&p)
 		case "KeyId":
-			p := pathSeg{parent: parent, name: "KeyId"}
-			v.KeyId = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "KeyId"}
+			v.KeyId = d.StringPtr(&p)
 		case "Name":
-			p := pathSeg{parent: parent, name: "Name"}
-			v.Name = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Name"}
+			v.Name = d.StringPtr(&p)
 		case "Overwrite":
-			p := pathSeg{parent: parent, name: "Overwrite"}
-			v.Overwrite = d.boolPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Overwrite"}
+			v.Overwrite = d.BoolPtr(&p)
 		case "Policies":
-			p := pathSeg{parent: parent, name: "Policies"}
-			v.Policies = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Policies"}
+			v.Policies = d.StringPtr(&p)
 		case "Tags":
-			p := pathSeg{parent: parent, name: "Tags"}
+			p := codec.Path{Parent: parent, Name: "Tags"}
 			v.Tags = decodeTagList(d, &p)
 		case "Tier":
-			p := pathSeg{parent: parent, name: "Tier"}
+			p := codec.Path{Parent: parent, Name: "Tier"}
 			v.Tier = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParameterTier(s)
 					v.Tier = &e
 				}
 			}
 		case "Type":
-			p := pathSeg{parent: parent, name: "Type"}
+			p := codec.Path{Parent: parent, Name: "Type"}
 			v.Type = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParameterType(s)
 					v.Type = &e
 				}
 			}
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1285,12 +1288,12 @@ func (v *PutParameterOutput) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Tier != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Tier":`...)
-		b = appendString(b, string(*v.Tier))
+		b = codec.AppendString(b, string(*v.Tier))
 	}
 	if v.Version != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Version":`...)
 		b = strconv.AppendInt(b, *v.Version, 10)
 	}
@@ -1300,43 +1303,43 @@ func (v *PutParameterOutput) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *PutParameterOutput) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x PutParameterOutput
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *PutParameterOutput) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *PutParameterOutput) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Tier":
-			p := pathSeg{parent: parent, name: "Tier"}
+			p := codec.Path{Parent: parent, Name: "Tier"}
 			v.Tier = nil
-			if !d.null() {
-				if s, ok := d.str(&p); ok {
+			if !d.Null() {
+				if s, ok := d.Str(&p); ok {
 					e := ParameterTier(s)
 					v.Tier = &e
 				}
 			}
 		case "Version":
-			p := pathSeg{parent: parent, name: "Version"}
-			v.Version = d.int64Ptr(&p)
+			p := codec.Path{Parent: parent, Name: "Version"}
+			v.Version = d.Int64Ptr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
@@ -1351,14 +1354,14 @@ func (v *Tag) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	n := len(b)
 	if v.Key != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Key":`...)
-		b = appendString(b, *v.Key)
+		b = codec.AppendString(b, *v.Key)
 	}
 	if v.Value != nil {
-		b = appendSep(b, n)
+		b = codec.AppendSep(b, n)
 		b = append(b, `"Value":`...)
-		b = appendString(b, *v.Value)
+		b = codec.AppendString(b, *v.Value)
 	}
 	return append(b, '}')
 }
@@ -1366,54 +1369,54 @@ func (v *Tag) AppendJSON(b []byte) []byte {
 // UnmarshalJSON implements json.Unmarshaler with the rules of Dispatch:
 // exact member names, null as absent, unknown members ignored.
 func (v *Tag) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	if d.null() {
-		return d.finish()
+	d := codec.NewDecoder(data)
+	if d.Null() {
+		return d.Finish()
 	}
 	var x Tag
 	x.decode(&d, nil)
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return err
 	}
 	*v = x
 	return nil
 }
 
-func (v *Tag) decode(d *decoder, parent *pathSeg) {
-	if !d.openObject(parent) {
+func (v *Tag) decode(d *codec.Decoder, parent *codec.Path) {
+	if !d.OpenObject(parent) {
 		return
 	}
 	for first := true; ; first = false {
-		key, ok := d.nextKey(first)
+		key, ok := d.NextKey(first)
 		if !ok {
 			return
 		}
 		switch string(key) {
 		case "Key":
-			p := pathSeg{parent: parent, name: "Key"}
-			v.Key = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Key"}
+			v.Key = d.StringPtr(&p)
 		case "Value":
-			p := pathSeg{parent: parent, name: "Value"}
-			v.Value = d.stringPtr(&p)
+			p := codec.Path{Parent: parent, Name: "Value"}
+			v.Value = d.StringPtr(&p)
 		default:
-			d.skip()
+			d.Skip()
 		}
 	}
 }
 
 // decodeParameterList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParameterList(d *decoder, p *pathSeg) []Parameter {
-	if d.null() || !d.openArray(p) {
+func decodeParameterList(d *codec.Decoder, p *codec.Path) []Parameter {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]Parameter, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, Parameter{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1421,17 +1424,17 @@ func decodeParameterList(d *decoder, p *pathSeg) []Parameter {
 
 // decodeParameterMetadataList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParameterMetadataList(d *decoder, p *pathSeg) []ParameterMetadata {
-	if d.null() || !d.openArray(p) {
+func decodeParameterMetadataList(d *codec.Decoder, p *codec.Path) []ParameterMetadata {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ParameterMetadata, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ParameterMetadata{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1439,20 +1442,20 @@ func decodeParameterMetadataList(d *decoder, p *pathSeg) []ParameterMetadata {
 
 // decodeParameterNameList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParameterNameList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeParameterNameList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1460,17 +1463,17 @@ func decodeParameterNameList(d *decoder, p *pathSeg) []string {
 
 // decodeParameterPolicyList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParameterPolicyList(d *decoder, p *pathSeg) []ParameterInlinePolicy {
-	if d.null() || !d.openArray(p) {
+func decodeParameterPolicyList(d *codec.Decoder, p *codec.Path) []ParameterInlinePolicy {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ParameterInlinePolicy, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ParameterInlinePolicy{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1478,17 +1481,17 @@ func decodeParameterPolicyList(d *decoder, p *pathSeg) []ParameterInlinePolicy {
 
 // decodeParameterStringFilterList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParameterStringFilterList(d *decoder, p *pathSeg) []ParameterStringFilter {
-	if d.null() || !d.openArray(p) {
+func decodeParameterStringFilterList(d *codec.Decoder, p *codec.Path) []ParameterStringFilter {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ParameterStringFilter, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ParameterStringFilter{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1496,20 +1499,20 @@ func decodeParameterStringFilterList(d *decoder, p *pathSeg) []ParameterStringFi
 
 // decodeParameterStringFilterValueList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParameterStringFilterValueList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeParameterStringFilterValueList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1517,17 +1520,17 @@ func decodeParameterStringFilterValueList(d *decoder, p *pathSeg) []string {
 
 // decodeParametersFilterList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParametersFilterList(d *decoder, p *pathSeg) []ParametersFilter {
-	if d.null() || !d.openArray(p) {
+func decodeParametersFilterList(d *codec.Decoder, p *codec.Path) []ParametersFilter {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]ParametersFilter, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, ParametersFilter{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1535,20 +1538,20 @@ func decodeParametersFilterList(d *decoder, p *pathSeg) []ParametersFilter {
 
 // decodeParametersFilterValueList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeParametersFilterValueList(d *decoder, p *pathSeg) []string {
-	if d.null() || !d.openArray(p) {
+func decodeParametersFilterValueList(d *codec.Decoder, p *codec.Path) []string {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]string, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
-		s, ok := d.str(&e)
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
+		s, ok := d.Str(&e)
 		if !ok {
 			return nil
 		}
 		l = append(l, s)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
@@ -1556,31 +1559,18 @@ func decodeParametersFilterValueList(d *decoder, p *pathSeg) []string {
 
 // decodeTagList reads member p's array; null is nil, [] is a non-nil
 // empty slice, and a null element is an error.
-func decodeTagList(d *decoder, p *pathSeg) []Tag {
-	if d.null() || !d.openArray(p) {
+func decodeTagList(d *codec.Decoder, p *codec.Path) []Tag {
+	if d.Null() || !d.OpenArray(p) {
 		return nil
 	}
 	l := make([]Tag, 0, 4)
-	for i := 0; d.nextElem(i == 0); i++ {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+	for i := 0; d.NextElem(i == 0); i++ {
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l = append(l, Tag{})
 		l[i].decode(d, &e)
 	}
-	if d.err != nil {
+	if d.Failed() {
 		return nil
 	}
 	return l
-}
-
-// int64Ptr reads member p's integer value; null is nil. Fractions,
-// exponents and values outside the int64 range are errors.
-func (d *decoder) int64Ptr(p *pathSeg) *int64 {
-	if d.null() {
-		return nil
-	}
-	v, ok := d.integer(p, 64)
-	if !ok {
-		return nil
-	}
-	return &v
 }

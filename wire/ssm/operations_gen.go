@@ -4,8 +4,8 @@ package ssm
 
 import (
 	"context"
-
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/wire/internal/codec"
 )
 
 // SSM is the SSM Parameter Store API, one method per operation. Methods
@@ -75,11 +75,11 @@ func Dispatch(ctx context.Context, svc SSM, op string, body []byte) (any, error)
 	switch op {
 	case "DeleteParameter":
 		in := new(DeleteParameterInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -95,11 +95,11 @@ func Dispatch(ctx context.Context, svc SSM, op string, body []byte) (any, error)
 		return out, nil
 	case "DescribeParameters":
 		in := new(DescribeParametersInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -115,11 +115,11 @@ func Dispatch(ctx context.Context, svc SSM, op string, body []byte) (any, error)
 		return out, nil
 	case "GetParameter":
 		in := new(GetParameterInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -135,11 +135,11 @@ func Dispatch(ctx context.Context, svc SSM, op string, body []byte) (any, error)
 		return out, nil
 	case "GetParameters":
 		in := new(GetParametersInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -155,11 +155,11 @@ func Dispatch(ctx context.Context, svc SSM, op string, body []byte) (any, error)
 		return out, nil
 	case "GetParametersByPath":
 		in := new(GetParametersByPathInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {
@@ -175,11 +175,11 @@ func Dispatch(ctx context.Context, svc SSM, op string, body []byte) (any, error)
 		return out, nil
 	case "PutParameter":
 		in := new(PutParameterInput)
-		d := decoder{data: body}
-		if !d.blank() {
+		d := codec.NewDecoder(body)
+		if !d.Blank() {
 			in.decode(&d, nil)
 		}
-		if err := d.finish(); err != nil {
+		if err := d.Finish(); err != nil {
 			return nil, err
 		}
 		if err := in.Validate(); err != nil {

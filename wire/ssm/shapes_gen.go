@@ -2,6 +2,8 @@
 
 package ssm
 
+import ()
+
 // ParameterTier is the model's ParameterTier enum.
 type ParameterTier string
 

@@ -3,6 +3,7 @@
 package ssm
 
 import (
+	"github.com/openrunner/openrunner/wire/internal/codec"
 	"regexp"
 )
 
@@ -13,322 +14,322 @@ var (
 	reTagKey                   = regexp.MustCompile(`^(?:^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$)$`)
 )
 
-func validateAllowedPattern(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 1024)
+func validateAllowedPattern(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 1024)
 }
 
-func (v *DeleteParameterInput) validate(vd *validator, parent *pathSeg) {
+func (v *DeleteParameterInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Name"}
+		p := codec.Path{Parent: parent, Name: "Name"}
 		if v.Name == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validatePSParameterName(vd, &p, *v.Name)
 		}
 	}
 }
 
-func (v *DescribeParametersInput) validate(vd *validator, parent *pathSeg) {
+func (v *DescribeParametersInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.Filters != nil {
-		p := pathSeg{parent: parent, name: "Filters"}
+		p := codec.Path{Parent: parent, Name: "Filters"}
 		validateParametersFilterList(vd, &p, v.Filters)
 	}
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.ParameterFilters != nil {
-		p := pathSeg{parent: parent, name: "ParameterFilters"}
+		p := codec.Path{Parent: parent, Name: "ParameterFilters"}
 		validateParameterStringFilterList(vd, &p, v.ParameterFilters)
 	}
 }
 
-func (v *GetParameterInput) validate(vd *validator, parent *pathSeg) {
+func (v *GetParameterInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Name"}
+		p := codec.Path{Parent: parent, Name: "Name"}
 		if v.Name == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validatePSParameterName(vd, &p, *v.Name)
 		}
 	}
 }
 
-func validateGetParametersByPathMaxResults(vd *validator, p *pathSeg, v int32) {
+func validateGetParametersByPathMaxResults(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 10 {
-		vd.intMax(p, int64(v), 10)
+		vd.IntMax(p, int64(v), 10)
 	}
 }
 
-func (v *GetParametersByPathInput) validate(vd *validator, parent *pathSeg) {
+func (v *GetParametersByPathInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.MaxResults != nil {
-		p := pathSeg{parent: parent, name: "MaxResults"}
+		p := codec.Path{Parent: parent, Name: "MaxResults"}
 		validateGetParametersByPathMaxResults(vd, &p, *v.MaxResults)
 	}
 	if v.ParameterFilters != nil {
-		p := pathSeg{parent: parent, name: "ParameterFilters"}
+		p := codec.Path{Parent: parent, Name: "ParameterFilters"}
 		validateParameterStringFilterList(vd, &p, v.ParameterFilters)
 	}
 	{
-		p := pathSeg{parent: parent, name: "Path"}
+		p := codec.Path{Parent: parent, Name: "Path"}
 		if v.Path == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validatePSParameterName(vd, &p, *v.Path)
 		}
 	}
 }
 
-func (v *GetParametersInput) validate(vd *validator, parent *pathSeg) {
+func (v *GetParametersInput) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Names"}
+		p := codec.Path{Parent: parent, Name: "Names"}
 		if v.Names == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateParameterNameList(vd, &p, v.Names)
 		}
 	}
 }
 
-func validateMaxResults(vd *validator, p *pathSeg, v int32) {
+func validateMaxResults(vd *codec.Validator, p *codec.Path, v int32) {
 	if v < 1 {
-		vd.intMin(p, int64(v), 1)
+		vd.IntMin(p, int64(v), 1)
 	}
 	if v > 50 {
-		vd.intMax(p, int64(v), 50)
+		vd.IntMax(p, int64(v), 50)
 	}
 }
 
-func validatePSParameterName(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 2048)
+func validatePSParameterName(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 2048)
 }
 
-func validateParameterDataType(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 128)
+func validateParameterDataType(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 128)
 }
 
-func validateParameterDescription(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 1024)
+func validateParameterDescription(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 1024)
 }
 
-func validateParameterKeyId(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 256)
+func validateParameterKeyId(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 256)
 	if !reParameterKeyId.MatchString(s) {
-		vd.pattern(p, s, false, `^([a-zA-Z0-9:/_-]+)$`)
+		vd.Pattern(p, s, false, `^([a-zA-Z0-9:/_-]+)$`)
 	}
 }
 
-func validateParameterNameList(vd *validator, p *pathSeg, l []string) {
-	vd.size(p, len(l), 1, 10, func() string { return showStrings(l, false) })
+func validateParameterNameList(vd *codec.Validator, p *codec.Path, l []string) {
+	vd.Size(p, len(l), 1, 10, func() string { return codec.ShowStrings(l, false) })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validatePSParameterName(vd, &e, l[i])
 	}
 }
 
-func validateParameterPolicies(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 4096)
+func validateParameterPolicies(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 4096)
 }
 
-func (v *ParameterStringFilter) validate(vd *validator, parent *pathSeg) {
+func (v *ParameterStringFilter) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Key"}
+		p := codec.Path{Parent: parent, Name: "Key"}
 		if v.Key == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateParameterStringFilterKey(vd, &p, *v.Key)
 		}
 	}
 	if v.Option != nil {
-		p := pathSeg{parent: parent, name: "Option"}
+		p := codec.Path{Parent: parent, Name: "Option"}
 		validateParameterStringQueryOption(vd, &p, *v.Option)
 	}
 	if v.Values != nil {
-		p := pathSeg{parent: parent, name: "Values"}
+		p := codec.Path{Parent: parent, Name: "Values"}
 		validateParameterStringFilterValueList(vd, &p, v.Values)
 	}
 }
 
-func validateParameterStringFilterKey(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 132)
+func validateParameterStringFilterKey(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 132)
 	if !reParameterStringFilterKey.MatchString(s) {
-		vd.pattern(p, s, false, `tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType`)
+		vd.Pattern(p, s, false, `tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType`)
 	}
 }
 
-func validateParameterStringFilterList(vd *validator, p *pathSeg, l []ParameterStringFilter) {
+func validateParameterStringFilterList(vd *codec.Validator, p *codec.Path, l []ParameterStringFilter) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func validateParameterStringFilterValue(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 1024)
+func validateParameterStringFilterValue(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 1024)
 }
 
-func validateParameterStringFilterValueList(vd *validator, p *pathSeg, l []string) {
-	vd.size(p, len(l), 1, 50, func() string { return showStrings(l, false) })
+func validateParameterStringFilterValueList(vd *codec.Validator, p *codec.Path, l []string) {
+	vd.Size(p, len(l), 1, 50, func() string { return codec.ShowStrings(l, false) })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateParameterStringFilterValue(vd, &e, l[i])
 	}
 }
 
-func validateParameterStringQueryOption(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 10)
+func validateParameterStringQueryOption(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 10)
 }
 
-func validateParameterTier(vd *validator, p *pathSeg, v ParameterTier) {
+func validateParameterTier(vd *codec.Validator, p *codec.Path, v ParameterTier) {
 	switch v {
 	case ParameterTierStandard, ParameterTierAdvanced, ParameterTierIntelligentTiering:
 	default:
-		vd.enum(p, string(v), false, "[Standard, Advanced, Intelligent-Tiering]")
+		vd.Enum(p, string(v), false, "[Standard, Advanced, Intelligent-Tiering]")
 	}
 }
 
-func validateParameterType(vd *validator, p *pathSeg, v ParameterType) {
+func validateParameterType(vd *codec.Validator, p *codec.Path, v ParameterType) {
 	switch v {
 	case ParameterTypeString, ParameterTypeStringlist, ParameterTypeSecurestring:
 	default:
-		vd.enum(p, string(v), false, "[String, StringList, SecureString]")
+		vd.Enum(p, string(v), false, "[String, StringList, SecureString]")
 	}
 }
 
-func (v *ParametersFilter) validate(vd *validator, parent *pathSeg) {
+func (v *ParametersFilter) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Key"}
+		p := codec.Path{Parent: parent, Name: "Key"}
 		if v.Key == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateParametersFilterKey(vd, &p, *v.Key)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "Values"}
+		p := codec.Path{Parent: parent, Name: "Values"}
 		if v.Values == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateParametersFilterValueList(vd, &p, v.Values)
 		}
 	}
 }
 
-func validateParametersFilterKey(vd *validator, p *pathSeg, v ParametersFilterKey) {
+func validateParametersFilterKey(vd *codec.Validator, p *codec.Path, v ParametersFilterKey) {
 	switch v {
 	case ParametersFilterKeyName, ParametersFilterKeyType, ParametersFilterKeyKeyid:
 	default:
-		vd.enum(p, string(v), false, "[Name, Type, KeyId]")
+		vd.Enum(p, string(v), false, "[Name, Type, KeyId]")
 	}
 }
 
-func validateParametersFilterList(vd *validator, p *pathSeg, l []ParametersFilter) {
+func validateParametersFilterList(vd *codec.Validator, p *codec.Path, l []ParametersFilter) {
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func validateParametersFilterValue(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 1024)
+func validateParametersFilterValue(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 1024)
 }
 
-func validateParametersFilterValueList(vd *validator, p *pathSeg, l []string) {
-	vd.size(p, len(l), 1, 50, func() string { return showStrings(l, false) })
+func validateParametersFilterValueList(vd *codec.Validator, p *codec.Path, l []string) {
+	vd.Size(p, len(l), 1, 50, func() string { return codec.ShowStrings(l, false) })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		validateParametersFilterValue(vd, &e, l[i])
 	}
 }
 
-func (v *PutParameterInput) validate(vd *validator, parent *pathSeg) {
+func (v *PutParameterInput) validate(vd *codec.Validator, parent *codec.Path) {
 	if v.AllowedPattern != nil {
-		p := pathSeg{parent: parent, name: "AllowedPattern"}
+		p := codec.Path{Parent: parent, Name: "AllowedPattern"}
 		validateAllowedPattern(vd, &p, *v.AllowedPattern)
 	}
 	if v.DataType != nil {
-		p := pathSeg{parent: parent, name: "DataType"}
+		p := codec.Path{Parent: parent, Name: "DataType"}
 		validateParameterDataType(vd, &p, *v.DataType)
 	}
 	if v.Description != nil {
-		p := pathSeg{parent: parent, name: "Description"}
+		p := codec.Path{Parent: parent, Name: "Description"}
 		validateParameterDescription(vd, &p, *v.Description)
 	}
 	if v.KeyId != nil {
-		p := pathSeg{parent: parent, name: "KeyId"}
+		p := codec.Path{Parent: parent, Name: "KeyId"}
 		validateParameterKeyId(vd, &p, *v.KeyId)
 	}
 	{
-		p := pathSeg{parent: parent, name: "Name"}
+		p := codec.Path{Parent: parent, Name: "Name"}
 		if v.Name == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validatePSParameterName(vd, &p, *v.Name)
 		}
 	}
 	if v.Policies != nil {
-		p := pathSeg{parent: parent, name: "Policies"}
+		p := codec.Path{Parent: parent, Name: "Policies"}
 		validateParameterPolicies(vd, &p, *v.Policies)
 	}
 	if v.Tags != nil {
-		p := pathSeg{parent: parent, name: "Tags"}
+		p := codec.Path{Parent: parent, Name: "Tags"}
 		validateTagList(vd, &p, v.Tags)
 	}
 	if v.Tier != nil {
-		p := pathSeg{parent: parent, name: "Tier"}
+		p := codec.Path{Parent: parent, Name: "Tier"}
 		validateParameterTier(vd, &p, *v.Tier)
 	}
 	if v.Type != nil {
-		p := pathSeg{parent: parent, name: "Type"}
+		p := codec.Path{Parent: parent, Name: "Type"}
 		validateParameterType(vd, &p, *v.Type)
 	}
 	if v.Value == nil {
-		p := pathSeg{parent: parent, name: "Value"}
-		vd.required(&p)
+		p := codec.Path{Parent: parent, Name: "Value"}
+		vd.Required(&p)
 	}
 }
 
-func (v *Tag) validate(vd *validator, parent *pathSeg) {
+func (v *Tag) validate(vd *codec.Validator, parent *codec.Path) {
 	{
-		p := pathSeg{parent: parent, name: "Key"}
+		p := codec.Path{Parent: parent, Name: "Key"}
 		if v.Key == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTagKey(vd, &p, *v.Key)
 		}
 	}
 	{
-		p := pathSeg{parent: parent, name: "Value"}
+		p := codec.Path{Parent: parent, Name: "Value"}
 		if v.Value == nil {
-			vd.required(&p)
+			vd.Required(&p)
 		} else {
 			validateTagValue(vd, &p, *v.Value)
 		}
 	}
 }
 
-func validateTagKey(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 1, 128)
+func validateTagKey(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 1, 128)
 	if !reTagKey.MatchString(s) {
-		vd.pattern(p, s, false, `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
+		vd.Pattern(p, s, false, `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
 	}
 }
 
-func validateTagList(vd *validator, p *pathSeg, l []Tag) {
-	vd.size(p, len(l), 0, 1000, func() string { return showCount(len(l), "[", "]") })
+func validateTagList(vd *codec.Validator, p *codec.Path, l []Tag) {
+	vd.Size(p, len(l), 0, 1000, func() string { return codec.ShowCount(len(l), "[", "]") })
 	for i := range l {
-		e := pathSeg{parent: p, kind: segIndex, index: i}
+		e := codec.Path{Parent: p, Kind: codec.SegIndex, Index: i}
 		l[i].validate(vd, &e)
 	}
 }
 
-func validateTagValue(vd *validator, p *pathSeg, s string) {
-	vd.strLen(p, s, false, 0, 256)
+func validateTagValue(vd *codec.Validator, p *codec.Path, s string) {
+	vd.StrLen(p, s, false, 0, 256)
 	if !reTagKey.MatchString(s) {
-		vd.pattern(p, s, false, `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
+		vd.Pattern(p, s, false, `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
 	}
 }
 
@@ -339,9 +340,9 @@ func (v *DeleteParameterInput) Validate() error {
 	if v == nil {
 		v = new(DeleteParameterInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -351,9 +352,9 @@ func (v *DescribeParametersInput) Validate() error {
 	if v == nil {
 		v = new(DescribeParametersInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -363,9 +364,9 @@ func (v *GetParameterInput) Validate() error {
 	if v == nil {
 		v = new(GetParameterInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -375,9 +376,9 @@ func (v *GetParametersInput) Validate() error {
 	if v == nil {
 		v = new(GetParametersInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -387,9 +388,9 @@ func (v *GetParametersByPathInput) Validate() error {
 	if v == nil {
 		v = new(GetParametersByPathInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }
 
 // Validate checks v against the model's constraints (required members,
@@ -399,7 +400,7 @@ func (v *PutParameterInput) Validate() error {
 	if v == nil {
 		v = new(PutParameterInput)
 	}
-	var vd validator
+	var vd codec.Validator
 	v.validate(&vd, nil)
-	return vd.err()
+	return vd.Err()
 }

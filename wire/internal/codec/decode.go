@@ -1,4 +1,4 @@
-package wire
+package codec
 
 import (
 	"strconv"
@@ -6,29 +6,37 @@ import (
 	"unicode/utf8"
 )
 
-// decoder reads JSON for the generated decode methods. It is strict (RFC
+// Decoder reads JSON for the generated decode methods. It is strict (RFC
 // 8259 syntax, valid UTF-8, exact case-sensitive member names), allocates
 // only for the values it returns, and never retains its input: request
 // bodies come from a pooled buffer. The first error is sticky: once err is
 // set every read is a no-op, so generated code checks it only at the end.
-type decoder struct {
+type Decoder struct {
 	data []byte
 	pos  int
 	err  *DecodeError
 	buf  []byte // scratch for member names and map keys with escapes
 }
 
+// NewDecoder returns a decoder of data, which it never retains past the
+// generated method that reads it.
+func NewDecoder(data []byte) Decoder { return Decoder{data: data} }
+
+// Failed reports whether an error has been recorded: generated code checks
+// it before returning a partly decoded list or map.
+func (d *Decoder) Failed() bool { return d.err != nil }
+
 // maxDepth bounds the nesting of skipped (unknown) values, so hostile input
 // cannot exhaust the stack. Modeled shapes nest far less deeply.
 const maxDepth = 1000
 
-// finish checks that only whitespace follows the decoded value and returns
+// Finish checks that only whitespace follows the decoded value and returns
 // the first error, as an error interface that is nil when there is none.
-func (d *decoder) finish() error {
+func (d *Decoder) Finish() error {
 	if d.err == nil {
 		d.ws()
 		if d.pos < len(d.data) {
-			d.fail("unexpected data after the JSON object at offset " + strconv.Itoa(d.pos))
+			d.Fail("unexpected data after the JSON object at offset " + strconv.Itoa(d.pos))
 		}
 	}
 	if d.err != nil {
@@ -37,14 +45,14 @@ func (d *decoder) finish() error {
 	return nil
 }
 
-// blank reports whether the input is empty or only whitespace, which a
+// Blank reports whether the input is empty or only whitespace, which a
 // request body may be for "{}".
-func (d *decoder) blank() bool {
+func (d *Decoder) Blank() bool {
 	d.ws()
 	return d.pos == len(d.data)
 }
 
-func (d *decoder) ws() {
+func (d *Decoder) ws() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -55,34 +63,34 @@ func (d *decoder) ws() {
 	}
 }
 
-func (d *decoder) fail(msg string) {
+func (d *Decoder) Fail(msg string) {
 	if d.err == nil {
 		d.err = &DecodeError{Message: "Unable to parse request body: " + msg}
 	}
 }
 
 // syntax records a syntax error at the current position.
-func (d *decoder) syntax() {
+func (d *Decoder) syntax() {
 	if d.pos >= len(d.data) {
-		d.fail("unexpected end of JSON input")
+		d.Fail("unexpected end of JSON input")
 		return
 	}
-	d.fail("malformed JSON at offset " + strconv.Itoa(d.pos))
+	d.Fail("malformed JSON at offset " + strconv.Itoa(d.pos))
 }
 
 // typeError records that the value at the current position is not of the
 // JSON type want ("a string", ...) that member p needs. A byte that cannot
 // start any JSON value is a syntax error instead.
-func (d *decoder) typeError(p *pathSeg, want string) {
+func (d *Decoder) typeError(p *Path, want string) {
 	if d.pos >= len(d.data) || !isValueStart(d.data[d.pos]) {
 		d.syntax()
 		return
 	}
 	if p == nil {
-		d.fail("expected a JSON object")
+		d.Fail("expected a JSON object")
 		return
 	}
-	d.fail("expected " + want + " for member \"" + string(p.appendDecodePath(nil)) + "\"")
+	d.Fail("expected " + want + " for member \"" + string(p.AppendDecodePath(nil)) + "\"")
 }
 
 func isValueStart(c byte) bool {
@@ -93,9 +101,9 @@ func isValueStart(c byte) bool {
 	return isDigit(c)
 }
 
-// null consumes a JSON null and reports whether it did. It also reports
+// Null consumes a JSON null and reports whether it did. It also reports
 // true once an error is recorded, so that callers stop decoding.
-func (d *decoder) null() bool {
+func (d *Decoder) Null() bool {
 	if d.err != nil {
 		return true
 	}
@@ -110,7 +118,7 @@ func (d *decoder) null() bool {
 }
 
 // literal consumes lit if the input continues with it.
-func (d *decoder) literal(lit string) bool {
+func (d *Decoder) literal(lit string) bool {
 	if len(d.data)-d.pos >= len(lit) && string(d.data[d.pos:d.pos+len(lit)]) == lit {
 		d.pos += len(lit)
 		return true
@@ -118,8 +126,8 @@ func (d *decoder) literal(lit string) bool {
 	return false
 }
 
-// openObject consumes the '{' starting member p's value.
-func (d *decoder) openObject(p *pathSeg) bool {
+// OpenObject consumes the '{' starting member p's value.
+func (d *Decoder) OpenObject(p *Path) bool {
 	if d.err != nil {
 		return false
 	}
@@ -132,10 +140,10 @@ func (d *decoder) openObject(p *pathSeg) bool {
 	return false
 }
 
-// nextKey moves to the next member of the object being read and returns its
+// NextKey moves to the next member of the object being read and returns its
 // name, which is valid until the next read. It returns false at the closing
 // brace or on error. first is true for the first call after openObject.
-func (d *decoder) nextKey(first bool) ([]byte, bool) {
+func (d *Decoder) NextKey(first bool) ([]byte, bool) {
 	if d.err != nil {
 		return nil, false
 	}
@@ -179,8 +187,8 @@ func (d *decoder) nextKey(first bool) ([]byte, bool) {
 	return key, true
 }
 
-// openArray consumes the '[' starting member p's value.
-func (d *decoder) openArray(p *pathSeg) bool {
+// OpenArray consumes the '[' starting member p's value.
+func (d *Decoder) OpenArray(p *Path) bool {
 	if d.err != nil {
 		return false
 	}
@@ -193,9 +201,9 @@ func (d *decoder) openArray(p *pathSeg) bool {
 	return false
 }
 
-// nextElem moves to the next element of the array being read, reporting
+// NextElem moves to the next element of the array being read, reporting
 // false at the closing bracket or on error.
-func (d *decoder) nextElem(first bool) bool {
+func (d *Decoder) NextElem(first bool) bool {
 	if d.err != nil {
 		return false
 	}
@@ -222,7 +230,7 @@ func (d *decoder) nextElem(first bool) bool {
 // rawString reads the string starting at the current '"' and returns its
 // unescaped bytes: a slice of the input when it has no escapes, else of
 // d.buf. Either is valid only until the next read.
-func (d *decoder) rawString() ([]byte, bool) {
+func (d *Decoder) rawString() ([]byte, bool) {
 	start := d.pos + 1
 	for i := start; i < len(d.data); {
 		c := d.data[i]
@@ -243,7 +251,7 @@ func (d *decoder) rawString() ([]byte, bool) {
 			r, size := utf8.DecodeRune(d.data[i:])
 			if r == utf8.RuneError && size == 1 {
 				d.pos = i
-				d.fail("invalid UTF-8 in a string at offset " + strconv.Itoa(i))
+				d.Fail("invalid UTF-8 in a string at offset " + strconv.Itoa(i))
 				return nil, false
 			}
 			i += size
@@ -256,7 +264,7 @@ func (d *decoder) rawString() ([]byte, bool) {
 
 // unescape continues rawString from the backslash at i, writing to d.buf.
 // Lone UTF-16 surrogates become U+FFFD, as in encoding/json.
-func (d *decoder) unescape(i int) ([]byte, bool) {
+func (d *Decoder) unescape(i int) ([]byte, bool) {
 	for i < len(d.data) {
 		c := d.data[i]
 		switch {
@@ -325,7 +333,7 @@ func (d *decoder) unescape(i int) ([]byte, bool) {
 			r, size := utf8.DecodeRune(d.data[i:])
 			if r == utf8.RuneError && size == 1 {
 				d.pos = i
-				d.fail("invalid UTF-8 in a string at offset " + strconv.Itoa(i))
+				d.Fail("invalid UTF-8 in a string at offset " + strconv.Itoa(i))
 				return nil, false
 			}
 			d.buf = append(d.buf, d.data[i:i+size]...)
@@ -366,8 +374,8 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// str reads a string value for member p.
-func (d *decoder) str(p *pathSeg) (string, bool) {
+// Str reads a string value for member p.
+func (d *Decoder) Str(p *Path) (string, bool) {
 	if d.err != nil {
 		return "", false
 	}
@@ -383,22 +391,22 @@ func (d *decoder) str(p *pathSeg) (string, bool) {
 	return string(b), true
 }
 
-// stringPtr reads member p's string value; null is nil.
-func (d *decoder) stringPtr(p *pathSeg) *string {
-	if d.null() {
+// StringPtr reads member p's string value; null is nil.
+func (d *Decoder) StringPtr(p *Path) *string {
+	if d.Null() {
 		return nil
 	}
-	s, ok := d.str(p)
+	s, ok := d.Str(p)
 	if !ok {
 		return nil
 	}
 	return &s
 }
 
-// int32Ptr reads member p's integer value; null is nil. Fractions,
+// Int32Ptr reads member p's integer value; null is nil. Fractions,
 // exponents and values outside the int32 range are errors.
-func (d *decoder) int32Ptr(p *pathSeg) *int32 {
-	if d.null() {
+func (d *Decoder) Int32Ptr(p *Path) *int32 {
+	if d.Null() {
 		return nil
 	}
 	v, ok := d.int32(p)
@@ -408,14 +416,14 @@ func (d *decoder) int32Ptr(p *pathSeg) *int32 {
 	return &v
 }
 
-func (d *decoder) int32(p *pathSeg) (int32, bool) {
-	v, ok := d.integer(p, 32)
+func (d *Decoder) int32(p *Path) (int32, bool) {
+	v, ok := d.Integer(p, 32)
 	return int32(v), ok
 }
 
-// integer reads member p's integer value, which must fit in a signed
+// Integer reads member p's integer value, which must fit in a signed
 // integer of the given bits (32 or 64).
-func (d *decoder) integer(p *pathSeg, bits uint) (int64, bool) {
+func (d *Decoder) Integer(p *Path, bits uint) (int64, bool) {
 	if d.err != nil {
 		return 0, false
 	}
@@ -450,7 +458,7 @@ func (d *decoder) integer(p *pathSeg, bits uint) (int64, bool) {
 		}
 	}
 	if n > limit || (!neg && n == limit) {
-		d.fail("integer out of range for member \"" + string(p.appendDecodePath(nil)) + "\"")
+		d.Fail("integer out of range for member \"" + string(p.AppendDecodePath(nil)) + "\"")
 		return 0, false
 	}
 	d.pos = end
@@ -460,9 +468,9 @@ func (d *decoder) integer(p *pathSeg, bits uint) (int64, bool) {
 	return int64(n), true
 }
 
-// boolPtr reads member p's boolean value; null is nil.
-func (d *decoder) boolPtr(p *pathSeg) *bool {
-	if d.null() {
+// BoolPtr reads member p's boolean value; null is nil.
+func (d *Decoder) BoolPtr(p *Path) *bool {
+	if d.Null() {
 		return nil
 	}
 	v, ok := d.bool(p)
@@ -472,7 +480,7 @@ func (d *decoder) boolPtr(p *pathSeg) *bool {
 	return &v
 }
 
-func (d *decoder) bool(p *pathSeg) (bool, bool) {
+func (d *Decoder) bool(p *Path) (bool, bool) {
 	if d.err != nil {
 		return false, false
 	}
@@ -490,9 +498,9 @@ func (d *decoder) bool(p *pathSeg) (bool, bool) {
 	return false, false
 }
 
-// timestampPtr reads member p's timestamp (a JSON number); null is nil.
-func (d *decoder) timestampPtr(p *pathSeg) *Timestamp {
-	if d.null() {
+// TimestampPtr reads member p's timestamp (a JSON number); null is nil.
+func (d *Decoder) TimestampPtr(p *Path) *Timestamp {
+	if d.Null() {
 		return nil
 	}
 	t, ok := d.timestamp(p)
@@ -502,7 +510,7 @@ func (d *decoder) timestampPtr(p *pathSeg) *Timestamp {
 	return &t
 }
 
-func (d *decoder) timestamp(p *pathSeg) (Timestamp, bool) {
+func (d *Decoder) timestamp(p *Path) (Timestamp, bool) {
 	if d.err != nil {
 		return Timestamp{}, false
 	}
@@ -519,22 +527,22 @@ func (d *decoder) timestamp(p *pathSeg) (Timestamp, bool) {
 	}
 	t, ok := parseEpoch(d.data[d.pos:end])
 	if !ok {
-		d.fail("timestamp out of range for member \"" + string(p.appendDecodePath(nil)) + "\"")
+		d.Fail("timestamp out of range for member \"" + string(p.AppendDecodePath(nil)) + "\"")
 		return Timestamp{}, false
 	}
 	d.pos = end
 	return Timestamp{Time: t}, true
 }
 
-// skip reads and discards one value of any type (an unknown member).
-func (d *decoder) skip() { d.skipValue(0) }
+// Skip reads and discards one value of any type (an unknown member).
+func (d *Decoder) Skip() { d.skipValue(0) }
 
-func (d *decoder) skipValue(depth int) {
+func (d *Decoder) skipValue(depth int) {
 	if d.err != nil {
 		return
 	}
 	if depth >= maxDepth {
-		d.fail("JSON nested too deeply at offset " + strconv.Itoa(d.pos))
+		d.Fail("JSON nested too deeply at offset " + strconv.Itoa(d.pos))
 		return
 	}
 	d.ws()
@@ -546,14 +554,14 @@ func (d *decoder) skipValue(depth int) {
 	case '{':
 		d.pos++
 		for first := true; ; first = false {
-			if _, ok := d.nextKey(first); !ok {
+			if _, ok := d.NextKey(first); !ok {
 				return
 			}
 			d.skipValue(depth + 1)
 		}
 	case '[':
 		d.pos++
-		for first := true; d.nextElem(first); first = false {
+		for first := true; d.NextElem(first); first = false {
 			d.skipValue(depth + 1)
 		}
 	case '"':
