@@ -39,7 +39,7 @@ const (
 func runningService(t testing.TB, c *apprunner.Client, name, greeting string) *types.Service {
 	t.Helper()
 	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String(name),
-		SourceConfiguration: imageSource(testutil.PrivateDockerTestImage(t), nil, "/testapp --greeting "+greeting)})
+		SourceConfiguration: imageSource(testutil.PinnedDockerTestImage(t), nil, "/testapp --greeting "+greeting)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func readAll(t testing.TB, resp *http.Response, err error) string {
 }
 
 func TestHTTPSServiceURL(t *testing.T) {
-	image := testutil.PrivateDockerTestImage(t) // the test app with /header, /stream and /ws
+	image := testutil.PinnedDockerTestImage(t) // the test app with /header, /stream and /ws
 	d := testutil.MustRunDaemon(t, daemon.Config{Runtime: "docker", RedirectHTTP: true})
 	c := testutil.Client(d.URL(), testutil.ClientOptions{})
 	created, err := c.CreateService(ctx, &apprunner.CreateServiceInput{

@@ -41,7 +41,7 @@ func dockerRun(t *testing.T, flags []string, appArgs ...string) string {
 	t.Helper()
 	name := "openrunner-e2e-" + openrunner.NewID()[:12]
 	args := append([]string{"run", "-d", "--name", name}, flags...)
-	args = append(append(args, testutil.PinnedDockerTestImage()), appArgs...)
+	args = append(append(args, testutil.PinnedDockerTestImage(t)), appArgs...)
 	if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
 		t.Fatalf("docker run: %v: %s", err, out)
 	}
@@ -73,7 +73,7 @@ func TestVpcEgress(t *testing.T) {
 		if connector != nil {
 			egress = &types.EgressConfiguration{EgressType: types.EgressTypeVpc, VpcConnectorArn: connector.VpcConnectorArn}
 		}
-		out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String(name), SourceConfiguration: imageSource(testutil.PinnedDockerTestImage(), nil, ""),
+		out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String(name), SourceConfiguration: imageSource(testutil.PinnedDockerTestImage(t), nil, ""),
 			NetworkConfiguration: &types.NetworkConfiguration{EgressConfiguration: egress}})
 		if err != nil {
 			t.Fatal(err)
@@ -185,7 +185,7 @@ func TestPrivateService(t *testing.T) {
 	d := first
 	c := testutil.Client(d.URL(), testutil.ClientOptions{})
 
-	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("private"), SourceConfiguration: imageSource(testutil.PinnedDockerTestImage(), nil, "/testapp --greeting private-hello")})
+	out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("private"), SourceConfiguration: imageSource(testutil.PinnedDockerTestImage(t), nil, "/testapp --greeting private-hello")})
 	if err != nil {
 		t.Fatal(err)
 	}

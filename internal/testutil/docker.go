@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/runtimetest"
 )
 
@@ -24,15 +23,19 @@ const DockerTestImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner
 var (
 	buildOnce sync.Once
 	buildErr  error
-	buildID   string // the image this test binary built, whatever the tag now names
 	pinnedRef string
 )
 
-// PinnedDockerTestImage returns, after NeedDockerTestImage, a reference to
-// the same image tagged by the test app's content: unlike DockerTestImage,
-// which test binaries of other checkouts sharing the engine may retag with
-// their own test app, it names this binary's test app.
-func PinnedDockerTestImage() string { return pinnedRef }
+// PinnedDockerTestImage builds the test image as NeedDockerTestImage does
+// and returns a reference to it tagged by the test app's content: unlike
+// DockerTestImage, which test binaries of other checkouts sharing the
+// engine may retag with their own test app, it names this binary's test
+// app. Tests that need the test app's newest routes use it.
+func PinnedDockerTestImage(t testing.TB) string {
+	t.Helper()
+	NeedDockerTestImage(t)
+	return pinnedRef
+}
 
 // NeedDockerTestImage builds DockerTestImage once per test binary, or skips
 // the test when no Docker engine answers (fails it when CI=true).
@@ -80,27 +83,8 @@ func NeedDockerTestImage(t testing.TB) {
 		if err != nil {
 			buildErr = fmt.Errorf("docker build: %v: %s", err, out)
 		}
-		if f := strings.Fields(string(out)); len(f) > 0 {
-			buildID = f[len(f)-1] // -q prints the image's ID last, after any warnings
-		}
 	})
 	if buildErr != nil {
 		t.Fatalf("building the test image: %v", buildErr)
 	}
-}
-
-// PrivateDockerTestImage returns an ECR-shaped reference, unique to this
-// call, to the test image this test binary built, and removes the
-// reference when the test ends. Tests that need the test app's newest
-// routes use it: DockerTestImage is one tag on a shared engine, which a
-// test binary built from another checkout may point elsewhere meanwhile.
-func PrivateDockerTestImage(t testing.TB) string {
-	t.Helper()
-	NeedDockerTestImage(t)
-	ref := fmt.Sprintf("123456789012.dkr.ecr.us-east-1.amazonaws.com/openrunner-e2e:private-%d-%s", os.Getpid(), openrunner.NewID()[:8])
-	if out, err := exec.Command("docker", "tag", buildID, ref).CombinedOutput(); err != nil {
-		t.Fatalf("docker tag: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "--no-prune", ref).Run() })
-	return ref
 }
