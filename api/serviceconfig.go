@@ -144,18 +144,6 @@ func applyNetwork(cur openrunner.NetworkConfig, in *wire.NetworkConfiguration) (
 	return out, nil
 }
 
-// applyObservability replaces the observability configuration when given.
-func applyObservability(cur openrunner.ObservabilityConfig, in *wire.ServiceObservabilityConfiguration) openrunner.ObservabilityConfig {
-	if in == nil {
-		return cur
-	}
-	out := openrunner.ObservabilityConfig{Enabled: wire.Deref(in.ObservabilityEnabled)}
-	if out.Enabled {
-		out.ConfigurationARN = wire.Deref(in.ObservabilityConfigurationArn)
-	}
-	return out
-}
-
 // applySource merges a wire SourceConfiguration into cur. creating is true
 // for CreateService, where exactly one repository is required; an update
 // may change the repository's settings but not switch between code and

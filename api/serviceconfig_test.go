@@ -99,11 +99,10 @@ func TestWireServiceConfigRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := openrunner.ServiceConfig{
-		Source:        src,
-		Instance:      openrunner.InstanceConfig{CPU: "1024", Memory: "2048"},
-		HealthCheck:   applyHealthCheck(openrunner.HealthCheckConfig{}, &wire.HealthCheckConfiguration{Protocol: wire.Ptr(wire.HealthCheckProtocolHttp), Path: wire.Ptr("/healthz")}),
-		Network:       net,
-		Observability: applyObservability(openrunner.ObservabilityConfig{}, &wire.ServiceObservabilityConfiguration{ObservabilityEnabled: wire.Ptr(false)}),
+		Source:      src,
+		Instance:    openrunner.InstanceConfig{CPU: "1024", Memory: "2048"},
+		HealthCheck: applyHealthCheck(openrunner.HealthCheckConfig{}, &wire.HealthCheckConfiguration{Protocol: wire.Ptr(wire.HealthCheckProtocolHttp), Path: wire.Ptr("/healthz")}),
+		Network:     net,
 	}
 	var out wire.Service
 	wireServiceConfig(&out, cfg)
