@@ -88,7 +88,11 @@ func (r *Router) outgoing(req *http.Request, st *reqState) *http.Request {
 	if req.ContentLength == 0 {
 		out.Body = nil // lets the transport retry an idle connection that failed
 	}
-	h := make(http.Header, len(req.Header)+4)
+	extra := 4 // X-Forwarded-For, -Host, -Proto, User-Agent
+	if st.span != nil {
+		extra += 3 // traceparent, tracestate, X-Amzn-Trace-Id: no map growth
+	}
+	h := make(http.Header, len(req.Header)+extra)
 	copyEndToEnd(h, req.Header)
 	if teTrailers(req.Header["Te"]) {
 		h["Te"] = []string{"trailers"}
