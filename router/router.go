@@ -196,8 +196,9 @@ type reqState struct {
 	timer    *time.Timer
 
 	// Traced requests only: the server span and the route's tracing.
-	span  trace.Span
-	trace *traceRoute
+	span    trace.Span
+	spanCtx context.Context // the client's context with span, for injectTrace
+	trace   *traceRoute
 }
 
 type stateKey struct{}
