@@ -21,21 +21,10 @@ func TestRouter_HopByHop(t *testing.T) {
 		w.Header().Set("X-Inst-End", "2")
 		io.WriteString(w, "ok")
 	})
-	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
-	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
-	req.Host = testHost
-	req.Header.Set("Connection", "keep-alive, X-Client-Hop")
-	req.Header.Set("X-Client-Hop", "secret")
-	req.Header.Set("Proxy-Authorization", "Basic Zm9vOmJhcg==")
-	req.Header.Set("Te", "trailers, deflate;q=0.5")
-	req.Header.Set("X-Client-End", "kept")
-	res, err := NewClient(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
+	res, _ := get1(t, in, "/", http.Header{
+		"Connection": {"keep-alive, X-Client-Hop"}, "X-Client-Hop": {"secret"},
+		"Proxy-Authorization": {"Basic Zm9vOmJhcg=="}, "Te": {"trailers, deflate;q=0.5"}, "X-Client-End": {"kept"},
+	})
 	h := <-seen
 	for _, k := range []string{"X-Client-Hop", "Proxy-Authorization"} {
 		if v, ok := h[k]; ok {
@@ -67,16 +56,7 @@ func TestRouter_Trailers(t *testing.T) {
 		w.Header().Set("X-Sum", "42")
 		w.Header().Set(http.TrailerPrefix+"X-Late", "late")
 	})
-	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
-	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
-	req.Host = testHost
-	res, err := NewClient(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, body := get1(t, in, "/", nil)
 	if string(body) != "body" {
 		t.Fatalf("body %q", body)
 	}
@@ -95,18 +75,30 @@ func TestRouter_Query(t *testing.T) {
 	_, in := MustBackend(t, "i-1", func(w http.ResponseWriter, r *http.Request) {
 		seen <- r.URL.RawQuery
 	})
-	r, srv := MustRouter(t, router.Options{})
-	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
 	for q, want := range map[string]string{"b=2&a=%2F": "b=2&a=%2F", "a=1;b=2&c=3": "c=3"} {
-		req, _ := http.NewRequest("GET", srv.URL+"/p?"+q, nil)
-		req.Host = testHost
-		res, err := NewClient(t).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		get1(t, in, "/p?"+q, nil)
 		if got := <-seen; got != want {
 			t.Errorf("query %q reached the instance as %q, want %q", q, got, want)
 		}
 	}
+}
+
+// get1 routes testHost to the one instance in on a new router and sends it
+// a GET of path with the headers h; it returns the response and its body.
+func get1(t *testing.T, in router.Instance, path string, h http.Header) (*http.Response, string) {
+	t.Helper()
+	r, srv := MustRouter(t, router.Options{})
+	MustSetRoute(t, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, Instances: []router.Instance{in}})
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req.Host = testHost
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	res, err := NewClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(body)
 }
