@@ -26,16 +26,10 @@ conns=${CONNS:-32}
 workers=${WORKERS:-8}
 rounds=${ROUNDS:-3}
 host=abc123defg.us-east-1.apprunner.localhost
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-if ((${#need[@]})); then
-	sudo=""; [[ $(id -u) == 0 ]] || sudo=sudo
-	$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 . bench/lib.sh
+need_pkgs wrk=wrk nginx=nginx-light
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
 go build -o "$tmp/benchcmd" ./router/internal/benchcmd
 go build -o "$tmp/tlsload" ./bench/tlsload
 
@@ -47,48 +41,12 @@ rpid=$! && pids+=($!)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -subj "/CN=$host" \
 	-addext "subjectAltName=DNS:$host" -keyout "$tmp/nginx.key" -out "$tmp/nginx.crt" 2>/dev/null
-mkdir -p "$tmp/nginx"
-cat >"$tmp/nginx.conf" <<EOF
-worker_processes 2;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/nginx; proxy_temp_path $tmp/nginx; fastcgi_temp_path $tmp/nginx; uwsgi_temp_path $tmp/nginx; scgi_temp_path $tmp/nginx;
-	keepalive_requests 100000000;
-	upstream instance { server 127.0.0.1:$bport; keepalive 64; }
-	server {
-		listen 127.0.0.1:$nport ssl http2;
-		ssl_certificate $tmp/nginx.crt;
-		ssl_certificate_key $tmp/nginx.key;
-		ssl_protocols TLSv1.2 TLSv1.3;
-		ssl_ecdh_curve X25519:prime256v1;
-		location / {
-			proxy_pass http://instance;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-			proxy_set_header Host \$host;
-			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-			proxy_set_header X-Forwarded-Proto https;
-		}
-	}
-}
-EOF
+nginx_conf "$nport" "$bport" "ssl http2" "ssl_certificate $tmp/nginx.crt; ssl_certificate_key $tmp/nginx.key; ssl_protocols TLSv1.2 TLSv1.3; ssl_ecdh_curve X25519:prime256v1;" https
 "$nginx" -p "$tmp/nginx" -c "$tmp/nginx.conf" -g 'daemon off;' &
 npid=$! && pids+=($!)
 for port in $rport $nport; do
 	until curl -fsSk --resolve "$host:$port:127.0.0.1" "https://$host:$port/" >/dev/null 2>&1; do sleep 0.05; done
 done
-
-tck=$(getconf CLK_TCK)
-# cputicks PID: user+system ticks of PID and its children processes (nginx's
-# workers are the master's children).
-cputicks() {
-	local sum=0 p
-	for p in $1 $(pgrep -P "$1" || true); do sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
-	echo $sum
-}
 
 # keepalive NAME PORT PID: one wrk run; appends "rps p50us p99us cpu_us_per_req".
 keepalive() {

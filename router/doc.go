@@ -28,12 +28,15 @@
 //     robin) whose in-flight count is below MaxConcurrency. If every
 //     instance is at its limit, or other requests of the service already
 //     wait, the request waits in the service's queue.
-//  4. Proxies with [net/http/httputil.ReverseProxy] over one shared, tuned
-//     [net/http.Transport]: the Host header is passed through unchanged,
-//     X-Forwarded-For is appended to, X-Forwarded-Host and
-//     X-Forwarded-Proto are set, streamed responses (chunked, server-sent
-//     events) are relayed chunk by chunk as they arrive (other bodies within
-//     10 ms), and protocol upgrades (WebSocket) are passed through.
+//  4. Proxies over one shared, tuned [net/http.Transport]: the Host header
+//     is passed through unchanged, X-Forwarded-For is appended to,
+//     X-Forwarded-Host and X-Forwarded-Proto are set, hop-by-hop headers
+//     are dropped, and every chunk of a response body is sent on to the
+//     client as soon as it arrives (a small body costs one write). The
+//     router relays ordinary requests itself (proxy.go), sharing the
+//     client's header values rather than copying them, and leaves protocol
+//     upgrades (WebSocket) to [net/http/httputil.ReverseProxy].
+//     Informational responses (1xx) other than 101 are not relayed.
 //  5. Applies the request timeout (120 s by default, App Runner's fixed
 //     limit) to the whole exchange, time in the queue included: if the
 //     instance has not sent response

@@ -22,7 +22,8 @@ import (
 const DefaultTimeout = 120 * time.Second
 
 // flushInterval bounds how long response bytes wait in the router's buffer
-// before being sent to the client. ReverseProxy already relays streamed
+// before being sent to the client, for the upgrade requests that
+// ReverseProxy relays (proxyHTTP relays the others). ReverseProxy relays streamed
 // responses (no Content-Length, or text/event-stream) chunk by chunk without
 // waiting; this covers a response of known length whose body trickles in.
 // It is not -1 (flush after every write) because that costs every response
@@ -195,8 +196,9 @@ type reqState struct {
 	timer    *time.Timer
 
 	// Traced requests only: the server span and the route's tracing.
-	span  trace.Span
-	trace *traceRoute
+	span    trace.Span
+	spanCtx context.Context // the client's context with span, for injectTrace
+	trace   *traceRoute
 }
 
 type stateKey struct{}
@@ -274,7 +276,11 @@ func (r *Router) serve(w http.ResponseWriter, req *http.Request, rt *route) {
 	// Deferred so that it also runs when ReverseProxy aborts a response with
 	// http.ErrAbortHandler (a body cut short); the panic goes on to net/http.
 	defer r.finish(st, cancel, req)
-	r.proxy.ServeHTTP(w, req.WithContext(st))
+	if st.timer != nil {
+		r.proxy.ServeHTTP(w, req.WithContext(st))
+		return
+	}
+	r.proxyHTTP(w, req, st)
 }
 
 // finish releases what ServeHTTP acquired and writes the access log.
@@ -307,23 +313,12 @@ func (r *Router) finish(st *reqState, cancel context.CancelFunc, req *http.Reque
 	}
 }
 
-// rewrite builds the request to the instance. The instance's address is set
-// by roundTrip, which may change it on a retry; the Host header stays the
-// client's.
+// rewrite builds the request to the instance of an upgrade, which
+// ReverseProxy relays: as proxyHTTP does for the others. The instance's
+// address is set by roundTrip, which may change it on a retry; the Host
+// header stays the client's.
 func (r *Router) rewrite(pr *httputil.ProxyRequest) {
-	// ReverseProxy has removed the client's X-Forwarded-* headers from Out.
-	// Bring X-Forwarded-For back so that SetXForwarded appends to it.
-	if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
-		pr.Out.Header["X-Forwarded-For"] = xff
-	}
-	pr.SetXForwarded()
-	if r.trustForwarded {
-		for _, k := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
-			if v := pr.In.Header[k]; len(v) > 0 {
-				pr.Out.Header[k] = v
-			}
-		}
-	}
+	r.setForwarded(pr.Out.Header, pr.In)
 }
 
 // modifyResponse records the status, and ends the timeout of an upgraded

@@ -80,7 +80,7 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 		semconv.ServerAddress(normalizeHost(req.Host)),
 		attrInstanceID.String(st.backend.id), // a retry sets it again
 	)
-	_, st.span = tr.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
+	st.spanCtx, st.span = tr.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithTimestamp(began), trace.WithAttributes(attrs...))
 	st.trace = tr
 }
@@ -88,7 +88,7 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 // injectTrace writes the span's context into the request to the instance,
 // replacing any the client sent.
 func (st *reqState) injectTrace(h http.Header) {
-	st.trace.propagator.Inject(trace.ContextWithSpan(st.client, st.span), traceHeader(h))
+	st.trace.propagator.Inject(st.spanCtx, traceHeader(h))
 }
 
 // traceHeader is propagation.HeaderCarrier, in and out, with the trace headers' keys

@@ -49,9 +49,17 @@ func run(mode string, args []string) error {
 	maxConc := fs.Int("max-concurrency", 100, "MaxConcurrency of the route (router)")
 	delay := fs.Duration("delay", 0, "time the backend takes per request (backend)")
 	caDir := fs.String("tls-ca-dir", "", "serve HTTPS with a local CA in this directory (router)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile to this file at exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 
 	var h http.Handler
 	var tlsEdge *edge.Edge
