@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"errors"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/kubernetes"
 )
 
@@ -32,5 +34,25 @@ func (d *Daemon) openKubernetes(ctx context.Context, owner string, hooks openrun
 	if err != nil {
 		return nil, err
 	}
-	return rt, rt.Open(ctx, hooks)
+	if err := rt.Open(ctx, hooks); err != nil {
+		return nil, err
+	}
+	if k.Registry == "" {
+		return rt, nil
+	}
+	// Source-code services are built by the Docker engine (builds only: no
+	// instance runs there) and pushed to the registry.
+	local, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
+		Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
+	if err != nil {
+		return nil, errors.Join(err, rt.Close())
+	}
+	return &kubernetesBuilding{Runtime: rt, Builder: &kubernetes.Builder{Local: local, Pusher: local, Registry: k.Registry, Runtime: rt}}, nil
+}
+
+// kubernetesBuilding is the Kubernetes runtime with the builder of
+// --registry: the reconciler finds the Builder on the runtime.
+type kubernetesBuilding struct {
+	*kubernetes.Runtime
+	*kubernetes.Builder
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/daemon"
+	"github.com/openrunner/openrunner/internal/sampleapp"
 	"github.com/openrunner/openrunner/internal/testutil"
 )
 
@@ -298,4 +299,33 @@ func TestKubernetesCreateFailed(t *testing.T) {
 func withListen(cfg daemon.Config) daemon.Config {
 	cfg.Listen, cfg.RouterListen = "127.0.0.1:0", "127.0.0.1:0"
 	return cfg
+}
+
+// TestKubernetesSourceService: a source-code service is built by the
+// Docker builder, pushed to the cluster's registry and served from it by
+// digest; a push deploys the next revision.
+func TestKubernetesSourceService(t *testing.T) {
+	k := newKubeEnv(t)
+	cfg := k.cfg
+	cfg.Kubernetes.Registry = testutil.KubernetesRegistry + "/openrunner-e2e"
+	e := newSourceEnv(t, "kubernetes", cfg)
+	app := sampleapp.Python("py on kubernetes")
+	repo := e.repoFor(t, "github", "k8s-python", app.Files)
+	svc := e.create(t, "k8s-python", codeSource(repo.CloneURL(), "main", "", e.conns["github"], nil))
+	if svc.Status != types.ServiceStatusRunning {
+		t.Fatalf("%s\n%s", svc.Status, e.serviceLog(t, *svc.ServiceArn, false))
+	}
+	e.waitBody(t, svc, app.Message)
+	ds, err := k.client.AppsV1().Deployments(k.ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(ds.Items) != 1 {
+		t.Fatalf("Deployments: %d, %v", len(ds.Items), err)
+	}
+	if img := ds.Items[0].Spec.Template.Spec.Containers[0].Image; !strings.HasPrefix(img, cfg.Kubernetes.Registry+"/") || !strings.Contains(img, "@sha256:") {
+		t.Errorf("the Deployment runs %s, want the pushed image by digest", img)
+	}
+	next := sampleapp.Python("py on kubernetes v2")
+	if _, err := repo.Commit("main", next.Files, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitBody(t, svc, next.Message)
 }
