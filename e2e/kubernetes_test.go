@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -263,8 +267,8 @@ func checkDeployment(t *testing.T, k *kubeEnv) {
 	}
 }
 
-// TestKubernetesCreateFailed: an app that exits and an image that cannot
-// be had end CREATE_FAILED, with the reason in the service log, and leave
+// TestKubernetesCreateFailed: an app that exits, an image that does not
+// exist and one the node cannot pull end CREATE_FAILED, with the reason in the service log, and leave
 // no Pod behind.
 func TestKubernetesCreateFailed(t *testing.T) {
 	k := newKubeEnv(t)
@@ -276,6 +280,9 @@ func TestKubernetesCreateFailed(t *testing.T) {
 	}{
 		{"crashes", k.image, "exited with code 3", map[string]string{"TESTAPP_EXIT_CODE": "3"}},
 		{"unpullable", testutil.KubernetesRegistry + "/openrunner-test/missing:1", "was not found in its registry", nil},
+		// OpenRunner reads the image, the node may not: the Pod goes
+		// ErrImagePull / ImagePullBackOff.
+		{"pull-backoff", nodeCannotPull(t, k.image), "Failed to pull image", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := c.CreateService(ctx, &apprunner.CreateServiceInput{
@@ -328,4 +335,37 @@ func TestKubernetesSourceService(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitBody(t, svc, next.Message)
+}
+
+// nodeCannotPull copies image to a registry of this test that refuses the
+// node's containerd (403) and serves everyone else, as a registry the
+// cluster has no route or credentials to would, and returns its reference
+// there.
+func nodeCannotPull(t *testing.T, image string) string {
+	t.Helper()
+	reg := registry.New()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.UserAgent(), "containerd") {
+			http.Error(w, "denied", http.StatusForbidden)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	src, err := name.ParseReference(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := name.ParseReference(strings.TrimPrefix(srv.URL, "http://") + "/denied/testapp:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(dst, img); err != nil {
+		t.Fatal(err)
+	}
+	return dst.String()
 }
