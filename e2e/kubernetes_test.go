@@ -36,7 +36,7 @@ type kubeEnv struct {
 	image  string // the test app, by digest in the cluster's registry
 }
 
-func newKubeEnv(t *testing.T) *kubeEnv {
+func newKubeEnv(t testing.TB) *kubeEnv {
 	t.Helper()
 	kc := testutil.NeedKubernetes(t)
 	img := testutil.KubernetesTestImage(t)
