@@ -2,10 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/image"
@@ -40,22 +36,7 @@ func (r *Runtime) Push(ctx context.Context, ref, target string, log func(string)
 		return openrunner.Errorf(openrunner.EINVALID, "pushing %s: %v", target, err)
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(rc)
-	for {
-		var m pullMessage
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("docker: read push progress of %s: %w", target, err)
-		}
-		switch {
-		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":
-			return openrunner.Errorf(openrunner.EINVALID, "pushing %s: %s", target, m.ErrorDetail.Message)
-		case m.Error != "":
-			return openrunner.Errorf(openrunner.EINVALID, "pushing %s: %s", target, m.Error)
-		case m.Progress != nil && m.Progress.Current > 0:
-		case m.ID != "" && m.Status != "":
-			log(m.ID + ": " + m.Status)
-		}
-	}
+	return progress(ctx, rc, "push", target, log, func(msg string) error {
+		return openrunner.Errorf(openrunner.EINVALID, "pushing %s: %s", target, msg)
+	})
 }

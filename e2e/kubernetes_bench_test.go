@@ -40,19 +40,7 @@ func BenchmarkRuntimeCreateRunning(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for {
-					ds, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if ds.Service.Status == types.ServiceStatusRunning {
-						break
-					}
-					if ds.Service.Status != types.ServiceStatusOperationInProgress {
-						b.Fatalf("status %s", ds.Service.Status)
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				pollRunning(b, c, out.Service.ServiceArn)
 				b.StopTimer()
 				if _, err := c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn}); err != nil {
 					b.Fatal(err)
@@ -61,5 +49,24 @@ func BenchmarkRuntimeCreateRunning(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// pollRunning polls DescribeService every 10 ms, as a client would, until
+// the service is RUNNING; any status but OPERATION_IN_PROGRESS fails.
+func pollRunning(b testing.TB, c *apprunner.Client, arn *string) {
+	b.Helper()
+	for {
+		ds, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: arn})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ds.Service.Status == types.ServiceStatusRunning {
+			return
+		}
+		if ds.Service.Status != types.ServiceStatusOperationInProgress {
+			b.Fatalf("status %s", ds.Service.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
