@@ -183,7 +183,12 @@ func (r *Runtime) Open(ctx context.Context, hooks openrunner.RuntimeHooks) error
 	if _, err := r.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    onPod,
 		UpdateFunc: func(_, obj any) { onPod(obj) },
-		DeleteFunc: onPod,
+		DeleteFunc: func(obj any) {
+			if p, ok := podOf(obj); ok {
+				r.forget(p)
+				r.podEvent(p)
+			}
+		},
 	}); err != nil {
 		return err
 	}

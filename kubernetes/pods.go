@@ -60,6 +60,20 @@ func (r *Runtime) podEvent(p *corev1.Pod) {
 	r.kick(key(arn, id))
 }
 
+// forget drops what the runtime remembers of a deleted Pod.
+func (r *Runtime) forget(p *corev1.Pod) {
+	for _, cs := range p.Status.ContainerStatuses {
+		r.followed.Delete(cs.ContainerID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.atOpen, string(p.UID))
+	if rev := r.revs[key(p.Annotations[AnnotationServiceARN], p.Annotations[AnnotationRevision])]; rev != nil {
+		delete(rev.wasReady, p.Name)
+		delete(rev.judged, p.Name)
+	}
+}
+
 // kick queues a revision for examination by the loop.
 func (r *Runtime) kick(k string) {
 	r.mu.Lock()

@@ -216,6 +216,7 @@ func (r *Runtime) Revisions(ctx context.Context, serviceARN string) ([]openrunne
 		return nil, errClosed
 	}
 	var out []openrunner.RevisionStatus
+	listed := map[string]bool{}
 	for _, obj := range r.deploys.GetStore().List() {
 		d, ok := obj.(*appsv1.Deployment)
 		if !ok || d.DeletionTimestamp != nil {
@@ -225,8 +226,17 @@ func (r *Runtime) Revisions(ctx context.Context, serviceARN string) ([]openrunne
 		if arn == "" || (serviceARN != "" && arn != serviceARN) {
 			continue
 		}
+		listed[key(arn, id)] = true
 		out = append(out, r.status(arn, id, d))
 	}
+	// Set, but not seen by the informer yet: nothing runs so far.
+	r.mu.Lock()
+	for k, rev := range r.revs {
+		if !listed[k] && rev.replicas >= 0 && (serviceARN == "" || rev.serviceARN == serviceARN) {
+			out = append(out, r.statusLocked(rev, nil))
+		}
+	}
+	r.mu.Unlock()
 	slices.SortFunc(out, func(a, b openrunner.RevisionStatus) int {
 		if a.ServiceARN != b.ServiceARN {
 			return compare(a.ServiceARN, b.ServiceARN)
