@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -49,10 +50,18 @@ func newKubeEnv(t testing.TB) *kubeEnv {
 		t.Fatal(err)
 	}
 	ns := "openrunner-e2e-" + strings.ToLower(openrunner.NewID()[:8])
+	// The namespace is gone before the next test: its Pods' CPU requests
+	// would leave the one test node short.
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_ = c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		for ctx.Err() == nil {
+			if _, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	})
 	return &kubeEnv{client: c, ns: ns, image: img,
 		cfg: daemon.Config{Runtime: "kubernetes", Kubernetes: daemon.KubernetesConfig{Kubeconfig: kc, Namespace: ns}}}
