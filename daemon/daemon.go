@@ -78,6 +78,8 @@ type Config struct {
 	// DockerHost is the Docker engine's address; "" means DOCKER_HOST or the
 	// default socket.
 	DockerHost string
+	// Kubernetes configures --runtime kubernetes.
+	Kubernetes KubernetesConfig
 	// RouterListen is the data plane's address; default DefaultRouterListen.
 	RouterListen string
 	// RouterTLSListen is the data plane's HTTPS address, "off" for none.

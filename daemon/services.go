@@ -149,8 +149,10 @@ func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner
 		}
 		d.logger.Info("no Docker engine answers; services run as host processes (--runtime process)", "docker", err)
 	case "process":
+	case "kubernetes":
+		return d.openKubernetes(ctx, owner, hooks)
 	default:
-		return nil, fmt.Errorf("--runtime must be docker, process or none, got %q", d.cfg.Runtime)
+		return nil, fmt.Errorf("--runtime must be docker, process, kubernetes or none, got %q", d.cfg.Runtime)
 	}
 	rt, err := process.New(process.Options{Dir: filepath.Join(d.cfg.DataDir, "process"), BuildDir: filepath.Join(d.cfg.DataDir, "builds"),
 		Owner: owner, Logger: d.logger, Now: d.cfg.Now})

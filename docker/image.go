@@ -151,6 +151,13 @@ func (r *Runtime) pull(ctx context.Context, ref string, from reference.Named, lo
 		return pullError(ref, err)
 	}
 	defer rc.Close()
+	return progress(ctx, rc, "pull", ref, log, func(msg string) error { return pullError(ref, errors.New(msg)) })
+}
+
+// progress reads the JSON progress stream of a pull or push, passing its
+// status lines to log, and returns failed(message) for the error it
+// reports, if any.
+func progress(ctx context.Context, rc io.Reader, what, ref string, log func(string), failed func(string) error) error {
 	dec := json.NewDecoder(rc)
 	for {
 		var m pullMessage
@@ -160,13 +167,13 @@ func (r *Runtime) pull(ctx context.Context, ref string, from reference.Named, lo
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("docker: read pull progress of %s: %w", ref, err)
+			return fmt.Errorf("docker: read %s progress of %s: %w", what, ref, err)
 		}
 		switch {
 		case m.ErrorDetail != nil && m.ErrorDetail.Message != "":
-			return pullError(ref, errors.New(m.ErrorDetail.Message))
+			return failed(m.ErrorDetail.Message)
 		case m.Error != "":
-			return pullError(ref, errors.New(m.Error))
+			return failed(m.Error)
 		case m.Progress != nil && m.Progress.Current > 0:
 			// Byte counts of a layer download or extraction: a line per
 			// chunk is noise in a deployment log.

@@ -109,19 +109,7 @@ func BenchmarkCreateServiceRunning(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			ds, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if ds.Service.Status == types.ServiceStatusRunning {
-				break
-			}
-			if ds.Service.Status != types.ServiceStatusOperationInProgress {
-				b.Fatalf("status %s", ds.Service.Status)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		pollRunning(b, c, out.Service.ServiceArn)
 		b.StopTimer()
 		if _, err := c.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: out.Service.ServiceArn}); err != nil {
 			b.Fatal(err)
@@ -141,21 +129,7 @@ func BenchmarkUpdateServiceRollout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wait := func() {
-		for {
-			ds, err := c.DescribeService(ctx, &apprunner.DescribeServiceInput{ServiceArn: out.Service.ServiceArn})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if ds.Service.Status == types.ServiceStatusRunning {
-				return
-			}
-			if ds.Service.Status != types.ServiceStatusOperationInProgress {
-				b.Fatalf("status %s", ds.Service.Status)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	wait := func() { pollRunning(b, c, out.Service.ServiceArn) }
 	wait()
 	b.ResetTimer()
 	for i := range b.N {

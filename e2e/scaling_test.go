@@ -30,29 +30,42 @@ const (
 // TestAutoscaling drives a service whose auto scaling configuration has
 // MaxConcurrency 4, MinSize 1 and MaxSize 5 with clients whose requests
 // each hold an instance 200 ms, on Docker (an image service) and on host
-// processes (a source-code service): it scales out under load, stops at
+// processes (a source-code service), and on the Kubernetes test cluster (an
+// image service, its Deployment's replicas): it scales out under load, stops at
 // MaxSize with 429s only after the queue timeout, scales back in once
 // idle (also across a restart of the server mid-scale), never fails a
 // request otherwise, and, moved to a scale-to-zero
 // configuration, goes to zero and serves the first request after that.
 func TestAutoscaling(t *testing.T) {
-	for _, runtime := range []string{"docker", "process"} {
+	for _, runtime := range []string{"docker", "process", "kubernetes"} {
 		t.Run(runtime, func(t *testing.T) {
-			if runtime == "docker" {
+			image := testImage
+			cfg := daemon.Config{Listen: freeAddr(t), RouterListen: freeAddr(t), Autoscale: daemon.AutoscaleConfig{
+				StableWindow: scaleStable, PanicWindow: scalePanic, QueueTimeout: scaleQueueWait, ScaleToZeroAfter: time.Hour}}
+			switch runtime {
+			case "docker":
 				needDocker(t)
+			case "kubernetes": // an image service on the test cluster
+				k := newKubeEnv(t)
+				cfg.Kubernetes, image = k.cfg.Kubernetes, k.image
 			}
-			e := newSourceEnv(t, runtime, daemon.Config{Listen: freeAddr(t), RouterListen: freeAddr(t), Autoscale: daemon.AutoscaleConfig{
-				StableWindow: scaleStable, PanicWindow: scalePanic, QueueTimeout: scaleQueueWait, ScaleToZeroAfter: time.Hour}})
+			e := newSourceEnv(t, runtime, cfg)
 			asc := createASC(t, e.c, "burst", 4, 1, 5).AutoScalingConfigurationArn
 			var src *types.SourceConfiguration
-			if runtime == "docker" {
-				src = imageSource(testImage, nil, "")
+			// Pods request what an instance is configured with: on the
+			// 2-core test node five fit at a quarter vCPU.
+			var small *types.InstanceConfiguration
+			if runtime == "kubernetes" {
+				small = &types.InstanceConfiguration{Cpu: aws.String("0.25 vCPU"), Memory: aws.String("0.5 GB")}
+			}
+			if runtime != "process" {
+				src = imageSource(image, nil, "")
 			} else {
 				repo := e.repoFor(t, "github", "sleepy", sampleapp.Go("v1").Files)
 				src = codeSource(repo.CloneURL(), "main", "", e.conns["github"], nil)
 			}
 			out, err := e.c.CreateService(ctx, &apprunner.CreateServiceInput{ServiceName: aws.String("scaled-" + runtime),
-				SourceConfiguration: src, AutoScalingConfigurationArn: asc,
+				SourceConfiguration: src, AutoScalingConfigurationArn: asc, InstanceConfiguration: small,
 				HealthCheckConfiguration: &types.HealthCheckConfiguration{Protocol: types.HealthCheckProtocolTcp, Interval: aws.Int32(1),
 					Timeout: aws.Int32(1), HealthyThreshold: aws.Int32(1), UnhealthyThreshold: aws.Int32(3)}})
 			if err != nil {

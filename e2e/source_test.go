@@ -47,7 +47,8 @@ func newSourceEnv(t testing.TB, runtime string, cfg daemon.Config) *sourceEnv {
 	cfg.GitHub = handshake.GitHubConfig{URL: sim.GitHubURL(), APIURL: sim.GitHubAPIURL()}
 	cfg.Bitbucket = handshake.BitbucketConfig{URL: sim.BitbucketURL(), APIURL: sim.BitbucketAPIURL()}
 	cfg.AllowEndOfSupport = true // go1 is past App Runner's end of support
-	if runtime == "docker" {
+	// Kubernetes builds with Docker too.
+	if runtime == "docker" || runtime == "kubernetes" {
 		base := testutil.NeedBuildBaseImage(t)
 		cfg.RuntimeImages = map[string]string{"python311": base, "nodejs22": base, "go1": base}
 	}

@@ -29,6 +29,7 @@ type serveConfig struct {
 	PublicURL       string
 	Runtime         string
 	DockerHost      string
+	Kubernetes      daemon.KubernetesConfig
 	RouterListen    string
 	// The router's HTTPS side: its address, the operator's certificate
 	// and the plain listener's redirect.
@@ -96,7 +97,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.PublicURL, "public-url", env("OPENRUNNER_PUBLIC_URL", ""),
 		"how browsers reach this server, e.g. https://runner.example.com; the OAuth callback is <public-url>/console/oauth/callback (env OPENRUNNER_PUBLIC_URL; default http://<listen>)")
 
-	fs.StringVar(&c.Runtime, "runtime", env("OPENRUNNER_RUNTIME", ""), "where services run and build: docker, process (host processes with the host's toolchains), or none; default: docker when its engine answers, else process (env OPENRUNNER_RUNTIME)")
+	fs.StringVar(&c.Runtime, "runtime", env("OPENRUNNER_RUNTIME", ""), "where services run and build: docker, process (host processes with the host's toolchains), kubernetes (Deployments on a cluster, see --kubeconfig), or none; default: docker when its engine answers, else process (env OPENRUNNER_RUNTIME)")
 	c.RuntimeImages = map[string]string{}
 	for _, m := range strings.FieldsFunc(env("OPENRUNNER_RUNTIME_IMAGES", ""), func(r rune) bool { return r == ',' }) {
 		if err := addRuntimeImage(c.RuntimeImages, m); err != nil {
@@ -137,6 +138,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	eos := env("OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES", "false") == "true"
 	fs.BoolVar(&c.AllowEndOfSupportRuntimes, "allow-end-of-support-runtimes", eos, "let new services use managed runtimes past App Runner's end of support, such as go1 and nodejs18 (env OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES=true)")
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
+	fs.StringVar(&c.Kubernetes.Kubeconfig, "kubeconfig", env("OPENRUNNER_KUBECONFIG", ""),
+		"--runtime kubernetes: the cluster's kubeconfig file; default: the in-cluster configuration in a Pod, else $KUBECONFIG or ~/.kube/config (env OPENRUNNER_KUBECONFIG)")
+	fs.StringVar(&c.Kubernetes.Namespace, "kubernetes-namespace", env("OPENRUNNER_KUBERNETES_NAMESPACE", "openrunner"),
+		"--runtime kubernetes: the namespace of the services' Deployments, created if missing (env OPENRUNNER_KUBERNETES_NAMESPACE)")
+	fs.StringVar(&c.Kubernetes.Registry, "registry", env("OPENRUNNER_REGISTRY", ""),
+		"--runtime kubernetes: where source-code services' images are pushed, e.g. localhost:5000/openrunner; empty: source-code services are refused (env OPENRUNNER_REGISTRY)")
 	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
 	fs.StringVar(&c.RouterTLSListen, "router-tls-listen", env("OPENRUNNER_ROUTER_TLS_LISTEN", daemon.DefaultRouterTLSListen),
 		"address services answer on over HTTPS (HTTP/2 and HTTP/1.1), with certificates from the local CA (openrunner ca) or --tls-cert-file; off for none (env OPENRUNNER_ROUTER_TLS_LISTEN)")

@@ -45,6 +45,7 @@ func runServe(ctx context.Context, args []string) error {
 		Runtime:             c.Runtime,
 		SecretsSource:       c.SecretsSource,
 		DockerHost:          c.DockerHost,
+		Kubernetes:          c.Kubernetes,
 		RouterListen:        c.RouterListen,
 		RouterTLSListen:     c.RouterTLSListen,
 		TLSCertFile:         c.TLSCertFile,
