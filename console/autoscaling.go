@@ -19,12 +19,12 @@ type autoScalingPage struct {
 
 // ascRow is one active revision with the services using it.
 type ascRow struct {
-	ARN, Name                         string
-	Revision                          int32
-	MaxConcurrency, MinSize, MaxSize  int32
-	IsDefault, Latest, InUse          bool
-	Created                           string
-	Services                          []serviceLinkRow
+	ARN, Name                        string
+	Revision                         int32
+	MaxConcurrency, MinSize, MaxSize int32
+	IsDefault, Latest, InUse         bool
+	Created                          string
+	Services                         []serviceLinkRow
 }
 
 // serviceLinkRow links a service by name.

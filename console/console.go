@@ -538,7 +538,9 @@ var templateFuncs = template.FuncMap{
 	"providerName": providerName,
 	"serviceClass": serviceClass,
 	"serviceURL":   serviceURL,
-	"fe":           func(errs map[string]string, field string) fieldError { return fieldError{Field: field, Msg: errs[field]} },
+	"fe": func(errs map[string]string, field string) fieldError {
+		return fieldError{Field: field, Msg: errs[field]}
+	},
 }
 
 // fieldError is a form field's error, for the "ferr" template.

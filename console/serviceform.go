@@ -19,17 +19,17 @@ type serviceForm struct {
 	Edit bool
 	ARN  string // the service edited
 
-	SourceType                                          string // "image" or "code"
-	ImageIdentifier, ImageRepositoryType                string
-	ImagePort, ImageStart                               string
-	Connection, RepositoryURL, Branch, SourceDirectory  string
-	ConfigSource, Runtime, BuildCommand, CodeStart      string
-	CodePort                                            string
-	Deployment                                          string // "auto" or "manual"
-	Name, Size, Env                                     string
-	HCProtocol, HCPath                                  string
-	HCInterval, HCTimeout, HCHealthy, HCUnhealthy       string
-	ASC, Tags                                           string
+	SourceType                                         string // "image" or "code"
+	ImageIdentifier, ImageRepositoryType               string
+	ImagePort, ImageStart                              string
+	Connection, RepositoryURL, Branch, SourceDirectory string
+	ConfigSource, Runtime, BuildCommand, CodeStart     string
+	CodePort                                           string
+	Deployment                                         string // "auto" or "manual"
+	Name, Size, Env                                    string
+	HCProtocol, HCPath                                 string
+	HCInterval, HCTimeout, HCHealthy, HCUnhealthy      string
+	ASC, Tags                                          string
 
 	Errors map[string]string
 	Error  string // an error no field owns
@@ -92,7 +92,7 @@ func (f *serviceForm) fail(field, msg string) {
 		return
 	}
 	if prev, ok := f.Errors[field]; ok {
-		msg = prev + " " + msg
+		msg = prev + "\n" + msg
 	}
 	f.Errors[field] = msg
 }

@@ -84,10 +84,10 @@ type servicesPage struct {
 
 // serviceRow is one service as the table shows it.
 type serviceRow struct {
-	Name, ARN, Status string
-	Host, Link        string // the ServiceUrl and what a browser opens
-	Source            string // "Image" or "Repository"
-	SourceDetail      string // the image, or repository URL and branch
+	Name, ARN, Status        string
+	Host, Link               string // the ServiceUrl and what a browser opens
+	Source                   string // "Image" or "Repository"
+	SourceDetail             string // the image, or repository URL and branch
 	Updated, UpdatedISO, Age string
 }
 
@@ -189,12 +189,12 @@ func (c *Console) listServices(ctx context.Context, token, filter string) ([]wir
 // serviceHeader is what the service page's header shows.
 type serviceHeader struct {
 	serviceRow
-	ID                string
-	Created           string
-	Busy              bool // an operation is in progress
-	CanDeploy, CanEdit bool
+	ID                  string
+	Created             string
+	Busy                bool // an operation is in progress
+	CanDeploy, CanEdit  bool
 	CanPause, CanResume bool
-	Deleted           bool
+	Deleted             bool
 }
 
 func (c *Console) serviceHeader(svc *wire.Service) serviceHeader {

@@ -71,9 +71,9 @@ func (c *Console) handleService(w http.ResponseWriter, r *http.Request, ctx cont
 
 // operationRow is one operation of the Activity tab.
 type operationRow struct {
-	ID, Type, Status      string
-	Started, StartedISO   string
-	Ended, Duration       string
+	ID, Type, Status    string
+	Started, StartedISO string
+	Ended, Duration     string
 }
 
 // maxOperations bounds the operations the Activity tab lists.

@@ -132,7 +132,7 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
-	metrics      metrics.Source // nil when no services run
+	metrics      metrics.Source   // nil when no services run
 	history      *metrics.History // the console's charts; nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
