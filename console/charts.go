@@ -71,6 +71,11 @@ func (c *Console) metricsTab(arn string) *metricsTab {
 		return col(func(p metrics.Point) float64 { return float64(p.Requests[class]) })
 	}
 	ms := func(v float64) float64 { return v * 1000 }
+	requests := []series{
+		{Name: "2xx", Class: "s-ok", values: reqs("2xx")},
+		{Name: "4xx", Class: "s-warn", values: reqs("4xx")},
+		{Name: "5xx", Class: "s-bad", values: reqs("5xx")},
+	}
 	t.Charts = []chart{
 		newChart("chart-instances", "Active instances", "", times, now, []series{
 			{Name: "Active", Class: "s1", values: col(func(p metrics.Point) float64 { return float64(p.Active) })},
@@ -79,17 +84,31 @@ func (c *Console) metricsTab(arn string) *metricsTab {
 		newChart("chart-concurrency", "Concurrency", "", times, now, []series{
 			{Name: "Requests in flight or waiting", Class: "s1", values: col(func(p metrics.Point) float64 { return p.Concurrency })},
 		}),
-		newChart("chart-requests", "Requests per "+t.Interval, "", times, now, []series{
-			{Name: "2xx", Class: "s-ok", values: reqs("2xx")},
-			{Name: "4xx", Class: "s-warn", values: reqs("4xx")},
-			{Name: "5xx", Class: "s-bad", values: reqs("5xx")},
-		}),
+		newChart("chart-requests", "Requests per "+t.Interval, "", times, now, requests),
 		newChart("chart-latency", "Request latency", " ms", times, now, []series{
 			{Name: "p50", Class: "s1", values: col(func(p metrics.Point) float64 { return ms(p.P50) })},
 			{Name: "p99", Class: "s2", values: col(func(p metrics.Point) float64 { return ms(p.P99) })},
 		}),
 	}
+	// The requests chart's summary counts the hour: its latest interval
+	// is often empty.
+	t.Charts[2].Summary = totals(requests)
 	return t
+}
+
+// totals sums each series over the hour.
+func totals(ss []series) string {
+	parts := make([]string, 0, len(ss))
+	for _, s := range ss {
+		sum := 0.0
+		for _, v := range s.values {
+			if !math.IsNaN(v) {
+				sum += v
+			}
+		}
+		parts = append(parts, s.Name+": "+formatValue(sum))
+	}
+	return "Last hour: " + strings.Join(parts, ", ") + "."
 }
 
 // newChart draws series over the hour before now.
@@ -111,7 +130,7 @@ func newChart(id, title, unit string, times []time.Time, now time.Time, ss []ser
 	y := func(v float64) float64 { return chartH - padB - v/top*(chartH-padT-padB) }
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" id="%s-svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" preserveAspectRatio="none">`, id, chartW, chartH, id, id)
+	fmt.Fprintf(&b, `<svg class="chart" id="%s-svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc">`, id, chartW, chartH, id, id)
 	summary := summarize(ss, unit)
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, id, template.HTMLEscapeString(title), id, template.HTMLEscapeString(summary))
 	for _, f := range []float64{0, 0.5, 1} {
@@ -137,6 +156,10 @@ func newChart(id, title, unit string, times []time.Time, now time.Time, ss []ser
 			}
 			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, x(times[i]), y(v))
 			pen = true
+			// A point between two gaps has no line: mark it.
+			if (i == 0 || math.IsNaN(s.values[i-1])) && (i == len(s.values)-1 || math.IsNaN(s.values[i+1])) {
+				fmt.Fprintf(&b, `<circle class="dot %s" cx="%.1f" cy="%.1f" r="2.5"/>`, s.Class, x(times[i]), y(v))
+			}
 		}
 		if d.Len() > 0 {
 			fmt.Fprintf(&b, `<path class="line %s" d="%s"/>`, s.Class, strings.TrimSpace(d.String()))

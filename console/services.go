@@ -87,7 +87,8 @@ type serviceRow struct {
 	Name, ARN, Status        string
 	Host, Link               string // the ServiceUrl and what a browser opens
 	Source                   string // "Image" or "Repository"
-	SourceDetail             string // the image, or repository URL and branch
+	SourceDetail             string // the image, or the repository URL
+	Branch                   string
 	Updated, UpdatedISO, Age string
 }
 
@@ -106,7 +107,7 @@ func (c *Console) serviceRow(s *wire.Service) serviceRow {
 			if cr.SourceCodeVersion != nil {
 				branch = wire.Deref(cr.SourceCodeVersion.Value)
 			}
-			row.Source, row.SourceDetail = "Repository", wire.Deref(cr.RepositoryUrl)+" · "+branch
+			row.Source, row.SourceDetail, row.Branch = "Repository", wire.Deref(cr.RepositoryUrl), branch
 		}
 	}
 	if s.UpdatedAt != nil {

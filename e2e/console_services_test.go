@@ -370,8 +370,10 @@ func TestConsoleServices(t *testing.T) {
 		get(t, srv.D.RouterURL(), host, "/missing")
 		time.Sleep(1200 * time.Millisecond) // two samples
 		b.navigate(t, srv.URL+"/console/services/view?arn="+imageARN+"&tab=metrics")
-		if got := b.text(t, "#chart-requests-summary"); !strings.Contains(got, "2xx:") {
-			t.Fatalf("requests chart summary %q", got)
+		got := b.text(t, "#chart-requests-summary")
+		var ok2, bad4, bad5 int
+		if _, err := fmt.Sscanf(got, "Last hour: 2xx: %d, 4xx: %d, 5xx: %d.", &ok2, &bad4, &bad5); err != nil || ok2 < 20 || bad4 < 1 || bad5 != 0 {
+			t.Fatalf("requests chart summary %q (%v)", got, err)
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
