@@ -1,0 +1,180 @@
+package console
+
+import (
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/api"
+	"github.com/openrunner/openrunner/metrics"
+	"github.com/openrunner/openrunner/sqlite"
+)
+
+// kicks records the services the API asks the deployer to look at; no
+// deployer runs here, so services stay OPERATION_IN_PROGRESS (the e2e
+// tests run them).
+type kicks struct {
+	mu   sync.Mutex
+	arns []string
+}
+
+func (k *kicks) Kick(arn string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.arns = append(k.arns, arn)
+}
+
+// withAPI gives e's console the App Runner operations on its store.
+func withAPI(e *env) *kicks {
+	k := &kicks{}
+	e.console.cfg.API = &api.Server{
+		Connections: e.conns, Tags: sqlite.NewTagService(e.db), AutoScaling: sqlite.NewAutoScalingConfigurationService(e.db),
+		Services: sqlite.NewServiceService(e.db), Deployer: k, Pages: api.NewPageTokens(make([]byte, 32)), BaseDomain: "apprunner.localhost",
+	}
+	return k
+}
+
+func TestServicesWithoutAPI(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	resp := b.get(pathServices)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %s", resp.Status)
+	}
+	wantText(t, resp, "This OpenRunner server runs no services.")
+	resp = b.get(pathServiceCreate)
+	wantText(t, resp, "Create service")
+	resp = b.post(pathServiceCreate, url.Values{"service_name": {"abcd"}, "image_identifier": {"/bin/true"}})
+	wantText(t, resp, "This OpenRunner server runs no services.")
+	wantText(t, b.get(pathAutoScaling), "This OpenRunner server runs no services.")
+}
+
+func TestCreateServiceForm(t *testing.T) {
+	e := newEnv(t, nil)
+	k := withAPI(e)
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	b.get(pathServiceCreate)
+
+	form := url.Values{"source_type": {"image"}, "service_name": {"web"}, "image_identifier": {"/srv/app"},
+		"image_repository_type": {"ECR"}, "image_port": {"8080"}, "size": {"256/2048"}, "deployment": {"manual"},
+		"hc_protocol": {"TCP"}, "hc_path": {"/"}, "hc_interval": {"x"}, "hc_timeout": {"2"}, "hc_healthy": {"1"}, "hc_unhealthy": {"5"},
+		"env": {"GOOD=1\nbad line"}}
+	resp := b.post(pathServiceCreate, form)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %s", resp.Status)
+	}
+	// The console's own parsing comes first, by field.
+	wantHTML(t, resp, `id="hc_interval-error">The interval must be a whole number.`)
+	wantHTML(t, resp, `id="env-error">Line 2 is not NAME=value.`)
+
+	// Then the model's validation, by member path.
+	form.Set("hc_interval", "5")
+	form.Set("env", "GOOD=1")
+	resp = b.post(pathServiceCreate, form)
+	wantHTML(t, resp, `id="service_name-error">Value &#39;web&#39; at &#39;serviceName&#39; failed to satisfy constraint: Member must have length greater than or equal to 4`)
+
+	// Then the API's domain rules, by what they speak of.
+	form.Set("service_name", "web-app")
+	resp = b.post(pathServiceCreate, form)
+	wantHTML(t, resp, `id="size-error">The combination of 256 CPU units and 2048 MB of memory isn&#39;t supported.`)
+	form.Set("env", "AWSAPPRUNNER_X=1")
+	form.Set("size", "256/512")
+	wantHTML(t, b.post(pathServiceCreate, form), `id="env-error">Environment variable names starting with AWSAPPRUNNER are reserved`)
+
+	form.Set("env", "GOOD=1")
+	resp = b.post(pathServiceCreate, form)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), pathService+"?arn=") {
+		t.Fatalf("create: %s to %q\n%s", resp.Status, resp.Header.Get("Location"), resp.Body)
+	}
+	if len(k.arns) != 1 {
+		t.Fatalf("deployer kicked %d times", len(k.arns))
+	}
+	page := b.get(resp.Header.Get("Location"))
+	wantText(t, page, "is being created: operation")
+	wantText(t, page, openrunner.ServiceOperationInProgress)
+
+	// A second one of the same name: the store's conflict, at the name.
+	resp = b.post(pathServiceCreate, form)
+	wantHTML(t, resp, `id="service_name-error">A service named &#39;web-app&#39; already exists`)
+
+	// Another account does not see it.
+	other := e.browser()
+	other.signIn(otherKeyID, otherSecret)
+	wantNoText(t, other.get(pathServices), "web-app")
+	if leak := other.get(page.Request.URL.RequestURI()); leak.StatusCode != http.StatusSeeOther || leak.Header.Get("Location") != pathServices {
+		t.Fatalf("another account's service page: %s", leak.Status)
+	}
+	wantText(t, other.get(pathServices), "No resource found for the ARN")
+}
+
+func TestDeleteNeedsTypedName(t *testing.T) {
+	e := newEnv(t, nil)
+	withAPI(e)
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	b.get(pathServiceCreate)
+	resp := b.post(pathServiceCreate, url.Values{"source_type": {"image"}, "service_name": {"to-delete"}, "image_identifier": {"/srv/app"},
+		"image_repository_type": {"ECR"}, "image_port": {"8080"}, "size": {"1024/2048"}, "hc_protocol": {"TCP"}, "hc_path": {"/"},
+		"hc_interval": {"5"}, "hc_timeout": {"2"}, "hc_healthy": {"1"}, "hc_unhealthy": {"5"}})
+	arn, _ := url.ParseQuery(strings.TrimPrefix(resp.Header.Get("Location"), pathService+"?"))
+	resp = b.post(pathServiceDelete, url.Values{"arn": {arn.Get("arn")}, "confirm": {"to-delet"}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("wrong name: %s", resp.Status)
+	}
+	wantText(t, resp, "Type the service name, to-delete, to confirm the deletion.")
+	// The right name reaches the API, which refuses while the creation
+	// runs (no deployer finishes it here).
+	resp = b.post(pathServiceDelete, url.Values{"arn": {arn.Get("arn")}, "confirm": {"to-delete"}})
+	wantText(t, resp, "has an operation in progress")
+}
+
+func TestSplitViolations(t *testing.T) {
+	got, ok := splitViolations("2 validation errors detected: Value 'a' at 'serviceName' failed to satisfy constraint: x; Value null at 'sourceConfiguration.imageRepository.imageIdentifier' failed to satisfy constraint: y")
+	if !ok || len(got) != 2 || !strings.HasPrefix(got[1], "Value null at") {
+		t.Fatalf("%q", got)
+	}
+	f := &serviceForm{}
+	if p := f.fieldOfPath(violationPath(got[1])); p != "image_identifier" {
+		t.Fatalf("field %q", p)
+	}
+	if _, ok := splitViolations("The port 'x' isn't valid."); ok {
+		t.Fatal("a domain message is not a validation list")
+	}
+}
+
+func TestCharts(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := &Console{now: func() time.Time { return now }, cfg: Config{Metrics: func(string) []metrics.Point {
+		return []metrics.Point{
+			{Time: now.Add(-20 * time.Second), Active: 1, Desired: 1, Requests: map[string]uint64{}, P50: math.NaN(), P99: math.NaN()},
+			{Time: now.Add(-10 * time.Second), Active: 2, Desired: 2, Requests: map[string]uint64{"2xx": 30, "5xx": 1}, P50: 0.004, P99: 0.2},
+		}
+	}}}
+	m := c.metricsTab("arn")
+	if m.Empty || len(m.Charts) != 4 {
+		t.Fatalf("%+v", m)
+	}
+	if got := m.Charts[0].Summary; got != "Latest: Active: 2, Desired: 2." {
+		t.Fatalf("instances: %q", got)
+	}
+	if got := m.Charts[2].Summary; got != "Last hour: 2xx: 30, 4xx: 0, 5xx: 1." {
+		t.Fatalf("requests: %q", got)
+	}
+	if got := m.Charts[3].Summary; got != "Latest: p50: 4 ms, p99: 200 ms." {
+		t.Fatalf("latency: %q", got)
+	}
+	svg := string(m.Charts[3].SVG)
+	if !strings.Contains(svg, `<circle class="dot s1"`) || !strings.Contains(svg, "200 ms") {
+		t.Fatalf("latency chart: %s", svg)
+	}
+	if niceCeil(0) != 1 || niceCeil(3) != 5 || niceCeil(21) != 50 || niceCeil(200) != 200 {
+		t.Fatal("niceCeil")
+	}
+}
