@@ -429,7 +429,7 @@ func (f *serviceForm) fieldOfMessage(msg string) string {
 	}
 	for _, k := range []struct{ word, field string }{
 		{"service named", "service_name"}, {"cpu", "size"}, {"memory", "size"}, {"the port", port},
-		{"environment variable", "env"}, {"connection", "connection"}, {"repository url", "repository_url"},
+		{"environment variable", "env"}, {"isn't on", "repository_url"}, {"connection", "connection"}, {"repository url", "repository_url"},
 		{"branch", "branch"}, {"sourcedirectory", "source_directory"}, {"auto scaling", "asc"},
 		{"codeconfigurationvalues", "runtime"}, {"tag", "tags"},
 	} {

@@ -280,11 +280,9 @@ func (c *Console) handleServiceAction(w http.ResponseWriter, r *http.Request, ct
 		c.failTo(w, r, s, serviceURL(arn, "logs"), c.storeError(r, "a service action", err))
 		return
 	}
-	msg := verb + "."
+	msg := "Nothing to do: the service is already in that state."
 	if opID != nil {
 		msg = fmt.Sprintf("%s: operation %s.", verb, *opID)
-	} else {
-		msg = "Nothing to do: the service is already in that state."
 	}
 	c.logger.Info("console: service action", "account", s.accountID, "arn", arn, "action", r.PostForm.Get("action"))
 	c.sessions.addFlash(s.key, "success", msg)

@@ -35,6 +35,7 @@ func withAPI(e *env) *kicks {
 	e.console.cfg.API = &api.Server{
 		Connections: e.conns, Tags: sqlite.NewTagService(e.db), AutoScaling: sqlite.NewAutoScalingConfigurationService(e.db),
 		Services: sqlite.NewServiceService(e.db), Deployer: k, Pages: api.NewPageTokens(make([]byte, 32)), BaseDomain: "apprunner.localhost",
+		ProviderURLs: map[string]string{openrunner.ProviderGitHub: "https://github.com", openrunner.ProviderBitbucket: "https://bitbucket.org"},
 	}
 	return k
 }
@@ -177,4 +178,34 @@ func TestCharts(t *testing.T) {
 	if niceCeil(0) != 1 || niceCeil(3) != 5 || niceCeil(21) != 50 || niceCeil(200) != 200 {
 		t.Fatal("niceCeil")
 	}
+}
+
+func TestCreateSourceServiceForm(t *testing.T) {
+	e := newEnv(t, nil)
+	withAPI(e)
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	conn := &openrunner.Connection{Name: "gh-form", ProviderType: openrunner.ProviderGitHub}
+	if err := e.conns.CreateConnection(scope(testAccount, defaultRegion), conn, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A connection that is not AVAILABLE is not offered.
+	page := b.get(pathServiceCreate + "?connection=" + url.QueryEscape(conn.ARN()))
+	wantNoText(t, page, "gh-form (GitHub)")
+	wantText(t, page, "No AVAILABLE connection in this Region.")
+
+	form := url.Values{"source_type": {"code"}, "service_name": {"from-code"}, "connection": {conn.ARN()},
+		"repository_url": {"https://github.com/octo/app"}, "branch": {"main"}, "config_source": {"API"}, "runtime": {""},
+		"code_port": {"8080"}, "code_start": {"python3 app.py"}, "size": {"1024/2048"}, "deployment": {"auto"},
+		"hc_protocol": {"TCP"}, "hc_path": {"/"}, "hc_interval": {"5"}, "hc_timeout": {"2"}, "hc_healthy": {"1"}, "hc_unhealthy": {"5"}}
+	resp := b.post(pathServiceCreate, form)
+	wantHTML(t, resp, `id="runtime-error">Value &#39;&#39; at &#39;sourceConfiguration.codeRepository.codeConfiguration.codeConfigurationValues.runtime&#39; failed to satisfy constraint`)
+	form.Set("runtime", "PYTHON_311")
+	form.Set("config_source", "REPOSITORY")
+	form.Set("env", "A=1")
+	wantHTML(t, b.post(pathServiceCreate, form), `id="env-error">A service configured by apprunner.yaml takes its environment variables from the file`)
+	form.Del("env")
+	form.Set("repository_url", "https://bitbucket.org/octo/app")
+	resp = b.post(pathServiceCreate, form)
+	wantHTML(t, resp, `id="repository_url-error">The repository https://bitbucket.org/octo/app isn&#39;t on GITHUB`)
 }

@@ -132,16 +132,6 @@ func (b *tab) attr(t *testing.T, sel, name string) string {
 	return v.Value
 }
 
-// check ticks a radio button or checkbox.
-func (b *tab) check(t *testing.T, id string) {
-	t.Helper()
-	ctx, cancel := b.step()
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID(id))); err != nil {
-		t.Fatalf("check #%s: %v", id, err)
-	}
-}
-
 // getWithoutScript fetches a console page with the tab's session, as a
 // browser without JavaScript would, and returns its HTML.
 func (b *tab) getWithoutScript(t *testing.T, url string) string {
