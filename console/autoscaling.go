@@ -149,34 +149,40 @@ func placeASCError(f *serviceForm, msg string) {
 
 // handleASCDefault makes a revision the default for new services.
 func (c *Console) handleASCDefault(w http.ResponseWriter, r *http.Request, ctx context.Context, s sessionView) {
-	arn := r.PostForm.Get("arn")
-	a, err := c.api()
-	if err == nil {
-		var out *wire.UpdateDefaultAutoScalingConfigurationOutput
-		if out, err = call(ctx, &wire.UpdateDefaultAutoScalingConfigurationInput{AutoScalingConfigurationArn: &arn}, a.UpdateDefaultAutoScalingConfiguration); err == nil {
-			cfg := out.AutoScalingConfiguration
-			c.sessions.addFlash(s.key, "success", fmt.Sprintf("%s revision %d is now the default for new services.",
-				wire.Deref(cfg.AutoScalingConfigurationName), wire.Deref(cfg.AutoScalingConfigurationRevision)))
-			http.Redirect(w, r, pathAutoScaling, http.StatusSeeOther)
-			return
-		}
-	}
-	c.failTo(w, r, s, pathAutoScaling, c.storeError(r, "setting the default auto scaling configuration", err))
+	c.ascAction(w, r, s, "setting the default auto scaling configuration", "%s revision %d is now the default for new services.",
+		func(a wire.AppRunner, arn string) (*wire.AutoScalingConfiguration, error) {
+			out, err := call(ctx, &wire.UpdateDefaultAutoScalingConfigurationInput{AutoScalingConfigurationArn: &arn}, a.UpdateDefaultAutoScalingConfiguration)
+			if err != nil {
+				return nil, err
+			}
+			return out.AutoScalingConfiguration, nil
+		})
 }
 
 // handleASCDelete deletes a revision.
 func (c *Console) handleASCDelete(w http.ResponseWriter, r *http.Request, ctx context.Context, s sessionView) {
-	arn := r.PostForm.Get("arn")
+	c.ascAction(w, r, s, "deleting an auto scaling configuration", "Deleted %s revision %d.",
+		func(a wire.AppRunner, arn string) (*wire.AutoScalingConfiguration, error) {
+			out, err := call(ctx, &wire.DeleteAutoScalingConfigurationInput{AutoScalingConfigurationArn: &arn}, a.DeleteAutoScalingConfiguration)
+			if err != nil {
+				return nil, err
+			}
+			return out.AutoScalingConfiguration, nil
+		})
+}
+
+// ascAction runs op on the form's revision and reports the outcome, done
+// naming the revision (name, then number).
+func (c *Console) ascAction(w http.ResponseWriter, r *http.Request, s sessionView, what, done string,
+	op func(wire.AppRunner, string) (*wire.AutoScalingConfiguration, error)) {
 	a, err := c.api()
 	if err == nil {
-		var out *wire.DeleteAutoScalingConfigurationOutput
-		if out, err = call(ctx, &wire.DeleteAutoScalingConfigurationInput{AutoScalingConfigurationArn: &arn}, a.DeleteAutoScalingConfiguration); err == nil {
-			cfg := out.AutoScalingConfiguration
-			c.sessions.addFlash(s.key, "success", fmt.Sprintf("Deleted %s revision %d.",
-				wire.Deref(cfg.AutoScalingConfigurationName), wire.Deref(cfg.AutoScalingConfigurationRevision)))
+		var cfg *wire.AutoScalingConfiguration
+		if cfg, err = op(a, r.PostForm.Get("arn")); err == nil {
+			c.sessions.addFlash(s.key, "success", fmt.Sprintf(done, wire.Deref(cfg.AutoScalingConfigurationName), wire.Deref(cfg.AutoScalingConfigurationRevision)))
 			http.Redirect(w, r, pathAutoScaling, http.StatusSeeOther)
 			return
 		}
 	}
-	c.failTo(w, r, s, pathAutoScaling, c.storeError(r, "deleting an auto scaling configuration", err))
+	c.failTo(w, r, s, pathAutoScaling, c.storeError(r, what, err))
 }

@@ -159,7 +159,7 @@ var parsedPages, parseErr = parsePages()
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", "templates/fields.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
@@ -541,6 +541,38 @@ var templateFuncs = template.FuncMap{
 	"fe": func(errs map[string]string, field string) fieldError {
 		return fieldError{Field: field, Msg: errs[field]}
 	},
+	"field": newInputField,
+}
+
+// inputField is a labelled text input with its hint and error, for the
+// "input" template.
+type inputField struct {
+	ID, Label, Value, Msg   string
+	Note, Placeholder, Hint string
+	Class                   string
+	Numeric                 bool
+}
+
+// newInputField builds an inputField; opts are "numeric", and "note=",
+// "placeholder=", "hint=" and "class=" settings.
+func newInputField(errs map[string]string, id, label, value string, opts ...string) inputField {
+	f := inputField{ID: id, Label: label, Value: value, Msg: errs[id]}
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "numeric":
+			f.Numeric = true
+		case "note":
+			f.Note = v
+		case "placeholder":
+			f.Placeholder = v
+		case "hint":
+			f.Hint = v
+		case "class":
+			f.Class = v
+		}
+	}
+	return f
 }
 
 // fieldError is a form field's error, for the "ferr" template.

@@ -22,33 +22,29 @@ const maxFilterPages = 50
 // errNoServices answers the service pages of a console without an API.
 var errNoServices = openrunner.Errorf(openrunner.EINVALID, "This OpenRunner server runs no services.")
 
-// serviceRoutes are the routes of the service and auto scaling pages.
+// serviceRoutes are the routes of the service and auto scaling pages,
+// every one for a signed-in session: GET and POST handlers by path.
 func (c *Console) serviceRoutes(path string) (rt struct{ get, post http.HandlerFunc }, ok bool) {
-	switch path {
-	case pathServices:
-		rt.get = c.authed(c.handleServices)
-	case pathServiceCreate:
-		rt.get, rt.post = c.authed(c.handleCreateServicePage), c.authed(c.handleCreateService)
-	case pathService:
-		rt.get = c.authed(c.handleService)
-	case pathServiceAction:
-		rt.post = c.authed(c.handleServiceAction)
-	case pathServiceEdit:
-		rt.get, rt.post = c.authed(c.handleEditServicePage), c.authed(c.handleEditService)
-	case pathServiceDelete:
-		rt.get, rt.post = c.authed(c.handleDeleteServicePage), c.authed(c.handleDeleteService)
-	case pathServiceLogs:
-		rt.get = c.authed(c.handleServiceLogs)
-	case pathAutoScaling:
-		rt.get, rt.post = c.authed(c.handleAutoScaling), c.authed(c.handleCreateASC)
-	case pathASCDefault:
-		rt.post = c.authed(c.handleASCDefault)
-	case pathASCDelete:
-		rt.post = c.authed(c.handleASCDelete)
-	default:
-		return rt, false
+	routes := map[string][2]authedHandler{
+		pathServices:      {c.handleServices, nil},
+		pathServiceCreate: {c.handleCreateServicePage, c.handleCreateService},
+		pathService:       {c.handleService, nil},
+		pathServiceAction: {nil, c.handleServiceAction},
+		pathServiceEdit:   {c.handleEditServicePage, c.handleEditService},
+		pathServiceDelete: {c.handleDeleteServicePage, c.handleDeleteService},
+		pathServiceLogs:   {c.handleServiceLogs, nil},
+		pathAutoScaling:   {c.handleAutoScaling, c.handleCreateASC},
+		pathASCDefault:    {nil, c.handleASCDefault},
+		pathASCDelete:     {nil, c.handleASCDelete},
 	}
-	return rt, true
+	h, ok := routes[path]
+	if h[0] != nil {
+		rt.get = c.authed(h[0])
+	}
+	if h[1] != nil {
+		rt.post = c.authed(h[1])
+	}
+	return rt, ok
 }
 
 // validated is a wire input, checked against the model before a call.
