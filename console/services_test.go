@@ -1,9 +1,13 @@
 package console
 
 import (
+	"encoding/json"
+	"fmt"
+	"html"
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/api"
+	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/sqlite"
 )
@@ -208,4 +213,90 @@ func TestCreateSourceServiceForm(t *testing.T) {
 	form.Set("repository_url", "https://bitbucket.org/octo/app")
 	resp = b.post(pathServiceCreate, form)
 	wantHTML(t, resp, `id="repository_url-error">The repository https://bitbucket.org/octo/app isn&#39;t on GITHUB`)
+}
+
+// createImageService creates a service through the console's form and
+// returns its ARN.
+func createImageService(t *testing.T, b *browser, name string) string {
+	t.Helper()
+	b.get(pathServiceCreate)
+	resp := b.post(pathServiceCreate, url.Values{"source_type": {"image"}, "service_name": {name}, "image_identifier": {"/srv/app"},
+		"image_repository_type": {"ECR"}, "image_port": {"8080"}, "size": {"1024/2048"}, "hc_protocol": {"TCP"}, "hc_path": {"/"},
+		"hc_interval": {"5"}, "hc_timeout": {"2"}, "hc_healthy": {"1"}, "hc_unhealthy": {"5"}})
+	q, err := url.ParseQuery(strings.TrimPrefix(resp.Header.Get("Location"), pathService+"?"))
+	if err != nil || q.Get("arn") == "" {
+		t.Fatalf("create %s: %s %q", name, resp.Status, resp.Header.Get("Location"))
+	}
+	return q.Get("arn")
+}
+
+func TestServicesPaginationAndFilter(t *testing.T) {
+	e := newEnv(t, nil)
+	withAPI(e)
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	for i := range 23 {
+		createImageService(t, b, fmt.Sprintf("svc-%02d", i))
+	}
+	first := b.get(pathServices)
+	wantText(t, first, "svc-00")
+	wantText(t, first, "svc-19")
+	wantNoText(t, first, "svc-20")
+	m := regexp.MustCompile(`href="/console/services\?token=([^"]+)" id="next-page"`).FindStringSubmatch(first.Body)
+	if m == nil {
+		t.Fatal("no Next page link")
+	}
+	second := b.get(pathServices + "?token=" + html.UnescapeString(m[1]))
+	wantText(t, second, "svc-22")
+	wantNoText(t, second, "svc-19")
+	wantHTML(t, second, `id="first-page"`)
+	// A token of another page kind is the API's error.
+	wantText(t, b.get(pathServices+"?token=bogus"), "token")
+
+	// The filter reads every page.
+	filtered := b.get(pathServices + "?filter=SVC-2")
+	for _, name := range []string{"svc-20", "svc-21", "svc-22"} {
+		wantText(t, filtered, name)
+	}
+	wantNoText(t, filtered, "svc-19")
+	wantNoText(t, filtered, `id="next-page"`)
+	wantText(t, b.get(pathServices+"?filter=nothing"), "No service name contains")
+}
+
+func TestServiceLogsPoll(t *testing.T) {
+	e := newEnv(t, nil)
+	withAPI(e)
+	store, err := logs.Open(t.TempDir(), logs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e.console.cfg.Logs = store
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	arn := createImageService(t, b, "logged")
+	if err := store.AppendEvent(arn, logs.StreamEvents, "[AppRunner] Service creation started."); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get(serviceURL(arn, "logs"))
+	wantText(t, page, "[AppRunner] Service creation started.")
+	next := regexp.MustCompile(`id="service-log"[^>]*data-next="([^"]*)"`).FindStringSubmatch(page.Body)
+	if next == nil {
+		t.Fatalf("no cursor on the log:\n%s", page.Body)
+	}
+	if err := store.AppendEvent(arn, logs.StreamEvents, "[AppRunner] Service status is set to RUNNING."); err != nil {
+		t.Fatal(err)
+	}
+	poll := b.get(pathServiceLogs + "?" + url.Values{"arn": {arn}, "log": {"service"}, "after": {html.UnescapeString(next[1])}}.Encode())
+	var out logsPoll
+	if err := json.Unmarshal([]byte(poll.Body), &out); err != nil || len(out.Lines) != 1 || out.Lines[0].Text != "[AppRunner] Service status is set to RUNNING." ||
+		out.Lines[0].Kind != "event" || out.Status != openrunner.ServiceOperationInProgress || out.Next == "" {
+		t.Fatalf("poll: %s (%v)", poll.Body, err)
+	}
+	// Another account cannot read it.
+	other := e.browser()
+	other.signIn(otherKeyID, otherSecret)
+	if resp := other.get(pathServiceLogs + "?" + url.Values{"arn": {arn}}.Encode()); resp.StatusCode != http.StatusBadRequest || strings.Contains(resp.Body, "creation started") {
+		t.Fatalf("another account: %s %s", resp.Status, resp.Body)
+	}
 }
