@@ -250,8 +250,8 @@ func TestServicesPaginationAndFilter(t *testing.T) {
 	wantText(t, second, "svc-22")
 	wantNoText(t, second, "svc-19")
 	wantHTML(t, second, `id="first-page"`)
-	// A token of another page kind is the API's error.
-	wantText(t, b.get(pathServices+"?token=bogus"), "token")
+	// A bad token gets the API's answer.
+	wantText(t, b.get(pathServices+"?token=bogus"), "The NextToken you specified isn't valid.")
 
 	// The filter reads every page.
 	filtered := b.get(pathServices + "?filter=SVC-2")

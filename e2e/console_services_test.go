@@ -214,6 +214,17 @@ func TestConsoleServices(t *testing.T) {
 			t.Fatalf("empty list shows %q", got)
 		}
 		b.shots(t, "20-services-empty")
+		// The keyboard reaches the skip link first, then the header, and
+		// the focus shows.
+		ctx, cancel := b.step()
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		focus, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className + " " + getComputedStyle(document.activeElement).outlineStyle`))
+		if err != nil || focus != "skip-link solid" {
+			t.Fatalf("first Tab focuses %q (%v)", focus, err)
+		}
 	})
 
 	var imageARN string
