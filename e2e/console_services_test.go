@@ -97,6 +97,13 @@ func (b *audited) shots(t *testing.T, name string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Nothing sticks out sideways: the page fits its width.
+		ctx, cancel = b.step()
+		width, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+		cancel()
+		if err != nil || width > w.width {
+			t.Errorf("%s%s is %d px wide (%v)", name, w.suffix, width, err)
+		}
 		b.screenshot(t, name+w.suffix)
 		b.audit(t, name+w.suffix)
 	}
@@ -446,9 +453,10 @@ func TestConsoleServices(t *testing.T) {
 		if got := srv.status(t, "gh-console"); got != openrunner.ConnectionAvailable {
 			t.Fatalf("connection %s", got)
 		}
+		b.shots(t, "30-connections")
 		b.click(t, "#conn-gh-console a.create-service")
 		b.wantOn(t, "/console/services/create")
-		b.shots(t, "30-create-source")
+		b.shots(t, "31-create-source")
 		b.fill(t, "service_name", "hello-src")
 		b.fill(t, "repository_url", "ftp://nowhere")
 		b.click(t, "#submit-service")
@@ -471,7 +479,7 @@ func TestConsoleServices(t *testing.T) {
 			t.Fatalf("auto scaling configuration %s", got)
 		}
 		b.navigate(t, srv.URL+"/console/services/view?arn="+sourceARN)
-		b.shots(t, "31-source-logs")
+		b.shots(t, "32-source-logs")
 	})
 
 	run(t, "ListAndFilter", func(t *testing.T) {
@@ -482,7 +490,7 @@ func TestConsoleServices(t *testing.T) {
 		if got := b.text(t, "#svc-hello-console"); !strings.Contains(got, "Image") {
 			t.Fatalf("image row %q", got)
 		}
-		b.shots(t, "32-services")
+		b.shots(t, "33-services")
 		b.fill(t, "filter", "src")
 		b.click(t, "#apply-filter")
 		if got := b.text(t, "#services tbody"); strings.Contains(got, "hello-console") || !strings.Contains(got, "hello-src") {
@@ -502,7 +510,7 @@ func TestConsoleServices(t *testing.T) {
 		if st := srv.describe(t, imageARN).Status; st != types.ServiceStatusRunning {
 			t.Fatalf("a wrong name changed the service: %s", st)
 		}
-		b.shots(t, "33-delete-confirm")
+		b.shots(t, "34-delete-confirm")
 		b.fill(t, "confirm", "hello-console")
 		b.click(t, "#confirm-delete")
 		b.wantOn(t, "/console/services")
@@ -510,6 +518,20 @@ func TestConsoleServices(t *testing.T) {
 			t.Fatalf("flash %q", got)
 		}
 		srv.waitService(t, imageARN, types.ServiceStatusDeleted)
+	})
+
+	// The other pages, photographed and audited too.
+	run(t, "OtherPages", func(t *testing.T) {
+		b.navigate(t, srv.URL+"/console/connections")
+		b.click(t, "#conn-gh-console a.delete")
+		b.wantOn(t, "/console/connections/delete")
+		b.shots(t, "35-connection-delete")
+		b.navigate(t, srv.URL+"/console/no-such-page")
+		b.shots(t, "36-not-found")
+		b.navigate(t, srv.URL+"/console/services")
+		b.click(t, "#sign-out")
+		b.wantOn(t, "/console/signin")
+		b.shots(t, "37-signin")
 	})
 }
 
