@@ -293,6 +293,22 @@ func TestServiceLogsPoll(t *testing.T) {
 		out.Lines[0].Kind != "event" || out.Status != openrunner.ServiceOperationInProgress || out.Next == "" {
 		t.Fatalf("poll: %s (%v)", poll.Body, err)
 	}
+	// One operation's lines: its deployment stream and the events of its
+	// time, not another deployment's.
+	ops, err := sqlite.NewServiceService(e.db).FindOperations(scope(testAccount, defaultRegion), arn, openrunner.OperationFilter{})
+	if err != nil || len(ops.Operations) != 1 {
+		t.Fatalf("operations %v, %v", ops, err)
+	}
+	op := ops.Operations[0].ID
+	_ = store.AppendEvent(arn, logs.DeploymentStream(op), "[AppRunner] Pulling image /srv/app from ECR repository.")
+	_ = store.AppendEvent(arn, logs.DeploymentStream("00000000-0000-4000-8000-000000000000"), "[AppRunner] another deployment")
+	one := b.get(serviceURL(arn, "logs") + "&operation=" + op)
+	wantText(t, one, "Pulling image /srv/app")
+	wantText(t, one, "Service creation started.")
+	wantNoText(t, one, "another deployment")
+	wantNoText(t, one, `data-follow=`)
+	wantText(t, b.get(serviceURL(arn, "logs")), "another deployment")
+
 	// Another account cannot read it.
 	other := e.browser()
 	other.signIn(otherKeyID, otherSecret)
