@@ -11,11 +11,11 @@ import (
 	"github.com/openrunner/openrunner/wire"
 )
 
-// Lines the Logs tab shows of each log: the newest, read in pages.
+// Lines the Logs tab shows of each log (the newest), and that one poll
+// returns at most.
 const (
-	logTail     = 1000
-	logPage     = 1000
-	maxLogPages = 20
+	logTail = 1000
+	logPage = 1000
 )
 
 // logsTab is the Logs tab: the service's event log (all of it, or one
@@ -93,7 +93,11 @@ func (c *Console) logsTab(ctx context.Context, arn, operation string) (*logsTab,
 	if chosen != nil {
 		t.Operation = chosen.ID
 	}
-	lines, next, err := c.readLog(ctx, arn, false)
+	var since time.Time
+	if chosen != nil {
+		since = chosen.from.Add(-time.Second)
+	}
+	lines, next, err := c.readLog(ctx, arn, false, since)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +107,7 @@ func (c *Console) logsTab(ctx context.Context, arn, operation string) (*logsTab,
 		}
 	}
 	t.ServiceNext = next
-	app, next, err := c.readLog(ctx, arn, true)
+	app, next, err := c.readLog(ctx, arn, true, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -126,26 +130,15 @@ func inOperation(e openrunner.LogEntry, op operationOption) bool {
 	return op.to.IsZero() || !e.Time.After(op.to.Add(time.Second))
 }
 
-// readLog reads a whole log and keeps its newest logTail lines, with the
-// cursor that follows them.
-func (c *Console) readLog(ctx context.Context, arn string, application bool) ([]openrunner.LogEntry, string, error) {
-	q := openrunner.LogQuery{ServiceARN: arn, Application: application, Limit: logPage}
-	var lines []openrunner.LogEntry
-	for range maxLogPages {
-		page, err := c.cfg.Logs.ReadLogs(ctx, q)
-		if err != nil {
-			return nil, "", err
-		}
-		lines = append(lines, page.Lines...)
-		if len(lines) > logTail {
-			lines = lines[len(lines)-logTail:]
-		}
-		q.After = page.Next
-		if len(page.Lines) < logPage {
-			break
-		}
+// readLog reads the newest logTail lines of a log, or with since the
+// first ones from then on, and the cursor that follows them.
+func (c *Console) readLog(ctx context.Context, arn string, application bool, since time.Time) ([]openrunner.LogEntry, string, error) {
+	q := openrunner.LogQuery{ServiceARN: arn, Application: application, Limit: logTail, Since: since, Tail: since.IsZero()}
+	page, err := c.cfg.Logs.ReadLogs(ctx, q)
+	if err != nil {
+		return nil, "", err
 	}
-	return lines, q.After, nil
+	return page.Lines, page.Next, nil
 }
 
 // logsPoll is the answer of pathServiceLogs.

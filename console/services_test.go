@@ -309,6 +309,14 @@ func TestServiceLogsPoll(t *testing.T) {
 	wantNoText(t, one, `data-follow=`)
 	wantText(t, b.get(serviceURL(arn, "logs")), "another deployment")
 
+	// A long log shows its newest lines.
+	for i := range logTail + 5 {
+		_ = store.AppendEvent(arn, logs.StreamEvents, fmt.Sprintf("line %04d", i))
+	}
+	long := b.get(serviceURL(arn, "logs"))
+	wantText(t, long, fmt.Sprintf("line %04d", logTail+4))
+	wantNoText(t, long, "line 0004<")
+
 	// Another account cannot read it.
 	other := e.browser()
 	other.signIn(otherKeyID, otherSecret)
