@@ -192,6 +192,7 @@ type serviceHeader struct {
 	CanDeploy, CanEdit  bool
 	CanPause, CanResume bool
 	Deleted             bool
+	Instances           string // from the newest metrics sample; "" when none
 }
 
 func (c *Console) serviceHeader(svc *wire.Service) serviceHeader {

@@ -43,6 +43,12 @@ func (c *Console) handleService(w http.ResponseWriter, r *http.Request, ctx cont
 		return
 	}
 	p := servicePage{Service: c.serviceHeader(svc), Tab: r.URL.Query().Get("tab")}
+	if c.cfg.Metrics != nil {
+		if pts := c.cfg.Metrics(arn); len(pts) > 0 {
+			last := pts[len(pts)-1]
+			p.Service.Instances = fmt.Sprintf("%d active of %d desired", last.Active, last.Desired)
+		}
+	}
 	if !slices.ContainsFunc(serviceTabs, func(t struct{ id, label string }) bool { return t.id == p.Tab }) {
 		p.Tab = "logs"
 	}

@@ -288,7 +288,18 @@ func TestConsoleServices(t *testing.T) {
 		if !strings.Contains(html, "Service status is set to RUNNING.") {
 			t.Fatal("the server-rendered Logs tab lacks the event lines")
 		}
-		b.navigate(t, srv.URL+"/console/services/view?arn="+imageARN)
+		// The header shows the newest metrics sample (every 500 ms here).
+		for try := 0; ; try++ {
+			b.navigate(t, srv.URL+"/console/services/view?arn="+imageARN)
+			got := b.text(t, "#service-instances")
+			if got == "1 active of 1 desired" {
+				break
+			}
+			if try == 10 {
+				t.Fatalf("instances %q", got)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 		b.shots(t, "23-service-logs")
 	})
 
