@@ -108,6 +108,7 @@ const (
 	pathServiceEdit   = "/console/services/edit"
 	pathServiceDelete = "/console/services/delete"
 	pathServiceLogs   = "/console/services/logs"
+	pathDomains       = "/console/services/domains"
 	pathAutoScaling   = "/console/autoscaling"
 	pathASCDefault    = "/console/autoscaling/default"
 	pathASCDelete     = "/console/autoscaling/delete"
@@ -542,6 +543,18 @@ var templateFuncs = template.FuncMap{
 		return fieldError{Field: field, Msg: errs[field]}
 	},
 	"field": newInputField,
+	"domainClass": func(status string) string {
+		switch status {
+		case "ACTIVE", "SUCCESS":
+			return "ok"
+		case "CREATE_FAILED", "DELETE_FAILED", "FAILED":
+			return "error"
+		case "DELETING":
+			return "muted"
+		default:
+			return "pending"
+		}
+	},
 }
 
 // inputField is a labelled text input with its hint and error, for the

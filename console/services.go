@@ -33,6 +33,7 @@ func (c *Console) serviceRoutes(path string) (rt struct{ get, post http.HandlerF
 		pathServiceEdit:   {c.handleEditServicePage, c.handleEditService},
 		pathServiceDelete: {c.handleDeleteServicePage, c.handleDeleteService},
 		pathServiceLogs:   {c.handleServiceLogs, nil},
+		pathDomains:       {nil, c.handleDomains},
 		pathAutoScaling:   {c.handleAutoScaling, c.handleCreateASC},
 		pathASCDefault:    {nil, c.handleASCDefault},
 		pathASCDelete:     {nil, c.handleASCDelete},

@@ -21,6 +21,7 @@ type servicePage struct {
 	Activity []operationRow
 	Config   []configSection
 	Metrics  *metricsTab
+	Domains  *domainsTab
 	TabError string
 }
 
@@ -32,28 +33,41 @@ type tabLink struct {
 
 var serviceTabs = []struct{ id, label string }{
 	{"logs", "Logs"}, {"activity", "Activity"}, {"configuration", "Configuration"}, {"metrics", "Metrics"},
+	{"domains", "Custom domains"},
 }
 
 // handleService shows a service: its header and one tab.
 func (c *Console) handleService(w http.ResponseWriter, r *http.Request, ctx context.Context, s sessionView) {
-	arn := r.URL.Query().Get("arn")
+	q := r.URL.Query()
+	c.renderService(w, r, ctx, s, http.StatusOK, q.Get("arn"), q.Get("tab"), domainForm{WWW: true})
+}
+
+// renderService renders the service page on a tab (logs when tab is not
+// one), with the custom domain form as given.
+func (c *Console) renderService(w http.ResponseWriter, r *http.Request, ctx context.Context, s sessionView, status int, arn, tab string, form domainForm) {
 	svc, err := c.describe(ctx, arn)
 	if err != nil {
 		c.failTo(w, r, s, pathServices, c.storeError(r, "finding a service", err))
 		return
 	}
-	p := servicePage{Service: c.serviceHeader(svc), Tab: r.URL.Query().Get("tab")}
+	p := servicePage{Service: c.serviceHeader(svc), Tab: "logs"}
 	if c.cfg.Metrics != nil {
 		if pts := c.cfg.Metrics(arn); len(pts) > 0 {
 			last := pts[len(pts)-1]
 			p.Service.Instances = fmt.Sprintf("%d active of %d desired", last.Active, last.Desired)
 		}
 	}
-	if !slices.ContainsFunc(serviceTabs, func(t struct{ id, label string }) bool { return t.id == p.Tab }) {
-		p.Tab = "logs"
-	}
 	for _, t := range serviceTabs {
-		p.Tabs = append(p.Tabs, tabLink{ID: t.id, Label: t.label, Href: serviceURL(arn, t.id), Current: t.id == p.Tab})
+		if t.id == "domains" && !c.hasDomains(ctx, arn) {
+			continue
+		}
+		if t.id == tab {
+			p.Tab = tab
+		}
+		p.Tabs = append(p.Tabs, tabLink{ID: t.id, Label: t.label, Href: serviceURL(arn, t.id)})
+	}
+	for i := range p.Tabs {
+		p.Tabs[i].Current = p.Tabs[i].ID == p.Tab
 	}
 	l := layout{Title: p.Service.Name, Flashes: c.sessions.takeFlashes(s.key)}
 	switch p.Tab {
@@ -66,13 +80,16 @@ func (c *Console) handleService(w http.ResponseWriter, r *http.Request, ctx cont
 		p.Config = c.configuration(ctx, svc)
 	case "metrics":
 		p.Metrics = c.metricsTab(arn)
+	case "domains":
+		p.Domains, err = c.domainsTab(ctx, arn, form)
+		l.JS = c.jsPath
 	}
 	if err != nil {
 		p.TabError = c.storeError(r, "reading a service tab", err)
 	}
 	l.Page = p
 	c.fillHeader(&l, s, pathServices)
-	c.render(w, r, http.StatusOK, "service", l)
+	c.render(w, r, status, "service", l)
 }
 
 // operationRow is one operation of the Activity tab.

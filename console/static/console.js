@@ -2,6 +2,21 @@
 // page works without this script; it only adds the lines written since
 // the page was rendered, and the status, by polling the console.
 "use strict";
+// Copy buttons of the Custom domains tab (hidden without this script).
+(function () {
+  var buttons = document.querySelectorAll("[data-copy]");
+  for (var i = 0; i < buttons.length; i++) {
+    var b = buttons[i];
+    if (!navigator.clipboard) continue;
+    b.hidden = false;
+    b.addEventListener("click", function (ev) {
+      var btn = ev.currentTarget;
+      navigator.clipboard.writeText(btn.getAttribute("data-copy")).then(function () {
+        btn.firstChild.textContent = "Copied";
+      });
+    });
+  }
+})();
 (function () {
   var head = document.getElementById("service-head");
   if (!head) return;
