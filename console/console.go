@@ -544,7 +544,9 @@ var templateFuncs = template.FuncMap{
 	},
 	"field": newInputField,
 	"domainClass": func(status string) string {
-		switch status {
+		// App Runner sends domain statuses in lower case, unlike the
+		// model's enum.
+		switch strings.ToUpper(status) {
 		case "ACTIVE", "SUCCESS":
 			return "ok"
 		case "CREATE_FAILED", "DELETE_FAILED", "FAILED":
