@@ -279,7 +279,7 @@ func TestCSRF(t *testing.T) {
 				form.Set(csrfField, token)
 			}
 			for _, path := range []string{pathConnections, pathDelete, pathHandshake, pathRegion, pathSignOut,
-				pathServiceCreate, pathServiceAction, pathServiceEdit, pathServiceDelete, pathAutoScaling, pathASCDefault, pathASCDelete} {
+				pathServiceCreate, pathServiceAction, pathServiceEdit, pathServiceDelete, pathAutoScaling, pathASCDefault, pathASCDelete, pathDomains} {
 				resp := b.postRaw(path, form)
 				if resp.StatusCode != http.StatusForbidden {
 					t.Fatalf("POST %s: status = %s, want 403", path, resp.Status)

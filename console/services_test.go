@@ -105,6 +105,10 @@ func TestCreateServiceForm(t *testing.T) {
 	page := b.get(resp.Header.Get("Location"))
 	wantText(t, page, "is being created: operation")
 	wantText(t, page, openrunner.ServiceOperationInProgress)
+	// This API has no custom domains: no tab leads to them.
+	if strings.Contains(page.Body, "tab=domains") {
+		t.Fatal("a Custom domains tab without the operations")
+	}
 
 	// A second one of the same name: the store's conflict, at the name.
 	resp = b.post(pathServiceCreate, form)
