@@ -31,6 +31,8 @@ type serviceForm struct {
 	HCInterval, HCTimeout, HCHealthy, HCUnhealthy      string
 	ASC, Tags                                          string
 
+	networkForm
+
 	Errors map[string]string
 	Error  string // an error no field owns
 
@@ -70,6 +72,7 @@ func defaultForm() serviceForm {
 		Deployment: "manual", Size: api.DefaultCPU + "/" + api.DefaultMemory,
 		HCProtocol: hc.Protocol, HCPath: hc.Path, HCInterval: strconv.Itoa(hc.Interval), HCTimeout: strconv.Itoa(hc.Timeout),
 		HCHealthy: strconv.Itoa(hc.HealthyThreshold), HCUnhealthy: strconv.Itoa(hc.UnhealthyThreshold),
+		networkForm: defaultNetworkForm(),
 	}
 }
 
@@ -80,6 +83,7 @@ func (f *serviceForm) readForm(form url.Values) {
 			*dst = form.Get(name)
 		}
 	}
+	f.readNetwork(form)
 }
 
 // fail records msg for field ("" for the form).
@@ -184,7 +188,8 @@ func (f *serviceForm) health() *wire.HealthCheckConfiguration {
 // createInput is the CreateService input the form describes.
 func (f *serviceForm) createInput() *wire.CreateServiceInput {
 	in := &wire.CreateServiceInput{ServiceName: wire.Ptr(strings.TrimSpace(f.Name)), SourceConfiguration: f.source(),
-		InstanceConfiguration: f.instance(), HealthCheckConfiguration: f.health()}
+		InstanceConfiguration: f.instance(), HealthCheckConfiguration: f.health(),
+		NetworkConfiguration: f.network(), ObservabilityConfiguration: f.observability()}
 	if f.ASC != "" {
 		in.AutoScalingConfigurationArn = wire.Ptr(f.ASC)
 	}
@@ -198,7 +203,8 @@ func (f *serviceForm) createInput() *wire.CreateServiceInput {
 // updateInput is the UpdateService input the edit form describes.
 func (f *serviceForm) updateInput() *wire.UpdateServiceInput {
 	in := &wire.UpdateServiceInput{ServiceArn: &f.ARN, SourceConfiguration: f.source(),
-		InstanceConfiguration: f.instance(), HealthCheckConfiguration: f.health()}
+		InstanceConfiguration: f.instance(), HealthCheckConfiguration: f.health(),
+		NetworkConfiguration: f.network(), ObservabilityConfiguration: f.observability()}
 	if f.ASC != "" {
 		in.AutoScalingConfigurationArn = wire.Ptr(f.ASC)
 	}
@@ -226,6 +232,7 @@ func (c *Console) fillChoices(ctx context.Context, f *serviceForm) {
 			}
 		}
 	}
+	c.fillNetworkChoices(ctx, &f.networkForm)
 	if a, err := c.api(); err == nil {
 		in := &wire.ListAutoScalingConfigurationsInput{MaxResults: wire.Ptr(int32(100))}
 		if out, err := call(ctx, in, a.ListAutoScalingConfigurations); err == nil {
@@ -289,6 +296,7 @@ func (c *Console) handleCreateService(w http.ResponseWriter, r *http.Request, ct
 func formFromService(svc *wire.Service) serviceForm {
 	f := defaultForm()
 	f.Edit, f.ARN, f.Name = true, wire.Deref(svc.ServiceArn), wire.Deref(svc.ServiceName)
+	f.networkForm = networkFromService(svc)
 	if src := svc.SourceConfiguration; src != nil {
 		if wire.Deref(src.AutoDeploymentsEnabled) {
 			f.Deployment = "auto"
@@ -402,6 +410,14 @@ func (f *serviceForm) fieldOfPath(path string) string {
 		return "size"
 	case strings.HasPrefix(p, "autoscalingconfigurationarn"):
 		return "asc"
+	case strings.HasPrefix(p, "networkconfiguration.ingress"):
+		return "ingress"
+	case strings.HasPrefix(p, "networkconfiguration.egress"):
+		return "egress"
+	case strings.HasPrefix(p, "networkconfiguration"):
+		return "ip_type"
+	case strings.HasPrefix(p, "observabilityconfiguration"):
+		return "observability"
 	case strings.HasPrefix(p, "healthcheckconfiguration"):
 		return map[string]string{"protocol": "hc_protocol", "path": "hc_path", "interval": "hc_interval", "timeout": "hc_timeout",
 			"healthythreshold": "hc_healthy", "unhealthythreshold": "hc_unhealthy"}[last]
@@ -431,7 +447,8 @@ func (f *serviceForm) fieldOfMessage(msg string) string {
 		{"service named", "service_name"}, {"cpu", "size"}, {"memory", "size"}, {"the port", port},
 		{"environment variable", "env"}, {"isn't on", "repository_url"}, {"connection", "connection"}, {"repository url", "repository_url"},
 		{"branch", "branch"}, {"sourcedirectory", "source_directory"}, {"auto scaling", "asc"},
-		{"codeconfigurationvalues", "runtime"}, {"tag", "tags"},
+		{"codeconfigurationvalues", "runtime"}, {"vpc connector", "egress"}, {"vpcconnector", "egress"},
+		{"observability", "observability"}, {"ingress", "ingress"}, {"tag", "tags"},
 	} {
 		if strings.Contains(m, k.word) {
 			return k.field

@@ -328,3 +328,28 @@ func TestServiceLogsPoll(t *testing.T) {
 		t.Fatalf("another account: %s %s", resp.Status, resp.Body)
 	}
 }
+
+func TestCreateServiceNetworking(t *testing.T) {
+	e := newEnv(t, nil)
+	withAPI(e)
+	b := e.browser()
+	b.signIn(testKeyID, testSecret)
+	b.get(pathServiceCreate)
+	form := url.Values{"source_type": {"image"}, "service_name": {"private-one"}, "image_identifier": {"/srv/app"},
+		"image_repository_type": {"ECR"}, "image_port": {"8080"}, "size": {"1024/2048"}, "hc_protocol": {"TCP"}, "hc_path": {"/"},
+		"hc_interval": {"5"}, "hc_timeout": {"2"}, "hc_healthy": {"1"}, "hc_unhealthy": {"5"}, "ingress": {"private"}, "ip_type": {"IPV6"}}
+	wantHTML(t, b.post(pathServiceCreate, form), `id="ip_type-error">Value &#39;IPV6&#39; at &#39;networkConfiguration.ipAddressType&#39; failed to satisfy constraint`)
+	form.Set("ip_type", "DUAL_STACK")
+	resp := b.post(pathServiceCreate, form)
+	q, _ := url.ParseQuery(strings.TrimPrefix(resp.Header.Get("Location"), pathService+"?"))
+	svc, err := sqlite.NewServiceService(e.db).FindServiceByARN(scope(testAccount, defaultRegion), q.Get("arn"))
+	if err != nil || svc.Config.Network.IsPubliclyAccessible || svc.Config.Network.IPAddressType != "DUAL_STACK" {
+		t.Fatalf("network %+v, %v", svc, err)
+	}
+	// A private service has no default domain to link.
+	page := b.get(resp.Header.Get("Location"))
+	wantText(t, page, "Private: no public domain")
+	edit := b.get(pathServiceEdit + "?arn=" + url.QueryEscape(q.Get("arn")))
+	wantHTML(t, edit, `value="private" checked`)
+	wantHTML(t, edit, `value="DUAL_STACK" selected`)
+}
