@@ -263,6 +263,7 @@ func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, ctx context
 // preselects a source-code repository from that connection.
 func (c *Console) handleCreateServicePage(w http.ResponseWriter, r *http.Request, ctx context.Context, s sessionView) {
 	f := defaultForm()
+	f.ShowIngress = c.canAddIngress(ctx, "")
 	if conn := r.URL.Query().Get("connection"); conn != "" {
 		f.SourceType, f.Connection, f.Deployment = "code", conn, "auto"
 	}
@@ -274,7 +275,9 @@ func (c *Console) handleCreateServicePage(w http.ResponseWriter, r *http.Request
 func (c *Console) handleCreateService(w http.ResponseWriter, r *http.Request, ctx context.Context, s sessionView) {
 	f := defaultForm()
 	f.readForm(r.PostForm)
+	f.ShowIngress = c.canAddIngress(ctx, "")
 	in := f.createInput()
+	f.checkIngress(fmt.Sprintf("arn:aws:apprunner:%s:%s:service/%s/%032d", s.region, s.accountID, "placeholder", 0))
 	if f.Errors == nil {
 		a, err := c.api()
 		if err == nil {
@@ -283,6 +286,7 @@ func (c *Console) handleCreateService(w http.ResponseWriter, r *http.Request, ct
 				arn := wire.Deref(out.Service.ServiceArn)
 				c.logger.Info("console: service created", "account", s.accountID, "arn", arn)
 				c.sessions.addFlash(s.key, "success", fmt.Sprintf("Service %s is being created: operation %s.", f.Name, wire.Deref(out.OperationId)))
+				c.addIngress(ctx, r, s, &f, arn)
 				http.Redirect(w, r, serviceURL(arn, "logs"), http.StatusSeeOther)
 				return
 			}
@@ -353,7 +357,9 @@ func (c *Console) handleEditServicePage(w http.ResponseWriter, r *http.Request, 
 		c.failTo(w, r, s, pathServices, c.storeError(r, "finding a service", err))
 		return
 	}
-	c.renderForm(w, r, ctx, s, http.StatusOK, formFromService(svc))
+	f := formFromService(svc)
+	f.ShowIngress = c.canAddIngress(ctx, f.ARN)
+	c.renderForm(w, r, ctx, s, http.StatusOK, f)
 }
 
 // handleEditService runs UpdateService with the form.
@@ -368,13 +374,16 @@ func (c *Console) handleEditService(w http.ResponseWriter, r *http.Request, ctx 
 	kind := f.SourceType
 	f.readForm(r.PostForm)
 	f.SourceType, f.Name = kind, wire.Deref(svc.ServiceName)
+	f.ShowIngress = c.canAddIngress(ctx, f.ARN)
 	in := f.updateInput()
+	f.checkIngress(f.ARN)
 	if f.Errors == nil {
 		a, _ := c.api()
 		out, err := call(ctx, in, a.UpdateService)
 		if err == nil {
 			c.logger.Info("console: service updated", "account", s.accountID, "arn", f.ARN)
 			c.sessions.addFlash(s.key, "success", fmt.Sprintf("Service %s is being updated: operation %s.", f.Name, wire.Deref(out.OperationId)))
+			c.addIngress(ctx, r, s, &f, f.ARN)
 			http.Redirect(w, r, serviceURL(f.ARN, "logs"), http.StatusSeeOther)
 			return
 		}

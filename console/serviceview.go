@@ -209,12 +209,13 @@ func (c *Console) configuration(ctx context.Context, svc *wire.Service) []config
 			}
 		}
 		sec.Rows = append(sec.Rows, row("IP address type", string(wire.Deref(n.IpAddressType))))
+		sec.Rows = append(sec.Rows, c.ingressRows(ctx, wire.Deref(svc.ServiceArn))...)
 		out = append(out, sec)
 	}
 	if o := svc.ObservabilityConfiguration; o != nil {
 		sec := configSection{Title: "Observability", Rows: []configRow{row("Tracing", enabled(wire.Deref(o.ObservabilityEnabled)))}}
 		if o.ObservabilityConfigurationArn != nil {
-			sec.Rows = append(sec.Rows, mono("Configuration", *o.ObservabilityConfigurationArn))
+			sec.Rows = append(sec.Rows, c.observabilityRows(ctx, *o.ObservabilityConfigurationArn)...)
 		}
 		out = append(out, sec)
 	}

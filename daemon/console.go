@@ -21,13 +21,24 @@ func (d *Daemon) consoleServices(cfg *console.Config, svc *api.Server) {
 		d.history.Start()
 		cfg.Metrics, cfg.MetricsInterval = d.history.Series, d.cfg.MetricsSampleInterval
 	}
-	if d.routerLn != nil {
-		_, port, _ := net.SplitHostPort(d.routerLn.Addr().String())
-		cfg.ServiceLink = func(host string) string {
-			if port == "80" {
-				return "http://" + host + "/"
-			}
-			return "http://" + host + ":" + port + "/"
+	// Links go to the router's HTTPS listener when it serves one, as App
+	// Runner's console links https://<ServiceUrl>; else to its HTTP one.
+	switch {
+	case d.tls.ln != nil:
+		cfg.ServiceLink = serviceLink("https", d.tls.ln.Addr(), "443")
+	case d.routerLn != nil:
+		cfg.ServiceLink = serviceLink("http", d.routerLn.Addr(), "80")
+	}
+}
+
+// serviceLink turns a ServiceUrl into a URL on the listener at addr,
+// naming its port unless it is the scheme's default.
+func serviceLink(scheme string, addr net.Addr, defaultPort string) func(host string) string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	return func(host string) string {
+		if port == defaultPort {
+			return scheme + "://" + host + "/"
 		}
+		return scheme + "://" + host + ":" + port + "/"
 	}
 }

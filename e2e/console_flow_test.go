@@ -5,6 +5,8 @@ package e2e_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/internal/sampleapp"
+	"github.com/openrunner/openrunner/internal/testutil"
 )
 
 // serviceFlow is what the steps share: the server, the browser tab, the
@@ -121,12 +124,28 @@ func (f *serviceFlow) createImageWatchLogs(t *testing.T) {
 	f.b.shots(t, "23-service-logs")
 }
 
-// openURL opens the service's default domain.
+// openURL opens the service's default domain, over HTTPS: the link is the
+// router's HTTPS listener, whose certificate the local CA signed.
 func (f *serviceFlow) openURL(t *testing.T) {
 	link := f.b.attr(t, "#service-url", "href")
+	host := aws.ToString(f.srv.describe(t, f.imageARN).ServiceUrl)
+	tlsAddr := strings.TrimPrefix(f.srv.D.RouterTLSURL(), "https://")
+	_, port, _ := net.SplitHostPort(tlsAddr)
+	if want := "https://" + host + ":" + port + "/"; link != want {
+		t.Fatalf("default domain links %q, want %q", link, want)
+	}
 	f.b.navigate(t, link)
 	if got := f.b.text(t, "body"); got != "hi-from-console" {
 		t.Fatalf("%s answers %q", link, got)
+	}
+	resp, err := testutil.HTTPSClient(tlsAddr, f.srv.D.LocalCA().Pool(), true).Get(link)
+	if err != nil {
+		t.Fatalf("%s with the local CA: %v", link, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(body)) != "hi-from-console" || resp.Proto != "HTTP/2.0" {
+		t.Fatalf("%s: %s %q", link, resp.Proto, body)
 	}
 	f.b.navigate(t, f.srv.URL+"/console/services/view?arn="+f.imageARN)
 }

@@ -216,9 +216,11 @@ func TestConsoleServices(t *testing.T) {
 	run(t, "Deploy", f.deploy)
 	run(t, "EditHealthCheck", f.editHealthCheck)
 	run(t, "ConfigurationAndMetrics", f.configurationAndMetrics)
+	run(t, "CustomDomains", f.customDomains)
 	run(t, "AutoScaling", f.autoScaling)
 	run(t, "CreateFromConnection", f.createFromConnection)
 	run(t, "ListAndFilter", f.listAndFilter)
+	run(t, "CreateObserved", f.createObserved)
 	run(t, "DeleteTyped", f.deleteTyped)
 	run(t, "OtherPages", f.otherPages)
 }
