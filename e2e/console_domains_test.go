@@ -180,4 +180,5 @@ func (f *serviceFlow) createPrivate(t *testing.T) {
 			t.Errorf("configuration lacks %q:\n%s", w, cfg)
 		}
 	}
+	f.b.shots(t, "44-service-private")
 }
