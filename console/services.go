@@ -194,6 +194,7 @@ type serviceHeader struct {
 	CanPause, CanResume bool
 	Deleted             bool
 	Instances           string // from the newest metrics sample; "" when none
+	PrivateDomain       string // a private service's VPC ingress DomainName
 }
 
 func (c *Console) serviceHeader(svc *wire.Service) serviceHeader {

@@ -51,6 +51,11 @@ func (c *Console) renderService(w http.ResponseWriter, r *http.Request, ctx cont
 		return
 	}
 	p := servicePage{Service: c.serviceHeader(svc), Tab: "logs"}
+	if p.Service.Host == "" {
+		if ic := c.ingressOf(ctx, arn); ic != nil {
+			p.Service.PrivateDomain = wire.Deref(ic.DomainName)
+		}
+	}
 	if c.cfg.Metrics != nil {
 		if pts := c.cfg.Metrics(arn); len(pts) > 0 {
 			last := pts[len(pts)-1]

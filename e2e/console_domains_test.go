@@ -180,5 +180,8 @@ func (f *serviceFlow) createPrivate(t *testing.T) {
 			t.Errorf("configuration lacks %q:\n%s", w, cfg)
 		}
 	}
+	if got := f.b.text(t, "#private-domain"); got != aws.ToString(d.VpcIngressConnection.DomainName) {
+		t.Fatalf("the header shows the private domain %q", got)
+	}
 	f.b.shots(t, "44-service-private")
 }

@@ -345,6 +345,9 @@ func (f *serviceFlow) listAndFilter(t *testing.T) {
 	if got := f.b.text(t, "#svc-hello-console"); !strings.Contains(got, "Image") {
 		t.Fatalf("image row %q", got)
 	}
+	if link := f.b.attr(t, "#svc-hello-src a.domain", "href"); !strings.HasPrefix(link, "https://") {
+		t.Fatalf("the list links %q, not the router's HTTPS listener", link)
+	}
 	f.b.shots(t, "33-services")
 	f.b.fill(t, "filter", "src")
 	f.b.click(t, "#apply-filter")
