@@ -18,6 +18,9 @@ type LogQuery struct {
 	After string
 	// Limit bounds the lines returned; 0 means the store's default.
 	Limit int
+	// Tail returns the newest Limit lines (after After) instead of the
+	// oldest; Next still continues after the newest line.
+	Tail bool
 }
 
 // LogPage is one read of a service log.

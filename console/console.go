@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/metrics"
+	"github.com/openrunner/openrunner/wire"
 )
 
 // Config configures a Console. Zero values are defaults, except that
@@ -35,6 +37,22 @@ type Config struct {
 	// credentials SigV4 uses; ok=false: wrong pair. err is for failures
 	// to check (it is logged, and the person sees a generic message).
 	SignIn func(ctx context.Context, accessKeyID, secret string) (accountID string, ok bool, err error)
+
+	// API runs the App Runner operations in-process: the api package's
+	// Server, whose validation, defaults and messages the service and auto
+	// scaling pages share by calling it (never over HTTP). Nil: those pages
+	// explain that this server runs no services.
+	API wire.AppRunner
+	// Logs reads the service and application logs of the Logs tab.
+	Logs openrunner.LogService
+	// Metrics returns the sampled history of a service for the Metrics
+	// tab, oldest first; nil when none is kept.
+	Metrics func(serviceARN string) []metrics.Point
+	// MetricsInterval is the sampling interval of Metrics, to label charts.
+	MetricsInterval time.Duration
+	// ServiceLink turns a ServiceUrl (a host name) into the URL a browser
+	// opens, with the router's scheme and port; nil: "https://" + host.
+	ServiceLink func(host string) string
 
 	// Regions are offered in the region selector, the first one chosen at
 	// sign-in. Nil: DefaultRegions.
@@ -81,6 +99,19 @@ const (
 	// followed by this path).
 	PathCallback = "/console/oauth/callback"
 	pathCSS      = "/console/static/style.css"
+	pathJS       = "/console/static/console.js"
+
+	pathServices      = "/console/services"
+	pathServiceCreate = "/console/services/create"
+	pathService       = "/console/services/view"
+	pathServiceAction = "/console/services/action"
+	pathServiceEdit   = "/console/services/edit"
+	pathServiceDelete = "/console/services/delete"
+	pathServiceLogs   = "/console/services/logs"
+	pathDomains       = "/console/services/domains"
+	pathAutoScaling   = "/console/autoscaling"
+	pathASCDefault    = "/console/autoscaling/default"
+	pathASCDelete     = "/console/autoscaling/delete"
 )
 
 // maxFormBytes limits a form body; the console's forms are tiny.
@@ -102,6 +133,9 @@ type Console struct {
 	css       []byte
 	cssETag   string
 	cssPath   string // with a version query, so browsers refetch a new file
+	js        []byte
+	jsETag    string
+	jsPath    string
 	startTime time.Time
 
 	// wait pauses a failed sign-in's answer; tests replace it to observe
@@ -111,12 +145,13 @@ type Console struct {
 
 var _ http.Handler = (*Console)(nil)
 
-//go:embed templates/*.html static/style.css
+//go:embed templates/*.html static/style.css static/console.js
 var assets embed.FS
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"signin", "connections", "delete", "error"}
+var pageNames = []string{"signin", "connections", "delete", "error",
+	"services", "service", "serviceform", "servicedelete", "autoscaling"}
 
 // parsedPages holds the templates, parsed once: they are embedded, so a
 // parse error is a build defect that every test reports.
@@ -125,7 +160,7 @@ var parsedPages, parseErr = parsePages()
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", "templates/fields.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +193,10 @@ func New(cfg Config) *Console {
 	sum := sha256.Sum256(c.css)
 	c.cssETag = `"` + hex.EncodeToString(sum[:8]) + `"`
 	c.cssPath = pathCSS + "?v=" + hex.EncodeToString(sum[:8])
+	c.js, _ = fs.ReadFile(assets, "static/console.js")
+	sum = sha256.Sum256(c.js)
+	c.jsETag = `"` + hex.EncodeToString(sum[:8]) + `"`
+	c.jsPath = pathJS + "?v=" + hex.EncodeToString(sum[:8])
 	c.startTime = c.now()
 	if parseErr != nil {
 		c.logger.Error("console: templates do not parse", "err", parseErr)
@@ -193,11 +232,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	h := rw.Header()
-	// No script runs anywhere in the console, and it never loads anything
-	// from elsewhere. form-action is left out on purpose: Complete
-	// handshake is a form whose answer redirects to the provider, which
-	// form-action would block.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
+	// The only script is the console's own file (it follows logs live);
+	// the console never loads anything from elsewhere. form-action is left
+	// out on purpose: Complete handshake is a form whose answer redirects
+	// to the provider, which form-action would block.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	// The callback URL carries an OAuth code; never send console URLs to
@@ -210,7 +249,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route dispatches on path and method.
 func (c *Console) route(w http.ResponseWriter, r *http.Request) {
 	type route struct {
-		get, post func(http.ResponseWriter, *http.Request)
+		get, post http.HandlerFunc
 	}
 	var rt route
 	switch r.URL.Path {
@@ -232,21 +271,32 @@ func (c *Console) route(w http.ResponseWriter, r *http.Request) {
 		rt.get = c.handleCallback
 	case pathCSS:
 		rt.get = c.handleCSS
+	case pathJS:
+		rt.get = c.handleJS
 	default:
+		if rt, ok := c.serviceRoutes(r.URL.Path); ok {
+			c.dispatch(w, r, rt.get, rt.post)
+			return
+		}
 		c.renderError(w, r, http.StatusNotFound, "Page not found", "There is no console page at this address.")
 		return
 	}
+	c.dispatch(w, r, rt.get, rt.post)
+}
+
+// dispatch calls get or post by method, or answers 405.
+func (c *Console) dispatch(w http.ResponseWriter, r *http.Request, get, post http.HandlerFunc) {
 	switch {
-	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
-		rt.get(w, r)
-	case r.Method == http.MethodPost && rt.post != nil:
-		rt.post(w, r)
+	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && get != nil:
+		get(w, r)
+	case r.Method == http.MethodPost && post != nil:
+		post(w, r)
 	default:
 		var allow []string
-		if rt.get != nil {
+		if get != nil {
 			allow = append(allow, http.MethodGet, http.MethodHead)
 		}
-		if rt.post != nil {
+		if post != nil {
 			allow = append(allow, http.MethodPost)
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
@@ -286,10 +336,19 @@ func (c *Console) handleRoot(w http.ResponseWriter, r *http.Request) {
 
 // handleCSS serves the style sheet.
 func (c *Console) handleCSS(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("ETag", c.cssETag)
+	c.serveAsset(w, r, "style.css", "text/css; charset=utf-8", c.cssETag, c.css)
+}
+
+// handleJS serves the console's one script.
+func (c *Console) handleJS(w http.ResponseWriter, r *http.Request) {
+	c.serveAsset(w, r, "console.js", "text/javascript; charset=utf-8", c.jsETag, c.js)
+}
+
+func (c *Console) serveAsset(w http.ResponseWriter, r *http.Request, name, typ, etag string, b []byte) {
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
-	http.ServeContent(w, r, "style.css", c.startTime, bytes.NewReader(c.css))
+	http.ServeContent(w, r, name, c.startTime, bytes.NewReader(b))
 }
 
 // session returns the live session of r's cookie.
@@ -369,6 +428,8 @@ func safeNext(next string) string {
 type layout struct {
 	Title     string
 	CSS       string
+	JS        string // set by pages that run the console's script
+	Nav       string // the header tab to mark: services, autoscaling, connections
 	SignedIn  bool
 	AccountID string
 	KeyID     string // the access key id used to sign in
@@ -440,6 +501,14 @@ func (c *Console) fillHeader(l *layout, s sessionView, here string) {
 	l.Regions = c.regions
 	l.CSRF = s.csrf
 	l.Here = here
+	switch {
+	case strings.HasPrefix(here, pathServices):
+		l.Nav = "services"
+	case strings.HasPrefix(here, pathAutoScaling):
+		l.Nav = "autoscaling"
+	default:
+		l.Nav = "connections"
+	}
 }
 
 // storeError logs an error from a store or service call when it is not
@@ -468,6 +537,76 @@ var templateFuncs = template.FuncMap{
 		}
 	},
 	"providerName": providerName,
+	"serviceClass": serviceClass,
+	"serviceURL":   serviceURL,
+	"fe": func(errs map[string]string, field string) fieldError {
+		return fieldError{Field: field, Msg: errs[field]}
+	},
+	"field": newInputField,
+	"domainClass": func(status string) string {
+		// App Runner sends domain statuses in lower case, unlike the
+		// model's enum.
+		switch strings.ToUpper(status) {
+		case "ACTIVE", "SUCCESS":
+			return "ok"
+		case "CREATE_FAILED", "DELETE_FAILED", "FAILED":
+			return "error"
+		case "DELETING":
+			return "muted"
+		default:
+			return "pending"
+		}
+	},
+}
+
+// inputField is a labelled text input with its hint and error, for the
+// "input" template.
+type inputField struct {
+	ID, Label, Value, Msg   string
+	Note, Placeholder, Hint string
+	Class                   string
+	Numeric                 bool
+}
+
+// newInputField builds an inputField; opts are "numeric", and "note=",
+// "placeholder=", "hint=" and "class=" settings.
+func newInputField(errs map[string]string, id, label, value string, opts ...string) inputField {
+	f := inputField{ID: id, Label: label, Value: value, Msg: errs[id]}
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "numeric":
+			f.Numeric = true
+		case "note":
+			f.Note = v
+		case "placeholder":
+			f.Placeholder = v
+		case "hint":
+			f.Hint = v
+		case "class":
+			f.Class = v
+		}
+	}
+	return f
+}
+
+// fieldError is a form field's error, for the "ferr" template.
+type fieldError struct{ Field, Msg string }
+
+// serviceClass is the badge colour of a service or operation status.
+func serviceClass(status string) string {
+	switch status {
+	case openrunner.ServiceRunning, openrunner.OperationSucceeded:
+		return "ok"
+	case openrunner.ServiceOperationInProgress, openrunner.OperationPending, openrunner.OperationInProgress, openrunner.OperationRollbackInProgress:
+		return "pending"
+	case openrunner.ServiceCreateFailed, openrunner.ServiceDeleteFailed, openrunner.OperationFailed, openrunner.OperationRollbackFailed:
+		return "error"
+	case openrunner.OperationRollbackSucceeded:
+		return "warn"
+	default:
+		return "muted"
+	}
 }
 
 // providerName is a provider type as people write it.

@@ -278,7 +278,8 @@ func TestCSRF(t *testing.T) {
 			if token != "" {
 				form.Set(csrfField, token)
 			}
-			for _, path := range []string{pathConnections, pathDelete, pathHandshake, pathRegion, pathSignOut} {
+			for _, path := range []string{pathConnections, pathDelete, pathHandshake, pathRegion, pathSignOut,
+				pathServiceCreate, pathServiceAction, pathServiceEdit, pathServiceDelete, pathAutoScaling, pathASCDefault, pathASCDelete, pathDomains} {
 				resp := b.postRaw(path, form)
 				if resp.StatusCode != http.StatusForbidden {
 					t.Fatalf("POST %s: status = %s, want 403", path, resp.Status)

@@ -59,6 +59,7 @@ type env struct {
 	console *Console
 	srv     *httptest.Server
 	conns   *sqlite.ConnectionService
+	db      *sqlite.DB
 	hs      *fakeHandshakes
 	clock   *clock
 	logs    *syncBuffer
@@ -96,7 +97,7 @@ func newEnv(t *testing.T, edit func(*Config)) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	conns := sqlite.NewConnectionService(db)
-	e := &env{t: t, conns: conns, clock: clk, logs: &syncBuffer{}}
+	e := &env{t: t, conns: conns, db: db, clock: clk, logs: &syncBuffer{}}
 	e.hs = &fakeHandshakes{conns: conns, flows: map[string]flow{}}
 	cfg := Config{
 		Connections: conns,

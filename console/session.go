@@ -229,6 +229,12 @@ func (st *sessionStore) takePageState(key string) (flashes []flash, form createF
 	return flashes, form
 }
 
+// takeFlashes removes and returns the session's flashes.
+func (st *sessionStore) takeFlashes(key string) (flashes []flash) {
+	st.update(key, func(s *session) { flashes, s.flashes = s.flashes, nil })
+	return flashes
+}
+
 // maxHandshakes bounds the handshakes a session remembers; the oldest
 // are forgotten first (their callbacks then use the current Region).
 const maxHandshakes = 16

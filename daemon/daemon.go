@@ -128,6 +128,9 @@ type Config struct {
 	// MetricsToken is the bearer token /_openrunner/metrics requires;
 	// without one the metrics are served only on a loopback Listen.
 	MetricsToken string
+	// MetricsSampleInterval is how often the console's metrics history
+	// samples every service; 0 means 10 s.
+	MetricsSampleInterval time.Duration
 	// OTLPEndpoint is the OTLP/HTTP collector base URL (e.g.
 	// http://127.0.0.1:4318) that traced services' spans go to; empty:
 	// traces have nowhere to go.
@@ -174,7 +177,8 @@ type Daemon struct {
 	reconciler   *reconcile.Controller
 	ingress      *ingress.Controller
 	tracing      *tracing.Tracing
-	metrics      metrics.Source // nil when no services run
+	metrics      metrics.Source   // nil when no services run
+	history      *metrics.History // the console's charts; nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
 	routerServed chan error
@@ -352,7 +356,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 			return wire.Dispatch(ctx, svc, op, body)
 		})},
 		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
-		console:  d.console(connections, handshakes, creds),
+		console:  d.console(connections, handshakes, creds, svc),
 		webhooks: d.hooks,
 	}, nil
 }
@@ -414,8 +418,8 @@ func (d *Daemon) awsJSON(prefix, path string, authenticate func(*http.Request, [
 }
 
 // console serves the web console, signing in with the API's access keys.
-func (d *Daemon) console(connections openrunner.ConnectionService, handshakes *handshake.Service, creds sigv4.StaticCredentials) http.Handler {
-	return console.New(console.Config{
+func (d *Daemon) console(connections openrunner.ConnectionService, handshakes *handshake.Service, creds sigv4.StaticCredentials, svc *api.Server) http.Handler {
+	cfg := console.Config{
 		Connections: connections,
 		Handshakes:  handshakes,
 		SignIn: func(ctx context.Context, accessKeyID, secret string) (string, bool, error) {
@@ -428,7 +432,9 @@ func (d *Daemon) console(connections openrunner.ConnectionService, handshakes *h
 		Secure: strings.HasPrefix(d.publicURL(), "https://"),
 		Now:    d.cfg.Now,
 		Logger: d.logger,
-	})
+	}
+	d.consoleServices(&cfg, svc)
+	return console.New(cfg)
 }
 
 func (d *Daemon) credentials() (creds sigv4.StaticCredentials, defaults bool, err error) {
@@ -469,6 +475,10 @@ func (d *Daemon) Close() error {
 		d.routerServer = nil
 	} else if d.routerLn != nil {
 		d.routerLn.Close()
+	}
+	if d.history != nil {
+		d.history.Close()
+		d.history = nil
 	}
 	d.closeRouterTLS()
 	if d.ingress != nil {

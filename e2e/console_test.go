@@ -37,9 +37,14 @@ type consoleServer struct {
 	URL string
 	API *apprunner.Client
 	Sim *providersim.Sim
+	D   *daemon.Daemon
 }
 
-func startConsoleServer(t *testing.T) *consoleServer {
+func startConsoleServer(t *testing.T) *consoleServer { return startConsoleServerWith(t, nil) }
+
+// startConsoleServerWith is startConsoleServer with more of the daemon's
+// configuration set by configure.
+func startConsoleServerWith(t *testing.T, configure func(*daemon.Config)) *consoleServer {
 	t.Helper()
 	sim := providersim.New(providersim.Options{})
 	t.Cleanup(sim.Close)
@@ -62,7 +67,7 @@ func startConsoleServer(t *testing.T) *consoleServer {
 	sim.AddBitbucketConsumer(providersim.BitbucketConsumer{
 		Key: "bbConsoleE2EKey", Secret: "bb-console-secret", Name: "OpenRunner (e2e)", CallbackURL: callback,
 	})
-	d := testutil.MustRunDaemon(t, daemon.Config{
+	cfg := daemon.Config{
 		Listen:          addr,
 		PublicURL:       base,
 		CredentialsFile: writeCredentials(t, consoleKeyID+" "+consoleSecret+" "+consoleAccount),
@@ -74,9 +79,13 @@ func startConsoleServer(t *testing.T) *consoleServer {
 			ClientID: "bbConsoleE2EKey", ClientSecret: "bb-console-secret",
 			URL: sim.BitbucketURL(), APIURL: sim.BitbucketAPIURL(),
 		},
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	d := testutil.MustRunDaemon(t, cfg)
 	api := testutil.Client(d.URL(), testutil.ClientOptions{AccessKeyID: consoleKeyID, SecretAccessKey: consoleSecret, Region: consoleRegion})
-	return &consoleServer{URL: base, API: api, Sim: sim}
+	return &consoleServer{URL: base, API: api, Sim: sim, D: d}
 }
 
 // status returns the connection's status as the AWS SDK's ListConnections
@@ -128,7 +137,10 @@ type tab struct {
 	artifacts string
 }
 
-func newTab(t *testing.T, base string) *tab {
+func newTab(t *testing.T, base string) *tab { return newTabFor(t, base, 90*time.Second) }
+
+// newTabFor is newTab for a test that may take up to limit.
+func newTabFor(t *testing.T, base string, limit time.Duration) *tab {
 	t.Helper()
 	exe := chromiumPath(t)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -142,13 +154,18 @@ func newTab(t *testing.T, base string) *tab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Services' links are https:// on the router, whose certificates
+		// come from the test server's own local CA, which this browser
+		// does not know: the tests verify those certificates with a Go
+		// client that trusts the CA (openURL).
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 860),
 	)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	// Everything in one test, browser start included, must finish well
-	// within a minute.
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	// Everything in one test, browser start included, must finish within
+	// limit.
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()

@@ -466,7 +466,7 @@ func (s *Store) ReadLogs(ctx context.Context, q openrunner.LogQuery) (openrunner
 	if err != nil {
 		return openrunner.LogPage{}, err
 	}
-	entries, next, err := s.Read(ctx, Query{ServiceARN: q.ServiceARN, Group: group, Since: q.Since, After: Cursor(q.After), Limit: q.Limit})
+	entries, next, err := s.Read(ctx, Query{ServiceARN: q.ServiceARN, Group: group, Since: q.Since, After: Cursor(q.After), Limit: q.Limit, Tail: q.Tail})
 	if err != nil {
 		return openrunner.LogPage{}, err
 	}
