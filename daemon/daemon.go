@@ -118,9 +118,9 @@ type Daemon struct {
 	cfg    Config
 	logger *slog.Logger
 
-	lock *os.File
-	db   *sqlite.DB
-	ln   net.Listener
+	lock   *os.File
+	stores openrunner.Stores
+	ln     net.Listener
 
 	master       []byte
 	runtime      openrunner.Runtime
@@ -226,10 +226,19 @@ func (d *Daemon) openStore(ctx context.Context) (err error) {
 	if d.master, err = vault.LoadOrCreateKey(d.cfg.DataDir, d.cfg.SecretKey); err != nil {
 		return err
 	}
-	d.db = sqlite.NewDB(filepath.Join(d.cfg.DataDir, "openrunner.db"))
-	d.db.Now = d.cfg.Now
-	d.db.Quotas = d.cfg.Quotas
-	return d.db.Open()
+	d.stores, err = d.openDatabase(ctx)
+	return err
+}
+
+// openDatabase opens the database that holds every store.
+func (d *Daemon) openDatabase(context.Context) (openrunner.Stores, error) {
+	db := sqlite.NewDB(filepath.Join(d.cfg.DataDir, "openrunner.db"))
+	db.Now = d.cfg.Now
+	db.Quotas = d.cfg.Quotas
+	if err := db.Open(); err != nil {
+		return openrunner.Stores{}, err
+	}
+	return db.Stores(), nil
 }
 
 // publicURL is how browsers reach this server.
@@ -248,7 +257,7 @@ type parts struct {
 // openParts builds the connection handshakes, the services, the App Runner
 // API, OpenRunner's extension API and the console.
 func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (parts, error) {
-	connections := sqlite.NewConnectionService(d.db)
+	connections := d.stores.Connections
 	v, err := vault.New(d.master)
 	if err != nil {
 		return parts{}, err
@@ -272,8 +281,8 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 	svc := &api.Server{
 		ProviderURLs: d.providerURLs(),
 		Connections:  connections,
-		Tags:         sqlite.NewTagService(d.db),
-		AutoScaling:  sqlite.NewAutoScalingConfigurationService(d.db),
+		Tags:         d.stores.Tags,
+		AutoScaling:  d.stores.AutoScaling,
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
 	}
@@ -426,9 +435,9 @@ func (d *Daemon) Close() error {
 		}
 		d.server = nil
 	}
-	if d.db != nil {
-		errs = append(errs, d.db.Close())
-		d.db = nil
+	if d.stores.Close != nil {
+		errs = append(errs, d.stores.Close())
+		d.stores = openrunner.Stores{}
 	}
 	if d.lock != nil {
 		errs = append(errs, d.lock.Close()) // releases the flock
@@ -448,7 +457,7 @@ func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": "sqlite", "secrets": secrets})
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": d.stores.Kind, "secrets": secrets})
 }
 
 // vaultCheckKey names the meta entry that proves which key sealed the
@@ -460,12 +469,9 @@ const vaultCheckKey = "vault-check"
 // OPENRUNNER_SECRET_KEY) still starts, but its stored provider tokens are
 // unreadable: say so loudly instead of failing later and obscurely.
 func (d *Daemon) checkVaultKey(ctx context.Context, v *vault.Vault) error {
-	sealed, err := d.db.Meta(ctx, vaultCheckKey)
+	sealed, err := d.stores.Meta.AddMeta(ctx, vaultCheckKey, v.Seal([]byte("openrunner"), vaultCheckKey))
 	if err != nil {
 		return err
-	}
-	if sealed == nil {
-		return d.db.SetMeta(ctx, vaultCheckKey, v.Seal([]byte("openrunner"), vaultCheckKey))
 	}
 	if _, err := v.Open(sealed, vaultCheckKey); err != nil {
 		d.keyMismatch.Store(true)
@@ -541,12 +547,8 @@ func (d *Daemon) RouterURL() string {
 // other's containers. It is made once and kept in the database.
 func (d *Daemon) ownerID(ctx context.Context) (string, error) {
 	const key = "owner-id"
-	v, err := d.db.Meta(ctx, key)
-	if err != nil || v != nil {
-		return string(v), err
-	}
-	id := "openrunner-" + openrunner.NewID()[:12]
-	return id, d.db.SetMeta(ctx, key, []byte(id))
+	v, err := d.stores.Meta.AddMeta(ctx, key, []byte("openrunner-"+openrunner.NewID()[:12]))
+	return string(v), err
 }
 
 // metricsHandler serves /_openrunner/metrics: without authentication on a

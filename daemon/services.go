@@ -22,7 +22,6 @@ import (
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/source"
-	"github.com/openrunner/openrunner/sqlite"
 )
 
 // openServices chooses and opens the runtime, the router and the
@@ -38,13 +37,13 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		svc.RuntimeError = "This OpenRunner runs no services (--runtime none)."
 		return nil
 	}
-	services := sqlite.NewServiceService(d.db)
+	services := d.stores.Services
 	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
 		return err
 	}
 	d.reconciler = &reconcile.Controller{
 		Services:     services,
-		Leases:       sqlite.NewLeaseService(d.db),
+		Leases:       d.stores.Leases,
 		Events:       d.logs,
 		BaseDomain:   d.cfg.BaseDomain,
 		Holder:       owner,

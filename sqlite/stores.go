@@ -1,0 +1,22 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/openrunner/openrunner"
+)
+
+// Stores returns every store on db. Closing them closes db.
+func (db *DB) Stores() openrunner.Stores {
+	return openrunner.Stores{
+		Connections: NewConnectionService(db),
+		Tags:        NewTagService(db),
+		Services:    NewServiceService(db),
+		Leases:      NewLeaseService(db),
+		AutoScaling: NewAutoScalingConfigurationService(db),
+		Meta:        db,
+		Kind:        "sqlite",
+		Ping:        func(ctx context.Context) error { return db.read.PingContext(ctx) },
+		Close:       db.Close,
+	}
+}
