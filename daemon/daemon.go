@@ -31,7 +31,6 @@ import (
 	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/sigv4"
-	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/webhook"
 	"github.com/openrunner/openrunner/wire"
@@ -96,6 +95,16 @@ type Config struct {
 	// MetricsToken is the bearer token /_openrunner/metrics requires;
 	// without one the metrics are served only on a loopback Listen.
 	MetricsToken string
+	// DatabaseURL, if set, keeps every store in that PostgreSQL database,
+	// which several servers may share; SecretKey is then required (every
+	// server must open what the others sealed).
+	DatabaseURL string
+	// LeaseTTL and ResyncInterval time the reconciler's leases and resync
+	// (reconcile.Controller); zero: its defaults.
+	LeaseTTL, ResyncInterval time.Duration
+	// AdvertiseAddress is the host other servers reach this server's
+	// instances at; "" keeps the instances' own addresses.
+	AdvertiseAddress string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -230,17 +239,6 @@ func (d *Daemon) openStore(ctx context.Context) (err error) {
 	return err
 }
 
-// openDatabase opens the database that holds every store.
-func (d *Daemon) openDatabase(context.Context) (openrunner.Stores, error) {
-	db := sqlite.NewDB(filepath.Join(d.cfg.DataDir, "openrunner.db"))
-	db.Now = d.cfg.Now
-	db.Quotas = d.cfg.Quotas
-	if err := db.Open(); err != nil {
-		return openrunner.Stores{}, err
-	}
-	return db.Stores(), nil
-}
-
 // publicURL is how browsers reach this server.
 func (d *Daemon) publicURL() string {
 	if u := strings.TrimRight(d.cfg.PublicURL, "/"); u != "" {
@@ -298,8 +296,8 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 	return parts{
 		api: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
 			return wire.Dispatch(ctx, svc, op, body)
-		}),
-		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
+		}, d.storeErrors),
+		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch, d.storeErrors),
 		console:  d.console(connections, handshakes, creds),
 		webhooks: d.hooks,
 	}, nil
@@ -341,7 +339,11 @@ func (d *Daemon) authenticator(creds sigv4.StaticCredentials) func(r *http.Reque
 }
 
 // awsJSON serves an AWS JSON 1.0 API whose operations carry prefix.
-func (d *Daemon) awsJSON(prefix, path string, authenticate func(*http.Request, []byte) (context.Context, error), dispatch func(context.Context, string, []byte) (any, error)) http.Handler {
+func (d *Daemon) awsJSON(prefix, path string, authenticate func(*http.Request, []byte) (context.Context, error), dispatch func(context.Context, string, []byte) (any, error),
+	wrap ...func(dispatcher) dispatcher) http.Handler {
+	for _, w := range wrap {
+		dispatch = w(dispatch)
+	}
 	return &awsjson.Server{
 		TargetPrefix: prefix,
 		Namespace:    "com.amazonaws.apprunner",
@@ -455,9 +457,14 @@ func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if d.keyMismatch.Load() {
 		secrets = "unreadable: the secret key does not match this data directory"
 	}
+	body := map[string]any{"status": status, "version": Version, "store": d.stores.Kind, "secrets": secrets}
+	if status == "ok" {
+		status, code = d.clusterHealth(r.Context(), body)
+		body["status"] = status
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": d.stores.Kind, "secrets": secrets})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // vaultCheckKey names the meta entry that proves which key sealed the
@@ -547,6 +554,9 @@ func (d *Daemon) RouterURL() string {
 // other's containers. It is made once and kept in the database.
 func (d *Daemon) ownerID(ctx context.Context) (string, error) {
 	const key = "owner-id"
+	if d.stores.Shared {
+		return serverID(d.cfg.DataDir)
+	}
 	v, err := d.stores.Meta.AddMeta(ctx, key, []byte("openrunner-"+openrunner.NewID()[:12]))
 	return string(v), err
 }

@@ -55,6 +55,8 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Autoscaler: &autoscale.Autoscaler{Stable: d.cfg.Autoscale.StableWindow, Panic: d.cfg.Autoscale.PanicWindow,
 			Tick: time.Second, Now: d.cfg.Now},
 		ScaleToZeroAfter: d.cfg.Autoscale.ScaleToZeroAfter,
+		LeaseTTL:         d.cfg.LeaseTTL,
+		Resync:           d.cfg.ResyncInterval,
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}

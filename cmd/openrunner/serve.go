@@ -50,7 +50,9 @@ func runServe(ctx context.Context, args []string) error {
 		Autoscale: daemon.AutoscaleConfig{StableWindow: c.AutoscaleStableWindow, PanicWindow: c.AutoscalePanicWindow,
 			ScaleToZeroAfter: c.ScaleToZeroAfter, QueueTimeout: c.QueueTimeout, QueueSize: c.QueueSize},
 		MetricsToken: token,
-		Logger:       logger,
+		DatabaseURL:  c.DatabaseURL, LeaseTTL: c.LeaseTTL, ResyncInterval: c.ResyncInterval,
+		AdvertiseAddress: c.AdvertiseAddress,
+		Logger:           logger,
 	})
 	if err := d.Open(ctx); err != nil {
 		return err
