@@ -12,6 +12,9 @@ type Stores struct {
 	Leases      LeaseService
 	AutoScaling AutoScalingConfigurationService
 	Meta        MetaService
+	// Routes and Notifier are set only when Shared.
+	Routes   RouteService
+	Notifier Notifier
 
 	// Kind names the database: "sqlite" or "postgres".
 	Kind string
@@ -36,4 +39,40 @@ type MetaService interface {
 	// already, and returns the value stored, so that several servers
 	// starting together agree on one.
 	AddMeta(ctx context.Context, key string, value []byte) ([]byte, error)
+}
+
+// SharedRoute is the route a service's lease holder gives its router,
+// shared through the store so that every server's router sends the
+// service's traffic to the holder's instances. Route is the route as
+// package cluster encodes it. Version orders the writes of all servers:
+// every PutRoute stores a higher one than any before it.
+type SharedRoute struct {
+	ServiceARN string
+	Holder     string
+	Route      []byte
+	Version    int64
+}
+
+// RouteService stores the routes the lease holders set. Only a database
+// several servers share implements it.
+type RouteService interface {
+	// PutRoute stores r, replacing the service's route, and returns the
+	// Version it stored (r.Version is ignored).
+	PutRoute(ctx context.Context, r SharedRoute) (int64, error)
+	// DeleteRoute removes the service's route; removing none is no error.
+	DeleteRoute(ctx context.Context, serviceARN string) error
+	// FindRoutes returns every stored route, by ServiceARN.
+	FindRoutes(ctx context.Context) ([]SharedRoute, error)
+}
+
+// Notifier carries short messages to every server on the database, each
+// delivered at most once to every listener that is connected when it is
+// committed: kicks and route changes, which the periodic resync backs up.
+type Notifier interface {
+	// Notify sends payload on channel.
+	Notify(ctx context.Context, channel, payload string) error
+	// Listen calls receive for every message on channels until ctx ends,
+	// reconnecting by itself after a lost connection; connected runs on
+	// every (re)connection, when messages may have been missed.
+	Listen(ctx context.Context, channels []string, receive func(channel, payload string), connected func())
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/awsjson"
+	"github.com/openrunner/openrunner/cluster"
 	"github.com/openrunner/openrunner/console"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
@@ -138,7 +139,8 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
-	metrics      metrics.Source // nil when no services run
+	cluster      *cluster.Cluster // nil unless the store is shared
+	metrics      metrics.Source   // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
 	routerServed chan error
@@ -417,6 +419,10 @@ func (d *Daemon) Close() error {
 	if d.reconciler != nil {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil
+	}
+	if d.cluster != nil {
+		d.cluster.Close()
+		d.cluster = nil
 	}
 	if d.runtime != nil {
 		errs = append(errs, d.runtime.Close())

@@ -63,6 +63,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
 		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
 	d.reconciler.Router = rtr
+	d.joinCluster(rtr) // several servers on one database
 	d.reconciler.Demand = func(arn string) (float64, bool) {
 		st, ok := rtr.Stats(arn)
 		return float64(st.InFlight + st.Waiting), ok
@@ -94,6 +95,9 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if err := d.reconciler.Open(ctx); err != nil {
 		return err
 	}
+	if err := d.openCluster(ctx); err != nil {
+		return err
+	}
 	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
@@ -103,6 +107,9 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
 	d.metrics = d.serviceMetrics(rtr, services)
 	svc.Services, svc.Deployer = services, d.reconciler
+	if d.cluster != nil {
+		svc.Deployer = d.cluster
+	}
 	ext.Logs, ext.Services = d.logs, services
 	return nil
 }
@@ -112,7 +119,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner.RuntimeHooks) (openrunner.Runtime, error) {
 	switch d.cfg.Runtime {
 	case "", "docker":
-		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
+		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now, PublishIP: d.publishIP(),
 			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
 		if err == nil {
 			err = rt.Open(ctx, hooks)

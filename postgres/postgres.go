@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"sort"
 	"strconv"
@@ -55,6 +56,9 @@ type DB struct {
 
 	// MaxConns bounds the connection pool; default 16.
 	MaxConns int
+
+	// Logger receives the notification listener's reconnections.
+	Logger *slog.Logger
 
 	pool *sql.DB
 
@@ -153,6 +157,8 @@ func (db *DB) Stores() openrunner.Stores {
 		Leases:      NewLeaseService(db),
 		AutoScaling: NewAutoScalingConfigurationService(db),
 		Meta:        db,
+		Routes:      NewRouteService(db),
+		Notifier:    db,
 		Kind:        "postgres",
 		Shared:      true,
 		Ping:        db.Ping,

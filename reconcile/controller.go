@@ -223,7 +223,7 @@ func (c *Controller) pass(arn string) (err error) {
 		}
 		if !ok {
 			c.held.Delete(arn)
-			return nil // another server reconciles it
+			return c.release(arn) // another server reconciles it
 		}
 		c.held.Store(arn, expires)
 	}
