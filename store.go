@@ -1,6 +1,9 @@
 package openrunner
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Stores is every store of OpenRunner's state, opened on one database by a
 // store package (sqlite, postgres). The daemon gets all of them from here,
@@ -12,9 +15,10 @@ type Stores struct {
 	Leases      LeaseService
 	AutoScaling AutoScalingConfigurationService
 	Meta        MetaService
-	// Routes and Notifier are set only when Shared.
-	Routes   RouteService
-	Notifier Notifier
+	// Routes, Notifier and Ephemeral are set only when Shared.
+	Routes    RouteService
+	Notifier  Notifier
+	Ephemeral EphemeralService
 
 	// Kind names the database: "sqlite" or "postgres".
 	Kind string
@@ -75,4 +79,20 @@ type Notifier interface {
 	// reconnecting by itself after a lost connection; connected runs on
 	// every (re)connection, when messages may have been missed.
 	Listen(ctx context.Context, channels []string, receive func(channel, payload string), connected func())
+}
+
+// EphemeralService keeps short-lived records that every server sharing a
+// database must see: console sessions and started OAuth handshakes, so a
+// browser's next request or a provider's redirect may reach any server.
+// Records are grouped by kind; an expired record reads as none.
+type EphemeralService interface {
+	// PutEphemeral stores value under kind and key until expires.
+	PutEphemeral(ctx context.Context, kind, key string, value []byte, expires time.Time) error
+	// FindEphemeral returns the value, or nil when there is none.
+	FindEphemeral(ctx context.Context, kind, key string) ([]byte, error)
+	// TakeEphemeral removes and returns the value (nil when there is
+	// none) atomically: of several servers taking one key, one gets it.
+	TakeEphemeral(ctx context.Context, kind, key string) ([]byte, error)
+	// DeleteEphemeral removes the value; removing none is no error.
+	DeleteEphemeral(ctx context.Context, kind, key string) error
 }

@@ -274,6 +274,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		HTTPClient:  d.cfg.HTTPClient,
 		Now:         d.cfg.Now,
 		Logger:      d.logger,
+		Shared:      d.stores.Ephemeral,
 	})
 	if err != nil {
 		return parts{}, err
@@ -371,9 +372,10 @@ func (d *Daemon) console(connections openrunner.ConnectionService, handshakes *h
 			}
 			return c.AccountID, subtle.ConstantTimeCompare([]byte(c.SecretAccessKey), []byte(secret)) == 1, nil
 		},
-		Secure: strings.HasPrefix(d.publicURL(), "https://"),
-		Now:    d.cfg.Now,
-		Logger: d.logger,
+		Secure:   strings.HasPrefix(d.publicURL(), "https://"),
+		Now:      d.cfg.Now,
+		Logger:   d.logger,
+		Sessions: d.stores.Ephemeral,
 	})
 }
 

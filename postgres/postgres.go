@@ -159,6 +159,7 @@ func (db *DB) Stores() openrunner.Stores {
 		Meta:        db,
 		Routes:      NewRouteService(db),
 		Notifier:    db,
+		Ephemeral:   db,
 		Kind:        "postgres",
 		Shared:      true,
 		Ping:        db.Ping,

@@ -80,6 +80,13 @@ type server struct {
 // test ends. extra flags go to every server.
 func newCluster(t *testing.T, n int, extra ...string) *cluster {
 	t.Helper()
+	return newClusterWith(t, n, func([]*server) []string { return extra })
+}
+
+// newClusterWith is newCluster with flags made from the servers'
+// addresses, which are chosen before any starts.
+func newClusterWith(t *testing.T, n int, flags func([]*server) []string) *cluster {
+	t.Helper()
 	pg := pgtest.Shared(t)
 	url, err := pg.CreateDatabase(ctx)
 	if err != nil {
@@ -92,11 +99,12 @@ func newCluster(t *testing.T, n int, extra ...string) *cluster {
 	t.Cleanup(func() { db.Close() })
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	cl := &cluster{dbURL: url, db: db, pg: pg, key: hex.EncodeToString(key), extra: extra}
+	cl := &cluster{dbURL: url, db: db, pg: pg, key: hex.EncodeToString(key)}
 	for i := range n {
 		s := &server{i: i, dir: t.TempDir(), api: freeAddr(t), router: freeAddr(t), clusterRef: cl}
 		cl.servers = append(cl.servers, s)
 	}
+	cl.extra = flags(cl.servers)
 	// Start them together: they migrate the empty database at once.
 	errs := make(chan error, n)
 	for _, s := range cl.servers {
