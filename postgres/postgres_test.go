@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -49,4 +50,61 @@ func TestLeaseConformance(t *testing.T) {
 	storetest.Leases(t, func(tb testing.TB, now func() time.Time) openrunner.LeaseService {
 		return postgres.NewLeaseService(mustOpenDB(tb, openrunner.DefaultQuotas(), now))
 	})
+}
+
+func TestSharedConformance(t *testing.T) {
+	storetest.Shared(t, func(tb testing.TB, now func() time.Time) (storetest.SharedStores, storetest.SharedStores) {
+		a := mustOpenDB(tb, openrunner.DefaultQuotas(), now)
+		b := postgres.NewDB(a.URL)
+		b.Now = now
+		if err := b.Open(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { b.Close() })
+		shared := func(db *postgres.DB) storetest.SharedStores {
+			st := db.Stores()
+			return storetest.SharedStores{Routes: st.Routes, Notifier: st.Notifier, Ephemeral: st.Ephemeral}
+		}
+		return shared(a), shared(b)
+	})
+}
+
+// TestConcurrentMigrations: servers starting together on an empty
+// database migrate it once; every one of them opens.
+func TestConcurrentMigrations(t *testing.T) {
+	url, err := pgtest.Shared(t).CreateSchema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 6)
+	for range 6 {
+		go func() {
+			db := postgres.NewDB(url)
+			err := db.Open(context.Background())
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := mustOpenDBAt(t, url)
+	var n, distinct int
+	if err := db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT name) FROM migrations`).Scan(&n, &distinct); err != nil || n != distinct || n < 3 {
+		t.Fatalf("migrations recorded %d times for %d names, %v", n, distinct, err)
+	}
+}
+
+func mustOpenDBAt(tb testing.TB, url string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
