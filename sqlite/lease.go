@@ -93,7 +93,36 @@ func (s *LeaseService) FindLeases(ctx context.Context, holder string) ([]openrun
 	return out, rows.Err()
 }
 
+// FindLapsedLeases implements openrunner.LeaseService.
+func (s *LeaseService) FindLapsedLeases(ctx context.Context, prefix string) ([]openrunner.Lease, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, qFindLapsedLeases, toNanos(tx.now), prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []openrunner.Lease
+	for rows.Next() {
+		var l openrunner.Lease
+		var expires int64
+		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
+			return nil, err
+		}
+		l.Expires = fromNanos(expires)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
 const (
+	// qFindLapsedLeases's arguments: now, key prefix. substr keeps the
+	// prefix literal (LIKE would read % and _ in it).
+	qFindLapsedLeases = `SELECT key, holder, expires_at FROM leases
+		WHERE expires_at <= ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key`
 	// qAcquireLease's arguments: key, holder, new expiry, now.
 	qAcquireLease = `
 		INSERT INTO leases (key, holder, expires_at) VALUES (?1, ?2, ?3)

@@ -78,14 +78,14 @@ type server struct {
 // newCluster starts n servers on a fresh database of the test binary's
 // PostgreSQL server, with the process runtime, and stops them when the
 // test ends. extra flags go to every server.
-func newCluster(t *testing.T, n int, extra ...string) *cluster {
+func newCluster(t testing.TB, n int, extra ...string) *cluster {
 	t.Helper()
 	return newClusterWith(t, n, func([]*server) []string { return extra })
 }
 
 // newClusterWith is newCluster with flags made from the servers'
 // addresses, which are chosen before any starts.
-func newClusterWith(t *testing.T, n int, flags func([]*server) []string) *cluster {
+func newClusterWith(t testing.TB, n int, flags func([]*server) []string) *cluster {
 	t.Helper()
 	pg := pgtest.Shared(t)
 	url, err := pg.CreateDatabase(ctx)
@@ -119,7 +119,7 @@ func newClusterWith(t *testing.T, n int, flags func([]*server) []string) *cluste
 }
 
 // start runs the server's process and waits until it is healthy.
-func (s *server) start(t *testing.T) error {
+func (s *server) start(t testing.TB) error {
 	cl := s.clusterRef
 	args := append([]string{"serve", "--listen", s.api, "--router-listen", s.router, "--data-dir", s.dir,
 		"--database-url", cl.dbURL, "--runtime", "process", "--log-level", "warn",
@@ -203,7 +203,7 @@ func (cl *cluster) serverOf(id string) *server {
 
 // leaseHolder returns the id of the server holding the service's lease,
 // read from the database; "" when no unexpired lease is held.
-func (cl *cluster) leaseHolder(t *testing.T, arn string) string {
+func (cl *cluster) leaseHolder(t testing.TB, arn string) string {
 	t.Helper()
 	var holder string
 	err := cl.db.QueryRowContext(ctx, `SELECT holder FROM leases WHERE key = $1 AND expires_at > $2`,
@@ -216,7 +216,7 @@ func (cl *cluster) leaseHolder(t *testing.T, arn string) string {
 	return holder
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

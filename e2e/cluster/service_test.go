@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -48,11 +47,10 @@ const (
 	sourceMessage = "from-source"
 )
 
+// buildImage builds the Go sample once, beside the binary (TestMain
+// removes both).
 var buildImage = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "openrunner-cluster-image-")
-	if err != nil {
-		return "", err
-	}
+	dir := filepath.Join(filepath.Dir(bin), "image")
 	if err := sampleapp.Go(imageMessage).Write(dir); err != nil {
 		return "", err
 	}
@@ -64,18 +62,18 @@ var buildImage = sync.OnceValues(func() (string, error) {
 	return "file://" + filepath.Join(dir, "app"), nil
 })
 
-func newEnv(t *testing.T, n int) *env {
+// newEnv starts n servers; flags, after the test's own, may override them.
+func newEnv(t testing.TB, n int, flags ...string) *env {
 	t.Helper()
 	image, err := buildImage()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(strings.TrimPrefix(image, "file://"))) })
 	sim := providersim.New(providersim.Options{})
 	t.Cleanup(sim.Close)
 	sim.AddUser("octo")
-	cl := newCluster(t, n, "--github-url", sim.GitHubURL(), "--github-api-url", sim.GitHubAPIURL(),
-		"--lease-ttl", testLeaseTTL.String(), "--resync-interval", testResync.String())
+	cl := newCluster(t, n, append([]string{"--github-url", sim.GitHubURL(), "--github-api-url", sim.GitHubAPIURL(),
+		"--lease-ttl", testLeaseTTL.String(), "--resync-interval", testResync.String()}, flags...)...)
 	e := &env{cluster: cl, sim: sim, image: image}
 	out, err := cl.servers[0].client.CreateConnection(ctx, &apprunner.CreateConnectionInput{ConnectionName: aws.String("github-conn"), ProviderType: types.ProviderTypeGithub})
 	if err != nil {
@@ -117,7 +115,7 @@ func (e *env) codeSource() *types.SourceConfiguration {
 
 // extension calls an OpenRunner extension operation on s, signed as the
 // SDK would sign it.
-func extension(t *testing.T, s *server, op string, in, out any) {
+func extension(t testing.TB, s *server, op string, in, out any) {
 	t.Helper()
 	body, _ := json.Marshal(in)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+s.api+"/_openrunner/", bytes.NewReader(body))
@@ -144,7 +142,7 @@ func extension(t *testing.T, s *server, op string, in, out any) {
 
 // waitStatus polls DescribeService through s until the service leaves
 // OPERATION_IN_PROGRESS, or fails the test after within.
-func waitStatus(t *testing.T, s *server, arn *string, within time.Duration) *types.Service {
+func waitStatus(t testing.TB, s *server, arn *string, within time.Duration) *types.Service {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -176,7 +174,7 @@ func get(s *server, host string) (int, string, error) {
 }
 
 // waitServes waits until s's router answers 200 want for host.
-func waitServes(t *testing.T, s *server, host, want string, within time.Duration) {
+func waitServes(t testing.TB, s *server, host, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -193,7 +191,7 @@ func waitServes(t *testing.T, s *server, host, want string, within time.Duration
 
 // instances lists the instances the process runtime of s's data
 // directory runs (s must be stopped: its runtime is not shared).
-func instances(t *testing.T, s *server) int {
+func instances(t testing.TB, s *server) int {
 	t.Helper()
 	rt, err := process.New(process.Options{Dir: filepath.Join(s.dir, "process"), Owner: s.id})
 	if err != nil {
