@@ -21,42 +21,76 @@ func NewConnectionService(db *DB) *ConnectionService {
 	return &ConnectionService{db: db}
 }
 
-// CreateConnection implements openrunner.ConnectionService.
+// CreateConnection implements openrunner.ConnectionService. It is one
+// statement (qCreateConnection), committed on its own, and takes no write
+// lock: the quota is the usage row's, which the statement locks, and the
+// name's uniqueness is the table's constraint. So creates in different
+// Scopes commit together (PostgreSQL flushes their commits at once), and
+// one create costs a single round trip.
 func (s *ConnectionService) CreateConnection(ctx context.Context, c *openrunner.Connection, tags []openrunner.Tag) error {
 	scope, err := openrunner.MustScope(ctx)
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	// Later values of a repeated key win, as successive upserts would.
+	keys, values, index := []string{}, []string{}, map[string]int{}
+	for _, t := range tags {
+		if i, ok := index[t.Key]; ok {
+			values[i] = t.Value
+			continue
+		}
+		index[t.Key] = len(keys)
+		keys, values = append(keys, t.Key), append(values, t.Value)
 	}
-	defer tx.Rollback()
-
-	if n, err := addUsage(ctx, tx, scope, openrunner.ResourceConnection, 1); err != nil {
+	if len(keys) > openrunner.MaxTagsPerResource {
+		return openrunner.Errorf(openrunner.EINVALID,
+			"A resource can have at most %d tags; this request would give it %d.", openrunner.MaxTagsPerResource, len(keys))
+	}
+	next := *c
+	next.Scope = scope
+	next.ID = openrunner.NewID()
+	next.Status = openrunner.ConnectionPendingHandshake
+	next.CreatedAt = s.db.Now().UTC()
+	max := s.db.Quotas.Connections
+	var seq sql.NullInt64
+	err = s.db.pool.QueryRowContext(ctx, qCreateConnection, scope.AccountID, scope.Region, openrunner.ResourceConnection, max,
+		next.ARN(), next.ID, next.Name, next.ProviderType, next.Status, next.CreatedAt.UnixNano(), keys, values).Scan(&seq)
+	switch {
+	case isConstraint(err, "connections_name_unique"):
+		return openrunner.Errorf(openrunner.ECONFLICT,
+			"A connection named '%s' already exists in this account and Region. Connection names must be unique.", c.Name)
+	case err != nil:
 		return err
-	} else if max := s.db.Quotas.Connections; n > max {
+	case !seq.Valid:
 		return openrunner.Errorf(openrunner.EQUOTA,
 			"You have reached the maximum number of connections (%d) for this account in this Region. Delete a connection you no longer need, or raise the quota.", max)
 	}
-
-	c.Scope = scope
-	c.ID = openrunner.NewID()
-	c.Status = openrunner.ConnectionPendingHandshake
-	c.CreatedAt = tx.now
-	if err := insertResource(ctx, tx, c.ARN(), scope, openrunner.ResourceConnection, tags); err != nil {
-		return err
-	}
-	err = tx.QueryRowContext(ctx, qInsertConnection,
-		c.ID, c.ARN(), scope.AccountID, scope.Region, c.Name, c.ProviderType, c.Status, c.CreatedAt.UnixNano()).Scan(&c.Seq)
-	if isConstraint(err, errUnique) {
-		return openrunner.Errorf(openrunner.ECONFLICT,
-			"A connection named '%s' already exists in this account and Region. Connection names must be unique.", c.Name)
-	} else if err != nil {
-		return err
-	}
-	return tx.Commit()
+	next.Seq = seq.Int64
+	*c = next
+	return nil
 }
+
+// qCreateConnection's arguments: account, Region, usage kind, quota, ARN,
+// id, name, provider, status, created_at, tag keys, tag values. The usage
+// count goes up only below the quota (u is then empty and nothing is
+// inserted); a taken name fails the statement, which undoes the count.
+const qCreateConnection = `
+	WITH u AS (
+		INSERT INTO usage (account_id, region, kind, n) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (account_id, region, kind) DO UPDATE SET n = usage.n + 1 WHERE usage.n < $4::INTEGER
+		RETURNING n
+	), r AS (
+		INSERT INTO resources (arn, account_id, region, type) SELECT $5, $1, $2, $3 FROM u WHERE u.n <= $4::INTEGER
+		RETURNING arn
+	), t AS (
+		INSERT INTO tags (resource_arn, key, value) SELECT r.arn, k.key, k.value FROM r,
+			unnest($11::TEXT[], $12::TEXT[]) AS k (key, value)
+	), c AS (
+		INSERT INTO connections (id, arn, account_id, region, name, provider_type, status, created_at)
+		SELECT $6, r.arn, $1, $2, $7, $8, $9, $10 FROM r
+		RETURNING seq
+	)
+	SELECT (SELECT seq FROM c)`
 
 // FindConnections implements openrunner.ConnectionService.
 func (s *ConnectionService) FindConnections(ctx context.Context, f openrunner.ConnectionFilter) (openrunner.ConnectionPage, error) {
