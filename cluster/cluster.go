@@ -23,6 +23,7 @@ import (
 const (
 	KickChannel  = "openrunner_kick"
 	PushChannel  = "openrunner_push"
+	PokeChannel  = "openrunner_poke"
 	RouteChannel = "openrunner_routes"
 )
 
@@ -34,9 +35,9 @@ type Options struct {
 	Notifier openrunner.Notifier
 	// Local is this server's router.
 	Local *router.Router
-	// Kick and Push reach this server's reconciler (Controller.Kick and
-	// Controller.AutoDeploy).
-	Kick, Push func(serviceARN string)
+	// Kick, Push and Poke reach this server's reconciler
+	// (Controller.Kick, Controller.AutoDeploy, Controller.Poke).
+	Kick, Push, Poke func(serviceARN string)
 	// Resync is how often the routes are read again without a
 	// notification; default 10 s.
 	Resync time.Duration
@@ -89,7 +90,7 @@ func (c *Cluster) Open(ctx context.Context) error {
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
-		c.o.Notifier.Listen(ctx, []string{KickChannel, PushChannel, RouteChannel}, c.receive, c.wantSync)
+		c.o.Notifier.Listen(ctx, []string{KickChannel, PushChannel, PokeChannel, RouteChannel}, c.receive, c.wantSync)
 	}()
 	go func() {
 		defer c.wg.Done()
@@ -120,6 +121,13 @@ func (c *Cluster) AutoDeploy(serviceARN string) {
 	c.notify(PushChannel, serviceARN)
 }
 
+// Poke tells this server's reconciler and the others that requests wait
+// for a scaled-to-zero service: its holder starts an instance at once.
+func (c *Cluster) Poke(serviceARN string) {
+	c.o.Poke(serviceARN)
+	c.notify(PokeChannel, serviceARN)
+}
+
 func (c *Cluster) notify(channel, arn string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -140,6 +148,8 @@ func (c *Cluster) receive(channel, payload string) {
 		c.o.Kick(arn)
 	case PushChannel:
 		c.o.Push(arn)
+	case PokeChannel:
+		c.o.Poke(arn)
 	case RouteChannel:
 		c.wantSync()
 	}

@@ -13,12 +13,13 @@ import (
 // store) and between the API, the webhooks and the reconciler (kicks and
 // pushes reach the lease holder through notifications).
 func (d *Daemon) joinCluster(rtr *router.Router) {
+	d.holding = d.reconciler.Holding // read by health and metrics, which outlive the reconciler's Close
 	if !d.stores.Shared {
 		return
 	}
 	d.cluster = cluster.New(cluster.Options{
 		Holder: d.owner, Routes: d.stores.Routes, Notifier: d.stores.Notifier, Local: rtr,
-		Kick: d.reconciler.Kick, Push: d.reconciler.AutoDeploy,
+		Kick: d.reconciler.Kick, Push: d.reconciler.AutoDeploy, Poke: d.reconciler.Poke,
 		Resync: d.cfg.ResyncInterval, Logger: d.logger,
 	})
 	d.reconciler.Router = d.cluster
@@ -42,4 +43,14 @@ func (d *Daemon) publishIP() string {
 		return ip.String()
 	}
 	return ""
+}
+
+// onDemand is the router's call for a scaled-to-zero service with waiting
+// requests: this server's reconciler, and with a Cluster the holder's.
+func (d *Daemon) onDemand(serviceARN string) {
+	if d.cluster != nil {
+		d.cluster.Poke(serviceARN)
+		return
+	}
+	d.reconciler.Poke(serviceARN)
 }

@@ -140,6 +140,7 @@ type Daemon struct {
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
 	cluster      *cluster.Cluster // nil unless the store is shared
+	holding      func() int       // the reconciler's lease count; nil when no services run
 	metrics      metrics.Source   // nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -581,5 +582,5 @@ func (d *Daemon) metricsHandler() http.Handler {
 		d.logger.Info("/_openrunner/metrics is not served: this listener is not loopback and no --metrics-token-file is given")
 		return nil
 	}
-	return metrics.NewHandler(source, metrics.Options{Token: d.cfg.MetricsToken, Logger: d.logger})
+	return metrics.NewHandler(source, metrics.Options{Token: d.cfg.MetricsToken, Logger: d.logger, Server: d.serverFigures})
 }

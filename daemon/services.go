@@ -60,7 +60,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}
-	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
+	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.onDemand,
 		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
 	d.reconciler.Router = rtr
 	d.joinCluster(rtr) // several servers on one database

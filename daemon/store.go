@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/postgres"
 	"github.com/openrunner/openrunner/sqlite"
 )
@@ -80,8 +81,8 @@ func serverID(dir string) (string, error) {
 // unhealthy (503), so a load balancer sends the API's requests elsewhere.
 func (d *Daemon) clusterHealth(ctx context.Context, body map[string]any) (string, int) {
 	body["server"] = d.owner
-	if d.reconciler != nil {
-		body["leases"] = d.reconciler.Holding()
+	if d.holding != nil {
+		body["leases"] = d.holding()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -112,4 +113,15 @@ func (d *Daemon) storeErrors(next dispatcher) dispatcher {
 		}
 		return out, err
 	}
+}
+
+// serverFigures are this server's own figures for /_openrunner/metrics.
+func (d *Daemon) serverFigures() metrics.Server {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s := metrics.Server{ID: d.owner, Store: d.stores.Kind, StoreUp: d.stores.Ping(ctx) == nil}
+	if d.holding != nil {
+		s.Leases = d.holding()
+	}
+	return s
 }

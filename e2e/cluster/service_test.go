@@ -243,6 +243,28 @@ func TestServicesServeEverywhere(t *testing.T) {
 		}
 	}
 	t.Logf("lease holders: %v", holders)
+	// Each server reports its share, in its health and its metrics.
+	sum := 0
+	for _, s := range e.servers {
+		h, err := s.health()
+		if err != nil || h.Store != "postgres" || h.Server != s.id {
+			t.Fatalf("server %d health %+v, %v", s.i, h, err)
+		}
+		sum += h.Leases
+		resp, err := http.Get("http://" + s.api + "/_openrunner/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf(`openrunner_server_leases{server=%q} %d`, s.id, h.Leases)
+		if !strings.Contains(string(b), want) || !strings.Contains(string(b), `openrunner_server_store_up{server="`+s.id+`",store="postgres"} 1`) {
+			t.Fatalf("server %d metrics lack %s:\n%s", s.i, want, b)
+		}
+	}
+	if sum < len(all) {
+		t.Fatalf("the servers report %d leases for %d services", sum, len(all))
+	}
 	for i, c := range all {
 		if _, err := e.servers[(i+2)%3].client.DeleteService(ctx, &apprunner.DeleteServiceInput{ServiceArn: c.svc.ServiceArn}); err != nil {
 			t.Fatal(err)
