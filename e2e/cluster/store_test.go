@@ -3,12 +3,16 @@ package cluster_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
+	"github.com/openrunner/openrunner/internal/pgtest"
 )
 
 // TestWritesReadEverywhere: what one server writes, the others read at
@@ -104,4 +108,20 @@ func TestNameRace(t *testing.T) {
 func isException(err error, code string) bool {
 	var ae interface{ ErrorCode() string }
 	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
+
+// TestSecretKeyRequired: a server on a shared database refuses to start
+// without the shared master key, and says which setting is missing.
+func TestSecretKeyRequired(t *testing.T) {
+	url, err := pgtest.Shared(t).CreateDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--router-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--database-url", url, "--runtime", "none")
+	cmd.Env = append(os.Environ(), "OPENRUNNER_SECRET_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "OPENRUNNER_SECRET_KEY is required with --database-url") {
+		t.Fatalf("started without a secret key: %v\n%s", err, out)
+	}
 }
