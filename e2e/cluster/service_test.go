@@ -1,10 +1,6 @@
 package cluster_test
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,12 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/internal/providersim"
 	"github.com/openrunner/openrunner/internal/sampleapp"
+	"github.com/openrunner/openrunner/internal/testutil"
 	"github.com/openrunner/openrunner/process"
 )
 
@@ -82,7 +78,7 @@ func newEnv(t testing.TB, n int, flags ...string) *env {
 	e.conn = aws.ToString(out.Connection.ConnectionArn)
 	// The handshake completes through another server than the create.
 	var hs api.CompleteConnectionHandshakeOutput
-	extension(t, cl.servers[n-1], "CompleteConnectionHandshake", api.CompleteConnectionHandshakeInput{
+	testutil.Extension(t, "http://"+cl.servers[n-1].api, "CompleteConnectionHandshake", api.CompleteConnectionHandshakeInput{
 		ConnectionArn: e.conn, Token: sim.IssueGitHubToken("octo", "repo", "admin:repo_hook")}, &hs)
 	if hs.Connection.Status != "AVAILABLE" {
 		t.Fatalf("handshake: %+v", hs.Connection)
@@ -110,33 +106,6 @@ func (e *env) codeSource() *types.SourceConfiguration {
 			CodeConfiguration: &types.CodeConfiguration{ConfigurationSource: types.ConfigurationSourceRepository},
 		},
 		AuthenticationConfiguration: &types.AuthenticationConfiguration{ConnectionArn: aws.String(e.conn)},
-	}
-}
-
-// extension calls an OpenRunner extension operation on s, signed as the
-// SDK would sign it.
-func extension(t testing.TB, s *server, op string, in, out any) {
-	t.Helper()
-	body, _ := json.Marshal(in)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+s.api+"/_openrunner/", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", api.ExtensionTargetPrefix+"."+op)
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "apprunner", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d %s", op, resp.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatal(err)
 	}
 }
 
