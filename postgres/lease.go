@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -80,18 +81,7 @@ func (s *LeaseService) FindLeases(ctx context.Context, holder string) ([]openrun
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []openrunner.Lease
-	for rows.Next() {
-		var l openrunner.Lease
-		var expires int64
-		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
-			return nil, err
-		}
-		l.Expires = fromNanos(expires)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return scanLeases(rows)
 }
 
 // FindLapsedLeases implements openrunner.LeaseService.
@@ -105,18 +95,7 @@ func (s *LeaseService) FindLapsedLeases(ctx context.Context, prefix string) ([]o
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []openrunner.Lease
-	for rows.Next() {
-		var l openrunner.Lease
-		var expires int64
-		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
-			return nil, err
-		}
-		l.Expires = fromNanos(expires)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return scanLeases(rows)
 }
 
 const (
@@ -143,4 +122,20 @@ func (db *DB) beginLease(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+}
+
+// scanLeases reads rows of key, holder, expires_at, and closes them.
+func scanLeases(rows *sql.Rows) ([]openrunner.Lease, error) {
+	defer rows.Close()
+	var out []openrunner.Lease
+	for rows.Next() {
+		var l openrunner.Lease
+		var expires int64
+		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
+			return nil, err
+		}
+		l.Expires = fromNanos(expires)
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -79,18 +80,7 @@ func (s *LeaseService) FindLeases(ctx context.Context, holder string) ([]openrun
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []openrunner.Lease
-	for rows.Next() {
-		var l openrunner.Lease
-		var expires int64
-		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
-			return nil, err
-		}
-		l.Expires = fromNanos(expires)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return scanLeases(rows)
 }
 
 // FindLapsedLeases implements openrunner.LeaseService.
@@ -104,18 +94,7 @@ func (s *LeaseService) FindLapsedLeases(ctx context.Context, prefix string) ([]o
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []openrunner.Lease
-	for rows.Next() {
-		var l openrunner.Lease
-		var expires int64
-		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
-			return nil, err
-		}
-		l.Expires = fromNanos(expires)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return scanLeases(rows)
 }
 
 const (
@@ -132,3 +111,19 @@ const (
 	qFindLeases   = `SELECT key, holder, expires_at FROM leases
 		WHERE holder = ? AND expires_at > ? ORDER BY key`
 )
+
+// scanLeases reads rows of key, holder, expires_at, and closes them.
+func scanLeases(rows *sql.Rows) ([]openrunner.Lease, error) {
+	defer rows.Close()
+	var out []openrunner.Lease
+	for rows.Next() {
+		var l openrunner.Lease
+		var expires int64
+		if err := rows.Scan(&l.Key, &l.Holder, &expires); err != nil {
+			return nil, err
+		}
+		l.Expires = fromNanos(expires)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
