@@ -231,11 +231,7 @@ func wantLeases(tb testing.TB, s openrunner.LeaseService, holder string, want ..
 	if err != nil {
 		tb.Fatalf("FindLeases(%s): %v", holder, err)
 	}
-	ok := len(got) == len(want)
-	for i := 0; ok && i < len(got); i++ {
-		ok = got[i].Key == want[i].Key && got[i].Holder == want[i].Holder && got[i].Expires.Equal(want[i].Expires)
-	}
-	if !ok {
+	if !sameLeases(got, want) {
 		tb.Fatalf("FindLeases(%s) = %v, want %v", holder, got, want)
 	}
 }
@@ -247,11 +243,16 @@ func wantLapsed(tb testing.TB, s openrunner.LeaseService, prefix string, want ..
 	if err != nil {
 		tb.Fatalf("FindLapsedLeases(%s): %v", prefix, err)
 	}
+	if !sameLeases(got, want) {
+		tb.Fatalf("FindLapsedLeases(%s) = %v, want %v", prefix, got, want)
+	}
+}
+
+// sameLeases reports whether got and want hold the same leases in order.
+func sameLeases(got, want []openrunner.Lease) bool {
 	ok := len(got) == len(want)
 	for i := 0; ok && i < len(got); i++ {
 		ok = got[i].Key == want[i].Key && got[i].Holder == want[i].Holder && got[i].Expires.Equal(want[i].Expires)
 	}
-	if !ok {
-		tb.Fatalf("FindLapsedLeases(%s) = %v, want %v", prefix, got, want)
-	}
+	return ok
 }

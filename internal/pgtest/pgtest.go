@@ -6,7 +6,6 @@ package pgtest
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -128,13 +127,7 @@ func (s *Server) URL(name string) string {
 // CreateDatabase creates a fresh database and returns its URL.
 func (s *Server) CreateDatabase(ctx context.Context) (string, error) {
 	name := fmt.Sprintf("openrunner_%d_%d", os.Getpid(), s.seq.Add(1))
-	cfg, err := pgx.ParseConfig(s.URL("postgres"))
-	if err != nil {
-		return "", err
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := s.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
 	}
 	return s.URL(name), nil
@@ -145,13 +138,7 @@ func (s *Server) CreateDatabase(ctx context.Context) (string, error) {
 // open many stores.
 func (s *Server) CreateSchema(ctx context.Context) (string, error) {
 	name := fmt.Sprintf("s%d_%d", os.Getpid(), s.seq.Add(1))
-	cfg, err := pgx.ParseConfig(s.URL("postgres"))
-	if err != nil {
-		return "", err
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
+	if err := s.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
 		return "", err
 	}
 	return s.URL("postgres") + "&search_path=" + name, nil
@@ -159,10 +146,11 @@ func (s *Server) CreateSchema(ctx context.Context) (string, error) {
 
 // Exec runs statements in database postgres as the superuser.
 func (s *Server) Exec(ctx context.Context, query string) error {
-	db, err := sql.Open("pgx", s.URL("postgres"))
+	cfg, err := pgx.ParseConfig(s.URL("postgres"))
 	if err != nil {
 		return err
 	}
+	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
 	_, err = db.ExecContext(ctx, query)
 	return err
