@@ -107,7 +107,7 @@ func (d *Daemon) storeErrors(next dispatcher) dispatcher {
 	}
 	return func(ctx context.Context, op string, body []byte) (any, error) {
 		out, err := next(ctx, op, body)
-		if err != nil && openrunner.ErrorCode(err) == openrunner.EINTERNAL && postgres.IsUnavailable(err) {
+		if err != nil && ctx.Err() == nil && openrunner.ErrorCode(err) == openrunner.EINTERNAL && postgres.IsUnavailable(err) {
 			d.logger.Warn("the database is unavailable", "operation", op, "error", err)
 			return nil, openrunner.Errorf(openrunner.EINTERNAL, "The database is unavailable for now. Retry the request.")
 		}

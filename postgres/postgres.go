@@ -261,8 +261,8 @@ const errUnique = ""
 // for now (refused, reset or closed connections, a server shutting down or
 // starting up, too many clients): a retryable condition, not a bug.
 func IsUnavailable(err error) bool {
-	if err == nil {
-		return false
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up (a client went away): not the database
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

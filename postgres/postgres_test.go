@@ -108,3 +108,26 @@ func mustOpenDBAt(tb testing.TB, url string) *sql.DB {
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestIsUnavailable: a database that does not answer is unavailable; a
+// caller that gave up, or a refused statement, is not.
+func TestIsUnavailable(t *testing.T) {
+	db := postgres.NewDB("postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err := db.Open(context.Background()); !postgres.IsUnavailable(err) {
+		t.Fatalf("connection refused: %v is not unavailable", err)
+	}
+	live := mustOpenDB(t, openrunner.DefaultQuotas(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := postgres.NewConnectionService(live).FindConnections(storetest.Ctx(storetest.ScopeA), openrunner.ConnectionFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	err := live.Ping(ctx)
+	if err == nil || postgres.IsUnavailable(err) {
+		t.Fatalf("a cancelled call: %v counts as unavailable", err)
+	}
+	_, err = live.Meta(ctx, "x")
+	if postgres.IsUnavailable(err) {
+		t.Fatalf("a cancelled call: %v counts as unavailable", err)
+	}
+}
