@@ -14,6 +14,17 @@ type Quotas struct {
 	AutoScalingNames     int
 	AutoScalingRevisions int
 	AutoScalingMaxSize   int
+
+	// VpcConnectors limits ACTIVE VPC connectors, VpcIngressConnections
+	// the VPC ingress connections that are not DELETED; zero means the
+	// default (DefaultMaxVpcConnectors, DefaultMaxVpcIngressConnections).
+	VpcConnectors         int
+	VpcIngressConnections int
+	// ObservabilityNames limits the names with active observability
+	// configuration revisions, ObservabilityRevisions the active revisions
+	// of one name.
+	ObservabilityNames     int
+	ObservabilityRevisions int
 }
 
 // DefaultQuotas returns App Runner's default quotas.
@@ -22,5 +33,6 @@ func DefaultQuotas() Quotas {
 		Connections: DefaultMaxConnections, Services: DefaultMaxServices,
 		AutoScalingNames: DefaultMaxAutoScalingNames, AutoScalingRevisions: DefaultMaxAutoScalingRevisions,
 		AutoScalingMaxSize: DefaultMaxSize,
+		ObservabilityNames: DefaultMaxObservabilityNames, ObservabilityRevisions: DefaultMaxObservabilityRevisions,
 	}
 }

@@ -199,7 +199,14 @@ type NetworkConfig struct {
 type ObservabilityConfig struct {
 	Enabled          bool
 	ConfigurationARN string
+	// TraceVendor is the configuration revision's TraceConfiguration
+	// vendor, copied when the service starts to use the revision
+	// (revisions are immutable); "" means no tracing.
+	TraceVendor string `json:",omitempty"`
 }
+
+// Traced reports whether the service's requests are traced.
+func (o ObservabilityConfig) Traced() bool { return o.Enabled && o.TraceVendor != "" }
 
 // Revision is one deployed version of a service: a configuration and the
 // exact image it ran. Instances carry the revision id as a label.
@@ -211,6 +218,11 @@ type Revision struct {
 	// Build is set for revisions built from source code: what was built
 	// and how its instances start.
 	Build *BuiltRevision `json:",omitempty"`
+	// Secrets holds the values of the revision's secret references, read
+	// once when it was deployed and sealed by the vault (a JSON object of
+	// variable name → value): restarts and scale-outs of the revision get
+	// the same values, and no value is ever stored in clear.
+	Secrets []byte `json:",omitempty"`
 }
 
 // BuiltRevision is what a source-code revision was built from and how its

@@ -15,6 +15,14 @@ type Stores struct {
 	Leases      LeaseService
 	AutoScaling AutoScalingConfigurationService
 	Meta        MetaService
+	// Observability, VPC, CustomDomains, Blobs, Secrets and Parameters
+	// came with their features.
+	Observability ObservabilityConfigurationService
+	VPC           VPCService
+	CustomDomains CustomDomainService
+	Blobs         BlobService
+	Secrets       SecretService
+	Parameters    ParameterService
 	// Routes, Notifier and Ephemeral are set only when Shared.
 	Routes    RouteService
 	Notifier  Notifier

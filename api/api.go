@@ -24,6 +24,9 @@ type Server struct {
 	// AutoScaling stores auto scaling configurations; when nil, their
 	// operations answer NotImplementedException.
 	AutoScaling openrunner.AutoScalingConfigurationService
+	// Observability stores observability configurations; when nil, their
+	// operations answer NotImplementedException.
+	Observability openrunner.ObservabilityConfigurationService
 	// Services and Deployer run services; when Services is nil the service
 	// operations answer NotImplementedException.
 	Services openrunner.ServiceService
@@ -35,6 +38,15 @@ type Server struct {
 	// server's): a source-code service's repository must be on its
 	// connection's provider, since the connection's token is sent there.
 	ProviderURLs map[string]string
+	// VPC stores VPC connectors and ingress connections; when nil, their
+	// operations answer NotImplementedException. IngressChanged, if set,
+	// is called after an ingress connection was created, updated or
+	// deleted (the ingress controller's poke).
+	VPC            openrunner.VPCService
+	IngressChanged func()
+	// Domains runs the custom-domain operations; when nil they answer
+	// NotImplementedException.
+	Domains *Domains
 	// RuntimeError, when set, says why this server cannot run services;
 	// CreateService answers it as InvalidRequestException.
 	RuntimeError string

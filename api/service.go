@@ -44,7 +44,14 @@ func (s *Server) CreateService(ctx context.Context, in *wire.CreateServiceInput)
 	if cfg.Network, err = applyNetwork(cfg.Network, in.NetworkConfiguration); err != nil {
 		return nil, err
 	}
-	cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+	if err := s.checkVpcConnector(ctx, cfg.Network); err != nil {
+		return nil, err
+	}
+	if obs, err := s.serviceObservability(ctx, in.ObservabilityConfiguration); err != nil {
+		return nil, err
+	} else if obs != nil {
+		cfg.Observability = *obs
+	}
 	// No configuration: the account's current default. The store checks
 	// again, atomically, that the revision is still active.
 	asc, err := s.serviceASC(ctx, in.AutoScalingConfigurationArn)
@@ -123,6 +130,9 @@ func (s *Server) ListServices(ctx context.Context, in *wire.ListServicesInput) (
 func (s *Server) DeleteService(ctx context.Context, in *wire.DeleteServiceInput) (*wire.DeleteServiceOutput, error) {
 	if s.Services == nil {
 		return s.Unimplemented.DeleteService(ctx, in)
+	}
+	if err := s.ingressBlocksDelete(ctx, *in.ServiceArn); err != nil {
+		return nil, err
 	}
 	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationDeleteService, func(svc *openrunner.Service) error {
 		return noOperationInProgress(svc)
@@ -247,6 +257,10 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 			return nil, err
 		}
 	}
+	obs, err := s.serviceObservability(ctx, in.ObservabilityConfiguration)
+	if err != nil {
+		return nil, err
+	}
 	var desired openrunner.ServiceConfig
 	svc, op, err := s.startOperation(ctx, *in.ServiceArn, openrunner.OperationUpdateService, func(svc *openrunner.Service) error {
 		if err := noOperationInProgress(svc); err != nil {
@@ -267,7 +281,12 @@ func (s *Server) UpdateService(ctx context.Context, in *wire.UpdateServiceInput)
 		if cfg.Network, err = applyNetwork(cfg.Network, in.NetworkConfiguration); err != nil {
 			return err
 		}
-		cfg.Observability = applyObservability(cfg.Observability, in.ObservabilityConfiguration)
+		if err := s.checkVpcConnector(ctx, cfg.Network); err != nil {
+			return err
+		}
+		if obs != nil {
+			cfg.Observability = *obs
+		}
 		if err := s.checkConnection(ctx, cfg.Source); err != nil {
 			return err
 		}

@@ -127,8 +127,10 @@ func applyNetwork(cur openrunner.NetworkConfig, in *wire.NetworkConfiguration) (
 			out.VpcConnectorARN = *e.VpcConnectorArn
 		}
 	}
-	if i := in.IngressConfiguration; i != nil && i.IsPubliclyAccessible != nil {
-		out.IsPubliclyAccessible = *i.IsPubliclyAccessible
+	if i := in.IngressConfiguration; i != nil {
+		// The model's default is false, and SDKs leave a false value out:
+		// an IngressConfiguration without it makes the service private.
+		out.IsPubliclyAccessible = wire.Deref(i.IsPubliclyAccessible)
 	}
 	if in.IpAddressType != nil {
 		out.IPAddressType = string(*in.IpAddressType)

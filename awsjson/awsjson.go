@@ -1,7 +1,8 @@
-// Package awsjson serves an AWS JSON 1.0 API over HTTP: POST / with an
-// X-Amz-Target header naming the operation, JSON in and out, and errors in
-// the awsJson1_0 envelope. It knows nothing of App Runner; the operation
-// dispatcher, the authenticator and the error table are injected.
+// Package awsjson serves AWS JSON 1.0 and 1.1 APIs over HTTP: POST / with
+// an X-Amz-Target header naming the operation, JSON in and out, and errors
+// in the awsJson1_x envelope. It knows nothing of App Runner; the operation
+// dispatcher, the authenticator and the error table are injected, and
+// ByTarget serves several APIs on one path.
 package awsjson
 
 import (
@@ -22,6 +23,10 @@ import (
 
 // ContentType is the media type of AWS JSON 1.0 requests and responses.
 const ContentType = "application/x-amz-json-1.0"
+
+// ContentType11 is the media type of AWS JSON 1.1 (Secrets Manager, SSM).
+// The two protocols differ only in it.
+const ContentType11 = "application/x-amz-json-1.1"
 
 // DefaultMaxBodyBytes is the request-size limit when Server.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 1 << 20
@@ -46,6 +51,9 @@ type Server struct {
 	// Namespace qualifies error types in the body's __type, e.g.
 	// "com.amazonaws.apprunner".
 	Namespace string
+	// ContentType is the responses' media type; "" means ContentType (AWS
+	// JSON 1.0).
+	ContentType string
 
 	// Authenticate checks the request (whose body has been read) and returns
 	// the context the operation runs in.
@@ -164,7 +172,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) (op string, statu
 		return op, 0, err
 	}
 	h := w.Header()
-	h.Set("Content-Type", ContentType)
+	h.Set("Content-Type", s.contentType())
 	h.Set("Content-Length", strconv.Itoa(len(resp)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp)
@@ -214,12 +222,40 @@ func (s *Server) writeError(w http.ResponseWriter, err error) int {
 		Message string `json:"Message"`
 	}{typ, e.Message})
 	h := w.Header()
-	h.Set("Content-Type", ContentType)
+	h.Set("Content-Type", s.contentType())
 	h.Set("X-Amzn-Errortype", e.Type)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(body)
 	return e.Status
+}
+
+func (s *Server) contentType() string {
+	if s.ContentType != "" {
+		return s.ContentType
+	}
+	return ContentType
+}
+
+// ByTarget serves several APIs on one path: each request goes to the
+// Server whose TargetPrefix its X-Amz-Target header names, and any other
+// request (no header, an unknown prefix, another method) to Default, which
+// answers it with its own errors.
+type ByTarget struct {
+	Default http.Handler
+	Servers []*Server
+}
+
+// ServeHTTP implements http.Handler.
+func (b *ByTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	prefix, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	for _, s := range b.Servers {
+		if s.TargetPrefix == prefix {
+			s.ServeHTTP(w, r)
+			return
+		}
+	}
+	b.Default.ServeHTTP(w, r)
 }
 
 func asError(err error, mapErr func(error) *Error) *Error {

@@ -12,7 +12,7 @@ go build -o "$tmp/openrunner" ./cmd/openrunner
 go build -o "$tmp/loadgen" ./bench/loadgen
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-"$tmp/openrunner" serve --listen 127.0.0.1:$port --router-listen 127.0.0.1:0 --data-dir "$tmp/data" --max-connections 10000000 ${OPENRUNNER_BENCH_FLAGS:-} 2>"$tmp/server.log" &
+"$tmp/openrunner" serve --listen 127.0.0.1:$port --router-listen 127.0.0.1:0 --router-tls-listen 127.0.0.1:0 --data-dir "$tmp/data" --max-connections 10000000 ${OPENRUNNER_BENCH_FLAGS:-} 2>"$tmp/server.log" &
 server=$!
 trap 'kill $server; wait $server 2>/dev/null; rm -rf "$tmp"' EXIT
 until curl -fsS "$url/_openrunner/health" >/dev/null 2>&1; do sleep 0.1; done

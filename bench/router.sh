@@ -31,17 +31,9 @@ delay=${DELAY:-0}
 host=abc123defg.us-east-1.localhost
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. bench/lib.sh
 go build -o "$tmp/benchcmd" ./router/internal/benchcmd
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 bport=$(freeport) rport=$(freeport) pport=$(freeport)
 "$tmp/benchcmd" backend -listen "127.0.0.1:$bport" -delay "$delay" &
 bpid=$! && pids+=($!)
@@ -74,8 +66,6 @@ run() {
 		$1 == "99%" { p99 = us($2) }
 		END { printf "%d %.0f %.0f %.1f %.1f\n", rps, p50, p99, fc*1e6/tck/n, bc*1e6/tck/n }' "$tmp/out" >>"$tmp/$1"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-col() { awk -v c="$2" '{ print $c }' "$tmp/$1" | median; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -t$threads -d${secs}s, $rounds rounds, instance delay $delay; wrk and the three servers share the cores"

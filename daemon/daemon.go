@@ -22,16 +22,20 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/acme"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/awsjson"
 	"github.com/openrunner/openrunner/cluster"
 	"github.com/openrunner/openrunner/console"
+	"github.com/openrunner/openrunner/customdomain"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/handshake"
+	"github.com/openrunner/openrunner/ingress"
 	"github.com/openrunner/openrunner/logs"
 	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/sigv4"
+	"github.com/openrunner/openrunner/tracing"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/webhook"
 	"github.com/openrunner/openrunner/wire"
@@ -76,8 +80,27 @@ type Config struct {
 	DockerHost string
 	// RouterListen is the data plane's address; default DefaultRouterListen.
 	RouterListen string
+	// RouterTLSListen is the data plane's HTTPS address, "off" for none.
+	// Empty means DefaultRouterTLSListen when RouterListen is empty too,
+	// and otherwise a free port on RouterListen's host (so that a Config
+	// naming only its plain router address never collides on the default
+	// HTTPS port).
+	RouterTLSListen string
+	// TLSCertFile and TLSKeyFile are the operator's certificate and key
+	// (PEM), served for the names the certificate covers and reloaded when
+	// the files change; empty for none.
+	TLSCertFile, TLSKeyFile string
+	// RedirectHTTP makes the plain router listener answer 308 to HTTPS
+	// (except ACME HTTP-01 challenges).
+	RedirectHTTP bool
 	// BaseDomain ends every ServiceUrl; default DefaultBaseDomain.
 	BaseDomain string
+	// ACME configures custom domains' certificates by ACME; without it
+	// they come from the local CA.
+	ACME ACMEConfig
+	// MaxCustomDomains is the most custom domains a service may have;
+	// 0 means App Runner's 5.
+	MaxCustomDomains int
 	// RegistryMirrors and RegistryCredentials configure image pulls (see
 	// docker.Options.Mirrors and Registries).
 	RegistryMirrors     map[string]string
@@ -85,6 +108,13 @@ type Config struct {
 	// RuntimeImages overrides the Docker base images of managed runtimes
 	// (docker.Options.RuntimeImages).
 	RuntimeImages map[string]string
+	// IngressProxy is the executable the proxy containers of VPC ingress
+	// connections run (docker.Options.IngressProxy); empty: this one.
+	IngressProxy string
+	// VPCNetworks maps subnet and VPC ids to Docker networks
+	// (--vpc-network); an id it does not map names the network of the same
+	// name.
+	VPCNetworks map[string]string
 	// PollInterval, if positive, polls providers for new commits of
 	// auto-deploying services (reconcile.Engine.PollInterval).
 	PollInterval time.Duration
@@ -106,6 +136,14 @@ type Config struct {
 	// AdvertiseAddress is the host other servers reach this server's
 	// instances at; "" keeps the instances' own addresses.
 	AdvertiseAddress string
+	// OTLPEndpoint is the OTLP/HTTP collector base URL (e.g.
+	// http://127.0.0.1:4318) that traced services' spans go to; empty:
+	// traces have nowhere to go.
+	OTLPEndpoint string
+	// SecretsSource is where services' secret references are resolved:
+	// "embedded" or "" (this server's Secrets Manager and Parameter Store)
+	// or "aws" (the AWS SDK's default configuration).
+	SecretsSource string
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -118,6 +156,9 @@ const (
 	DefaultListen = "127.0.0.1:4590"
 	// DefaultRouterListen is where services answer by default.
 	DefaultRouterListen = "127.0.0.1:4591"
+	// DefaultRouterTLSListen is where services answer over HTTPS by
+	// default.
+	DefaultRouterTLSListen = "127.0.0.1:4592"
 	// DefaultBaseDomain sits under localhost, which resolves to the
 	// loopback address without any DNS set-up (RFC 6761).
 	DefaultBaseDomain = "apprunner.localhost"
@@ -142,21 +183,33 @@ type Daemon struct {
 	cluster      *cluster.Cluster // nil unless the store is shared
 	holding      func() int       // the reconciler's lease count; nil when no services run
 	metrics      metrics.Source   // nil when no services run
+	ingress      *ingress.Controller
+	tracing      *tracing.Tracing
 	routerLn     net.Listener
 	routerServer *http.Server
 	routerServed chan error
+	tls          routerTLS
+	domains      *customdomain.Controller
+	acme         *acme.Manager
 	server       *http.Server
 	ready        atomic.Bool
 	served       chan error
 	// keyMismatch is set when the secret key cannot open what the database
 	// sealed: the data directory was copied without its key.
 	keyMismatch atomic.Bool
+	// secrets resolves services' secret references; vault seals their
+	// values with the revisions.
+	secrets openrunner.SecretResolver
+	vault   *vault.Vault
 }
 
 // New returns a Daemon for cfg; Open starts it.
 func New(cfg Config) *Daemon {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	if cfg.RouterTLSListen == "" {
+		cfg.RouterTLSListen = defaultRouterTLSListen(cfg.RouterListen)
 	}
 	if cfg.RouterListen == "" {
 		cfg.RouterListen = DefaultRouterListen
@@ -287,20 +340,26 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		AutoScaling:  d.stores.AutoScaling,
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
+		VPC:          d.stores.VPC,
 	}
+	svc.Observability = d.stores.Observability
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.handshakes = handshakes
 	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: d.master, PublicURL: d.publicURL(), Logger: d.logger,
 		GitHubAPIURL: d.cfg.GitHub.APIURL, BitbucketAPIURL: d.cfg.Bitbucket.APIURL, HTTPClient: d.cfg.HTTPClient}
 	ext.Connections, ext.Webhook = connections, d.hooks.Webhook
+	secretAPIs, err := d.openSecrets(ctx, v, creds)
+	if err != nil {
+		return parts{}, err
+	}
 	if err := d.openServices(ctx, svc, ext); err != nil {
 		return parts{}, err
 	}
 	authenticate := d.authenticator(creds)
 	return parts{
-		api: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
+		api: &awsjson.ByTarget{Servers: secretAPIs, Default: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
 			return wire.Dispatch(ctx, svc, op, body)
-		}, d.storeErrors),
+		}, d.storeErrors)},
 		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch, d.storeErrors),
 		console:  d.console(connections, handshakes, creds),
 		webhooks: d.hooks,
@@ -325,7 +384,13 @@ func (d *Daemon) mux(p parts) http.Handler {
 // authenticator verifies a request's SigV4 signature and puts the caller's
 // Scope in its context.
 func (d *Daemon) authenticator(creds sigv4.StaticCredentials) func(r *http.Request, body []byte) (context.Context, error) {
-	verifier := &sigv4.Verifier{Credentials: creds, Service: "apprunner", Now: d.cfg.Now}
+	return d.authenticatorFor(creds, "apprunner")
+}
+
+// authenticatorFor is authenticator for the API whose SigV4 signing name
+// is service.
+func (d *Daemon) authenticatorFor(creds sigv4.StaticCredentials, service string) func(r *http.Request, body []byte) (context.Context, error) {
+	verifier := &sigv4.Verifier{Credentials: creds, Service: service, Now: d.cfg.Now}
 	return func(r *http.Request, body []byte) (context.Context, error) {
 		id, err := verifier.Verify(r, body)
 		if err != nil {
@@ -419,6 +484,12 @@ func (d *Daemon) Close() error {
 	} else if d.routerLn != nil {
 		d.routerLn.Close()
 	}
+	d.closeRouterTLS()
+	if d.ingress != nil {
+		errs = append(errs, d.ingress.Close())
+		d.ingress = nil
+	}
+	errs = append(errs, d.closeDomains())
 	if d.reconciler != nil {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil
@@ -427,6 +498,7 @@ func (d *Daemon) Close() error {
 		d.cluster.Close()
 		d.cluster = nil
 	}
+	errs = append(errs, d.closeTracing())
 	if d.runtime != nil {
 		errs = append(errs, d.runtime.Close())
 		d.runtime = nil

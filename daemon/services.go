@@ -57,11 +57,20 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		ScaleToZeroAfter: d.cfg.Autoscale.ScaleToZeroAfter,
 		LeaseTTL:         d.cfg.LeaseTTL,
 		Resync:           d.cfg.ResyncInterval,
+		Secrets:          d.secrets,
+		Sealer:           d.vault,
 		Logger:           d.logger,
 		Now:              d.cfg.Now,
 	}
+	d.reconciler.VPC = reconcile.VPC{Connectors: svc.VPC, Networks: d.cfg.VPCNetworks}
+	d.reconciler.OTLPEndpoint = d.cfg.OTLPEndpoint
+	tracers, err := d.openTracing()
+	if err != nil {
+		return err
+	}
 	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.onDemand,
-		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize})
+		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize,
+		Tracers: tracers})
 	d.reconciler.Router = rtr
 	d.joinCluster(rtr) // several servers on one database
 	d.reconciler.Demand = func(arn string) (float64, bool) {
@@ -92,6 +101,8 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		d.reconciler.Source.Builder = b
 	}
 	d.hooks.Services, d.hooks.AutoDeploy = services, d.reconciler.AutoDeploy
+	d.domains = d.newDomains(services)
+	d.reconciler.CustomHosts = d.domains.Hosts
 	if err := d.reconciler.Open(ctx); err != nil {
 		return err
 	}
@@ -101,10 +112,23 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
-	d.routerServer = &http.Server{Handler: rtr, ReadHeaderTimeout: 10 * time.Second,
+	// The edge (package edge) serves the router over HTTPS and wraps its
+	// plain listener; custom domains plug their hooks into d.tls.edge
+	// before serveRouterTLS.
+	if err := d.openRouterTLS(rtr); err != nil {
+		return err
+	}
+	if err := d.openDomains(ctx, svc); err != nil {
+		return err
+	}
+	if err := d.serveRouterTLS(); err != nil {
+		return err
+	}
+	d.routerServer = &http.Server{Handler: d.tls.edge.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
+	d.openIngress(ctx, svc, rtr)
 	d.metrics = d.serviceMetrics(rtr, services)
 	svc.Services, svc.Deployer = services, d.reconciler
 	if d.cluster != nil {
@@ -120,7 +144,8 @@ func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner
 	switch d.cfg.Runtime {
 	case "", "docker":
 		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now, PublishIP: d.publishIP(),
-			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages})
+			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages,
+			IngressProxy: d.cfg.IngressProxy})
 		if err == nil {
 			err = rt.Open(ctx, hooks)
 		}

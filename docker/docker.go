@@ -102,6 +102,11 @@ type Options struct {
 	// running (health checks, replacement, backoff). Its Logger and Now
 	// default to the ones above.
 	Replicas replicas.Options
+
+	// IngressProxy is the executable the proxy containers of VPC ingress
+	// connections run as "<it> ingress-proxy --listen :80 --target ADDR";
+	// empty means this process's own executable (openrunner).
+	IngressProxy string
 }
 
 // Runtime runs instances as containers on a Docker engine. Create it with
@@ -123,6 +128,10 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	hasShell map[string]bool // by image ID: whether the image has /bin/sh
+
+	ingressProxy string     // Options.IngressProxy
+	ingressMu    sync.Mutex // guards ingressRef
+	ingressRef   string     // the proxy image, once built
 }
 
 // New returns a Runtime for the engine opts names. It does not contact the
@@ -146,6 +155,8 @@ func New(opts Options) (*Runtime, error) {
 		logger:     opts.Logger,
 		now:        opts.Now,
 		hasShell:   map[string]bool{},
+
+		ingressProxy: opts.IngressProxy,
 	}
 	r.runtimeImages = maps.Clone(opts.RuntimeImages)
 	if r.owner == "" {

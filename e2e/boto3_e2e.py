@@ -1,4 +1,5 @@
-"""End-to-end check of the Connections and tagging API through boto3.
+"""End-to-end check of the Connections and tagging API, and of the embedded
+Secrets Manager's and Parameter Store's errors, through boto3.
 
 Run against a live OpenRunner at $OPENRUNNER_URL (default
 http://127.0.0.1:4590) with the default test/test credentials. The
@@ -195,6 +196,79 @@ class SourceService(unittest.TestCase):
                     self.wait(arn)
                 except botocore.exceptions.ClientError:
                     pass  # scripts/test stops what is left when it exits
+
+
+class SecretErrors(unittest.TestCase):
+    """The embedded Secrets Manager's and Parameter Store's error cases, as
+    boto3 raises them."""
+
+    def setUp(self):
+        kw = dict(endpoint_url=URL, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+        self.sm = boto3.client("secretsmanager", **kw)
+        self.ssm = boto3.client("ssm", **kw)
+        # Without boto3's own checks, so that the server's are seen.
+        self.raw = boto3.client("secretsmanager", config=botocore.config.Config(parameter_validation=False), **kw)
+        self.name = "boto3-secret-%d" % os.getpid()
+
+    def code(self, cm):
+        return cm.exception.response["Error"]["Code"]
+
+    def expect(self, code, fn, **kw):
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            fn(**kw)
+        self.assertEqual(self.code(cm), code)
+        return cm.exception.response
+
+    def test_secrets_manager(self):
+        arn = self.sm.create_secret(Name=self.name, SecretString="v1")["ARN"]
+        self.assertRegex(arn, r":secret:%s-[A-Za-z0-9]{6}$" % self.name)
+        self.expect("ResourceExistsException", self.sm.create_secret, Name=self.name, SecretString="x")
+        self.expect("InvalidParameterException", self.sm.create_secret, Name=self.name + "-2",
+                    SecretString="x", SecretBinary=b"x")
+        self.expect("ResourceNotFoundException", self.sm.get_secret_value, SecretId=self.name + "-nope")
+        self.expect("ResourceNotFoundException", self.sm.get_secret_value, SecretId=self.name,
+                    VersionStage="AWSPREVIOUS")
+        self.expect("ResourceNotFoundException", self.sm.get_secret_value, SecretId=self.name,
+                    VersionId="00000000-0000-4000-8000-000000000000")
+        self.expect("InvalidParameterException", self.sm.delete_secret, SecretId=self.name, RecoveryWindowInDays=31)
+        self.expect("InvalidParameterException", self.sm.delete_secret, SecretId=self.name,
+                    RecoveryWindowInDays=7, ForceDeleteWithoutRecovery=True)
+        self.expect("InvalidNextTokenException", self.sm.list_secrets, NextToken="!!")
+        self.expect("ValidationException", self.raw.describe_secret, SecretId="")
+        self.sm.delete_secret(SecretId=self.name, RecoveryWindowInDays=7)
+        self.expect("InvalidRequestException", self.sm.get_secret_value, SecretId=self.name)
+        self.expect("InvalidRequestException", self.sm.put_secret_value, SecretId=self.name, SecretString="v2")
+        self.expect("InvalidRequestException", self.sm.create_secret, Name=self.name, SecretString="x")
+        self.sm.restore_secret(SecretId=self.name)
+        self.assertEqual(self.sm.get_secret_value(SecretId=self.name)["SecretString"], "v1")
+        self.sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        self.expect("ResourceNotFoundException", self.sm.describe_secret, SecretId=arn)
+        self.expect("ResourceNotFoundException", self.sm.restore_secret, SecretId=arn)
+
+    def test_parameter_store(self):
+        name = "/boto3/%d/password" % os.getpid()
+        self.assertEqual(self.ssm.put_parameter(Name=name, Value="s3cret", Type="SecureString")["Version"], 1)
+        self.expect("ParameterAlreadyExists", self.ssm.put_parameter, Name=name, Value="x", Type="SecureString")
+        self.expect("ValidationException", self.ssm.put_parameter, Name=name, Value="x", Overwrite=True,
+                    Tags=[{"Key": "k", "Value": "v"}])
+        self.expect("ValidationException", self.ssm.put_parameter, Name="no/leading/slash", Value="x", Type="String")
+        self.expect("ValidationException", self.ssm.put_parameter, Name="/aws/reserved", Value="x", Type="String")
+        self.expect("ValidationException", self.ssm.put_parameter, Name=name + "-new", Value="x")
+        self.expect("ParameterPatternMismatchException", self.ssm.put_parameter, Name=name + "-p", Value="abc",
+                    Type="String", AllowedPattern="[0-9]+")
+        self.expect("ParameterNotFound", self.ssm.get_parameter, Name=name + "-nope")
+        self.expect("ParameterVersionNotFound", self.ssm.get_parameter, Name=name + ":7")
+        got = self.ssm.get_parameters(Names=[name, name + "-nope"], WithDecryption=True)
+        self.assertEqual([p["Value"] for p in got["Parameters"]], ["s3cret"])
+        self.assertEqual(got["InvalidParameters"], [name + "-nope"])
+        self.assertNotEqual(self.ssm.get_parameter(Name=name)["Parameter"]["Value"], "s3cret")
+        self.expect("InvalidNextToken", self.ssm.get_parameters_by_path, Path="/boto3", NextToken="!!")
+        self.expect("ValidationException", self.ssm.get_parameters_by_path, Path="boto3")
+        self.expect("InvalidFilterKey", self.ssm.describe_parameters,
+                    ParameterFilters=[{"Key": "tag:team"}])
+        self.ssm.delete_parameter(Name=name)
+        self.expect("ParameterNotFound", self.ssm.delete_parameter, Name=name)
 
 
 if __name__ == "__main__":

@@ -91,20 +91,7 @@ func (e *sourceEnv) handshake(t testing.TB, arn, token string) {
 // serviceLog returns the service's event log (or application log) as text.
 func (e *sourceEnv) serviceLog(t testing.TB, arn string, application bool) string {
 	t.Helper()
-	var sb strings.Builder
-	in := api.GetServiceLogsInput{ServiceArn: arn, Application: application}
-	for range 50 {
-		var out api.GetServiceLogsOutput
-		e.extension(t, "GetServiceLogs", in, &out)
-		for _, ev := range out.Events {
-			sb.WriteString(ev.Message + "\n")
-		}
-		if len(out.Events) == 0 || out.NextToken == "" {
-			break
-		}
-		in.NextToken = out.NextToken
-	}
-	return sb.String()
+	return serviceLog(t, e.d.URL(), arn, application)
 }
 
 // codeSource is a SourceConfiguration for repo's branch, with the

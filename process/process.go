@@ -201,7 +201,7 @@ func (r *Runtime) Revisions(ctx context.Context, serviceARN string) ([]openrunne
 // host's network.
 func checkNetworks(spec openrunner.InstanceSpec) error {
 	if len(spec.Networks) > 0 {
-		return openrunner.Errorf(openrunner.EINVALID, "the process runtime cannot attach instances to networks; use --runtime docker")
+		return openrunner.Errorf(openrunner.EINVALID, "VPC egress needs the docker runtime: the process runtime cannot attach instances to networks %v (run openrunner serve --runtime docker)", spec.Networks)
 	}
 	return nil
 }

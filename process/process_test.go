@@ -104,7 +104,7 @@ func ownerOf(tb testing.TB) string {
 func TestNetworks(t *testing.T) {
 	rt := newRuntime(t, t.TempDir())
 	spec := openrunner.InstanceSpec{Image: mustApp(t), Port: 8080, Networks: []string{"vpc"}}
-	want := "the process runtime cannot attach instances to networks; use --runtime docker"
+	want := "VPC egress needs the docker runtime: the process runtime cannot attach instances to networks [vpc] (run openrunner serve --runtime docker)"
 	if _, err := rt.StartInstance(context.Background(), spec); openrunner.ErrorCode(err) != openrunner.EINVALID || openrunner.ErrorMessage(err) != want {
 		t.Errorf("StartInstance with networks: %v, want EINVALID %q", err, want)
 	}

@@ -53,6 +53,9 @@ type Controller struct {
 	Events Events
 	// BaseDomain is the ServiceUrl suffix after the Region.
 	BaseDomain string
+	// CustomHosts returns the hosts of a service's active custom domains
+	// (package customdomain), routed beside its ServiceUrl; nil: none.
+	CustomHosts func(serviceARN string) []string
 	// Holder names this server in leases.
 	Holder string
 	// Connections finds the connections of source-code services (for the
@@ -72,6 +75,17 @@ type Controller struct {
 	// before it goes to zero, when its configuration does not say; default
 	// DefaultScaleToZeroAfter.
 	ScaleToZeroAfter time.Duration
+	// VPC resolves the networks of VPC-egress revisions.
+	VPC VPC
+	// OTLPEndpoint is the collector base URL that instances of traced
+	// services are given (OTEL_EXPORTER_OTLP_ENDPOINT); "" when traces
+	// have nowhere to go.
+	OTLPEndpoint string
+	// Secrets resolves services' secret references at each deployment,
+	// and Sealer seals the values kept with the revision; without them a
+	// service with secrets fails to deploy.
+	Secrets openrunner.SecretResolver
+	Sealer  openrunner.Sealer
 
 	Workers  int           // default DefaultWorkers
 	Resync   time.Duration // default DefaultResync

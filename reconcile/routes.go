@@ -15,17 +15,23 @@ type Router interface {
 	DeleteRoute(serviceARN string)
 }
 
-// hosts are the host names a service answers on.
-func hosts(svc *openrunner.Service, baseDomain string) []string {
-	return []string{svc.URL(baseDomain)}
+// hosts are the host names a service answers on: its ServiceUrl host and
+// the hosts of its active custom domains (www names and wildcards too).
+func (c *Controller) hosts(svc *openrunner.Service) []string {
+	hosts := []string{svc.URL(c.BaseDomain)}
+	if c.CustomHosts != nil {
+		hosts = append(hosts, c.CustomHosts(svc.ARN())...)
+	}
+	return hosts
 }
 
 // servingRoute is the route of a running service: its hosts, sending
-// traffic to the ready endpoints. With none, the router answers 503, or,
-// for a scale-to-zero service, holds the requests while an instance starts.
-func servingRoute(svc *openrunner.Service, baseDomain string, ready []openrunner.Endpoint) router.Route {
-	rt := router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: hosts(svc, baseDomain),
-		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero}
+// traffic to the ready endpoints of rev. With none, the router answers 503,
+// or, for a scale-to-zero service, holds the requests while an instance
+// starts. A traced revision's requests are traced.
+func (c *Controller) servingRoute(svc *openrunner.Service, ready []openrunner.Endpoint, rev *openrunner.Revision) router.Route {
+	rt := router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: c.hosts(svc),
+		MaxConcurrency: maxConcurrency(svc), Activate: svc.Desired.ScaleToZero, Private: private(svc), Trace: routeTrace(svc, rev)}
 	for _, ep := range ready {
 		rt.Instances = append(rt.Instances, router.Instance{ID: ep.InstanceID, URL: &url.URL{Scheme: "http", Host: ep.Addr}})
 	}
@@ -33,8 +39,8 @@ func servingRoute(svc *openrunner.Service, baseDomain string, ready []openrunner
 }
 
 // pausedRoute answers 503 "paused" on the service's hosts.
-func pausedRoute(svc *openrunner.Service, baseDomain string) router.Route {
-	return router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: hosts(svc, baseDomain), Paused: true}
+func (c *Controller) pausedRoute(svc *openrunner.Service) router.Route {
+	return router.Route{ServiceARN: svc.ARN(), ServiceName: svc.Name, Hosts: c.hosts(svc), Paused: true, Private: private(svc)}
 }
 
 // DefaultMaxConcurrency is App Runner's default requests per instance.
@@ -45,4 +51,11 @@ func maxConcurrency(svc *openrunner.Service) int {
 		return n
 	}
 	return DefaultMaxConcurrency
+}
+
+// private reports whether the service is reachable only through its VPC
+// ingress connection (IsPubliclyAccessible false).
+func private(svc *openrunner.Service) bool {
+	n := svc.Config.Network
+	return n.EgressType != "" && !n.IsPubliclyAccessible
 }

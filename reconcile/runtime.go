@@ -83,7 +83,16 @@ func (c *Controller) run(ctx context.Context, m *memo, svc *openrunner.Service, 
 		}
 		m.setEnsured(rev.ID)
 	}
-	return c.Runtime.SetRevision(ctx, revisionSpec(svc, rev, replicas))
+	spec := revisionSpec(svc, rev, replicas)
+	var err error
+	if spec.Instance.Networks, err = c.networks(ctx, svc, rev); err != nil {
+		return err
+	}
+	c.tracingEnv(&spec.Instance, svc, rev)
+	if err := c.addSecretEnv(rev, &spec.Instance); err != nil {
+		return err
+	}
+	return c.Runtime.SetRevision(ctx, spec)
 }
 
 // removeExcept drains and removes every revision of o but those in keep.

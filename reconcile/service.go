@@ -96,7 +96,7 @@ func (c *Controller) steady(ctx context.Context, m *memo, svc *openrunner.Servic
 		}
 		return c.observed(ctx, svc, observed{svc.Active.ID: seen}, nil)
 	case svc.Status == openrunner.ServicePaused:
-		if err := c.Router.SetRoute(pausedRoute(svc, c.BaseDomain)); err != nil {
+		if err := c.Router.SetRoute(c.pausedRoute(svc)); err != nil {
 			return err
 		}
 		return c.removeExcept(ctx, arn, o)
@@ -129,7 +129,7 @@ func (c *Controller) serveActive(ctx context.Context, m *memo, svc *openrunner.S
 		c.failureLines(svc, nil, rev, f)
 		c.eventf(svc, nil, "Replacing instance %s: %s", f.InstanceID, f.Message)
 	}
-	rt := servingRoute(svc, c.BaseDomain, st.Ready)
+	rt := c.servingRoute(svc, st.Ready, rev)
 	if rt.Activate && len(st.Ready) == 0 && len(failures) > 0 {
 		// A cold start failed: the requests waiting for it get 503, and
 		// the next ones wait for the next attempt.
@@ -209,6 +209,7 @@ func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Servi
 	arn, n := svc.ARN(), max(svc.Desired.Count(), 1)
 	if m.say(op.ID, "health") {
 		c.event(svc, op, logs.HealthCheckStarted(rollout.Config.HealthCheck, revisionRun(rollout).port))
+		c.sayTracing(svc, op, rollout)
 	}
 	if err := c.run(ctx, m, svc, rollout, n); err != nil {
 		if openrunner.ErrorCode(err) == openrunner.EINVALID {
@@ -231,7 +232,7 @@ func (c *Controller) rollOut(ctx context.Context, m *memo, svc *openrunner.Servi
 		return nil // the runtime's Changed hook brings the next pass
 	}
 	c.event(svc, op, logs.HealthCheckSucceeded)
-	if err := c.Router.SetRoute(servingRoute(svc, c.BaseDomain, st.Ready)); err != nil {
+	if err := c.Router.SetRoute(c.servingRoute(svc, st.Ready, rollout)); err != nil {
 		return err
 	}
 	c.event(svc, op, logs.TrafficRouted)
@@ -288,7 +289,7 @@ func (c *Controller) failDeploy(ctx context.Context, svc *openrunner.Service, op
 
 // pause answers 503 on the service's hosts, then stops every instance.
 func (c *Controller) pause(ctx context.Context, svc *openrunner.Service, op *openrunner.Operation, o observed) error {
-	if err := c.Router.SetRoute(pausedRoute(svc, c.BaseDomain)); err != nil {
+	if err := c.Router.SetRoute(c.pausedRoute(svc)); err != nil {
 		return err
 	}
 	if err := c.removeExcept(ctx, svc.ARN(), o); err != nil {
@@ -335,7 +336,7 @@ func (c *Controller) resume(ctx context.Context, m *memo, svc *openrunner.Servic
 	if len(st.Ready) < n {
 		return nil
 	}
-	if err := c.Router.SetRoute(servingRoute(svc, c.BaseDomain, st.Ready)); err != nil {
+	if err := c.Router.SetRoute(c.servingRoute(svc, st.Ready, rev)); err != nil {
 		return err
 	}
 	m.newFailures(rev.ID, st) // nothing failed; start counting from here

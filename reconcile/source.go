@@ -164,7 +164,9 @@ func (c *Controller) prepare(ctx context.Context, svc *openrunner.Service, op *o
 			c.eventf(svc, op, "Could not pull %s (%s); using the image in the local engine.", img.Identifier, openrunner.ErrorMessage(err))
 			got, err = c.Runtime.EnsureImage(ctx, img.Identifier, false, func(string) {})
 		}
-		if err == nil && svc.Active != nil && got.ID == svc.Active.ImageID {
+		// A service with secrets redeploys even with the same image: the
+		// deployment reads the secrets' values anew.
+		if err == nil && svc.Active != nil && got.ID == svc.Active.ImageID && len(img.Secrets) == 0 {
 			return jobResult{unchanged: true}
 		}
 	}
@@ -177,6 +179,9 @@ func (c *Controller) prepare(ctx context.Context, svc *openrunner.Service, op *o
 	c.event(svc, op, logs.ImagePulled(img.RepositoryType))
 	c.event(svc, op, logs.Provisioning(cfg.Network.IsPubliclyAccessible))
 	rev := &openrunner.Revision{ID: openrunner.NewID(), Config: cfg, ImageID: got.ID, DeployedAt: c.Now()}
+	if err := c.resolveSecrets(ctx, svc, op, rev, img.Secrets); err != nil {
+		return jobResult{err: err}
+	}
 	c.memo.get(svc.ARN()).setEnsured(rev.ID)
 	return jobResult{rev: rev}
 }
@@ -331,8 +336,15 @@ func (c *Controller) buildRevision(ctx context.Context, svc *openrunner.Service,
 	for _, v := range conf.Run.Env {
 		env[v.Name] = v.Value
 	}
+	// run.secrets exist at run time only: they are read now, before the
+	// build, so that a missing one fails fast, and never reach the build.
+	refs := map[string]string{}
 	for _, s := range conf.Run.Secrets {
-		c.eventf(svc, op, "The secret %s (%s) is not set: OpenRunner does not read Secrets Manager or SSM Parameter Store.", s.Name, s.ValueFrom)
+		refs[s.Name] = s.ValueFrom
+	}
+	if err := c.resolveSecrets(ctx, svc, op, rev, refs); err != nil {
+		c.event(svc, op, logs.SourceDeployFailed)
+		return nil, err
 	}
 	spec := openrunner.BuildSpec{
 		ServiceARN: svc.ARN(), RevisionID: rev.ID, SourceDir: snap, Directory: dir,

@@ -28,36 +28,8 @@ func benchBackend(b *testing.B) *httptest.Server {
 	return s
 }
 
-func benchGet(b *testing.B, url, host string) {
-	tr := &http.Transport{MaxIdleConnsPerHost: 1024, Proxy: nil}
-	b.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr}
-	b.ReportAllocs()
-	// 16 clients per core, so that the servers, not the client, set the pace.
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		req, err := http.NewRequest("GET", url+"/", nil)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		req.Host = host
-		for pb.Next() {
-			res, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				b.Errorf("status %d", res.StatusCode)
-				return
-			}
-		}
-	})
-}
+// benchGet sends the requests of a benchmark (see benchGetLatency).
+func benchGet(b *testing.B, url, host string) { benchGetLatency(b, url, host) }
 
 func BenchmarkDirect(b *testing.B) {
 	s := benchBackend(b)
@@ -105,6 +77,12 @@ func BenchmarkRouterInProcess(b *testing.B) {
 	}
 	MustSetRoute(b, r, router.Route{ServiceARN: testARN, Hosts: []string{testHost}, MaxConcurrency: 100,
 		Instances: []router.Instance{{ID: "i-1", URL: u}, {ID: "i-2", URL: u}}})
+	serveInProcess(b, r)
+}
+
+// serveInProcess sends the benchmark's GETs to r.ServeHTTP from parallel
+// goroutines, into recorders.
+func serveInProcess(b *testing.B, r *router.Router) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -57,6 +57,14 @@ type Route struct {
 	// waiting requests 503 (the cold start failed). Activate does nothing
 	// while the route has instances.
 	Activate bool
+	// Private makes the service unreachable through the router's own
+	// handler (every public listener): its hosts answer 404 as unknown
+	// hosts do. It is served only by the Private handler, at the domain
+	// names SetIngress gives it.
+	Private bool
+	// Trace, when set, traces the route's requests (see Trace and
+	// Options.Tracers).
+	Trace *Trace
 }
 
 // route is the immutable, resolved form of a Route that the request path
@@ -67,11 +75,13 @@ type route struct {
 	name           string   // for error messages
 	paused         bool
 	activate       bool
+	private        bool
 	maxConcurrency int64 // 0: no limit
 	backends       []*backend
 	stats          *serviceStats // shared by successive routes of the same service
 	queue          *waitQueue    // likewise
 	next           atomic.Uint32
+	trace          *traceRoute // nil: not traced
 }
 
 // without returns a copy of rt that lacks its i-th backend. The copy shares
@@ -83,10 +93,12 @@ func (rt *route) without(i int) *route {
 		name:           rt.name,
 		paused:         rt.paused,
 		activate:       rt.activate,
+		private:        rt.private,
 		maxConcurrency: rt.maxConcurrency,
 		backends:       slices.Delete(slices.Clone(rt.backends), i, i+1),
 		stats:          rt.stats,
 		queue:          rt.queue,
+		trace:          rt.trace,
 	}
 }
 
@@ -191,10 +203,12 @@ func (r *Router) setRoute(rt Route, hosts []string) (*waitQueue, error) {
 		name:           serviceName(rt),
 		paused:         rt.Paused,
 		activate:       rt.Activate,
+		private:        rt.Private,
 		maxConcurrency: int64(rt.MaxConcurrency),
 		backends:       make([]*backend, 0, len(rt.Instances)),
 		stats:          &serviceStats{},
 		queue:          newWaitQueue(svc),
+		trace:          r.newTraceRoute(rt),
 	}
 	if prev != nil {
 		next.stats = prev.stats
@@ -335,9 +349,30 @@ func (r *Router) lookup(h string) *route {
 		return rt
 	}
 	if l := lower(h); l != h {
-		return m[l]
+		if rt, ok := m[l]; ok {
+			return rt
+		}
+		h = l
 	}
-	return nil
+	return lookupWildcard(m, h)
+}
+
+// lookupWildcard returns the route of the wildcard host "*.<parent>" that
+// covers the lowercase host h (one label under parent, as a wildcard
+// certificate covers), or nil.
+func lookupWildcard(m map[string]*route, h string) *route {
+	i := strings.IndexByte(h, '.')
+	if i <= 0 || len(m) == 0 {
+		return nil
+	}
+	return m["*"+h[i:]]
+}
+
+// Serves reports whether a route lists host (matched as request hosts are:
+// ignoring case, a trailing dot and any port). The TLS listener asks it
+// before issuing a certificate for a name.
+func (r *Router) Serves(host string) bool {
+	return r.lookup(host) != nil
 }
 
 // current returns the service's route as it is now, or nil if it was

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultTimeout is the request timeout when Options.Timeout is zero: App
@@ -83,6 +85,9 @@ type Options struct {
 	// does not wait for it. Instances it starts reach the waiting requests
 	// through SetRoute.
 	OnDemand func(serviceARN string)
+	// Tracers traces the requests of routes with a Trace; nil traces
+	// nothing.
+	Tracers Tracers
 }
 
 // Router is the data plane's HTTP handler: it serves every route's hosts by
@@ -100,12 +105,15 @@ type Router struct {
 	queueTimeout     time.Duration
 	coldStartTimeout time.Duration
 	onDemand         func(serviceARN string)
+	tracers          Tracers
 	epoch            time.Time // monotonic origin of reqState.began and waitQueue.lastDemand
 
 	// table holds the routes by host and by service. A table is never
 	// modified once stored: writers copy it under mu and store the copy, so
 	// the request path reads it without a lock.
 	table atomic.Pointer[table]
+
+	ingress ingress // VPC ingress domains, for Private
 
 	mu       sync.Mutex          // serializes route writers
 	backends map[string]*backend // every routed or draining instance, by ID; guarded by mu
@@ -125,6 +133,7 @@ func New(opts Options) *Router {
 		queueTimeout:     opts.QueueTimeout,
 		coldStartTimeout: opts.ColdStartTimeout,
 		onDemand:         opts.OnDemand,
+		tracers:          opts.Tracers,
 		epoch:            time.Now(),
 	}
 	if r.timeout <= 0 {
@@ -184,6 +193,10 @@ type reqState struct {
 	upgraded bool
 	timedOut atomic.Bool
 	timer    *time.Timer
+
+	// Traced requests only: the server span and the route's tracing.
+	span  trace.Span
+	trace *traceRoute
 }
 
 type stateKey struct{}
@@ -210,10 +223,16 @@ func (s *reqState) expired() bool {
 // ServeHTTP routes req by its Host header; see the package doc.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rt := r.lookup(req.Host)
-	if rt == nil {
+	if rt == nil || rt.private {
+		// A private service's hosts answer exactly as unknown ones do.
 		r.reply(w, req, http.StatusNotFound, fmt.Sprintf("No service has the host %q.", trimHost(req.Host)))
 		return
 	}
+	r.serve(w, req, rt)
+}
+
+// serve proxies req to one of rt's instances.
+func (r *Router) serve(w http.ResponseWriter, req *http.Request, rt *route) {
 	began := time.Now()
 	rt.stats.requests.Add(1)
 	var b *backend
@@ -233,6 +252,9 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	st.stats.inFlight.Add(1)
 	if st.log = r.logger.Enabled(st.client, slog.LevelDebug); st.log {
 		st.start = r.now()
+	}
+	if rt.trace != nil {
+		st.startSpan(rt.trace, req, began)
 	}
 	// The timeout runs from the request's arrival, time in the queue
 	// included.
@@ -268,6 +290,9 @@ func (r *Router) finish(st *reqState, cancel context.CancelFunc, req *http.Reque
 		st.stats.record(st.status, time.Since(r.epoch)-time.Duration(st.began))
 	}
 	r.release(st.backend, st.route.queue)
+	if st.span != nil {
+		st.endSpan()
+	}
 	if st.log {
 		r.logger.LogAttrs(st.client, slog.LevelDebug, "request",
 			slog.String("host", normalizeHost(req.Host)),

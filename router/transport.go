@@ -50,6 +50,9 @@ func (r *Router) roundTrip(out *http.Request) (*http.Response, error) {
 		body = &trackedBody{r: out.Body}
 		out.Body = body
 	}
+	if st.span != nil {
+		st.injectTrace(out.Header) // a retry sends the same headers
+	}
 	b := st.backend
 	out.URL.Scheme, out.URL.Host = b.url.Scheme, b.url.Host
 	b.requests.Add(1)

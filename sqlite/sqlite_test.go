@@ -30,6 +30,9 @@ func TestConformance(t *testing.T) {
 			Tags:        sqlite.NewTagService(db),
 			Services:    sqlite.NewServiceService(db),
 			AutoScaling: sqlite.NewAutoScalingConfigurationService(db),
+			VPC:         sqlite.NewVPCService(db),
+
+			Observability: sqlite.NewObservabilityConfigurationService(db),
 		}
 	})
 }

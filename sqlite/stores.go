@@ -15,8 +15,15 @@ func (db *DB) Stores() openrunner.Stores {
 		Leases:      NewLeaseService(db),
 		AutoScaling: NewAutoScalingConfigurationService(db),
 		Meta:        db,
-		Kind:        "sqlite",
-		Ping:        func(ctx context.Context) error { return db.read.PingContext(ctx) },
-		Close:       db.Close,
+		// The stores that came with later features.
+		Observability: NewObservabilityConfigurationService(db),
+		VPC:           NewVPCService(db),
+		CustomDomains: NewCustomDomainService(db),
+		Blobs:         NewBlobService(db),
+		Secrets:       NewSecretService(db),
+		Parameters:    NewParameterService(db),
+		Kind:          "sqlite",
+		Ping:          func(ctx context.Context) error { return db.read.PingContext(ctx) },
+		Close:         db.Close,
 	}
 }

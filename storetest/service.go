@@ -46,10 +46,9 @@ func imageConfig() openrunner.ServiceConfig {
 			IsPubliclyAccessible: true,
 			IPAddressType:        "DUAL_STACK",
 		},
-		Observability: openrunner.ObservabilityConfig{
-			Enabled:          true,
-			ConfigurationARN: "arn:aws:apprunner:us-east-1:111111111111:observabilityconfiguration/tracing/1/064db330f2fd41b38c889777f8a74ec0",
-		},
+		// Enabled observability must name a configuration that exists:
+		// testObservability covers it.
+		Observability: openrunner.ObservabilityConfig{},
 	}
 }
 

@@ -19,6 +19,10 @@ type Stores struct {
 	Tags        openrunner.TagService
 	Services    openrunner.ServiceService
 	AutoScaling openrunner.AutoScalingConfigurationService
+	VPC         openrunner.VPCService
+	// Observability stores observability configurations; its suite is
+	// skipped when nil.
+	Observability openrunner.ObservabilityConfigurationService
 }
 
 // Opener opens a fresh, empty store with the given quotas. It registers its
@@ -43,6 +47,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Tags", func(t *testing.T) { testTags(t, open) })
 	t.Run("Services", func(t *testing.T) { testServices(t, open) })
 	t.Run("AutoScaling", func(t *testing.T) { testAutoScaling(t, open) })
+	t.Run("VPC", func(t *testing.T) { VPC(t, open) })
+	t.Run("Observability", func(t *testing.T) { testObservability(t, open) })
 }
 
 func mustCreate(tb testing.TB, s Stores, scope openrunner.Scope, name string, tags ...openrunner.Tag) *openrunner.Connection {

@@ -409,6 +409,13 @@ func (d *decoder) int32Ptr(p *pathSeg) *int32 {
 }
 
 func (d *decoder) int32(p *pathSeg) (int32, bool) {
+	v, ok := d.integer(p, 32)
+	return int32(v), ok
+}
+
+// integer reads member p's integer value, which must fit in a signed
+// integer of the given bits (32 or 64).
+func (d *decoder) integer(p *pathSeg, bits uint) (int64, bool) {
 	if d.err != nil {
 		return 0, false
 	}
@@ -432,22 +439,25 @@ func (d *decoder) int32(p *pathSeg) (int32, bool) {
 	if neg {
 		b = b[1:]
 	}
-	var n int64
+	// limit is the magnitude of the smallest value; n stops growing past
+	// it, so it never overflows.
+	limit := uint64(1) << (bits - 1)
+	var n uint64
 	for _, c := range b {
-		n = n*10 + int64(c-'0')
-		if n > 1<<31 {
+		n = n*10 + uint64(c-'0')
+		if n > limit {
 			break
 		}
 	}
-	if neg {
-		n = -n
-	}
-	if n < -1<<31 || n > 1<<31-1 {
+	if n > limit || (!neg && n == limit) {
 		d.fail("integer out of range for member \"" + string(p.appendDecodePath(nil)) + "\"")
 		return 0, false
 	}
 	d.pos = end
-	return int32(n), true
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
 }
 
 // boolPtr reads member p's boolean value; null is nil.

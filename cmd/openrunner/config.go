@@ -30,6 +30,12 @@ type serveConfig struct {
 	Runtime         string
 	DockerHost      string
 	RouterListen    string
+	// The router's HTTPS side: its address, the operator's certificate
+	// and the plain listener's redirect.
+	RouterTLSListen string
+	TLSCertFile     string
+	TLSKeyFile      string
+	RedirectHTTP    bool
 	BaseDomain      string
 	MaxServices     int
 	// Registry mirrors (FROM=TO) and credentials (host → user, password).
@@ -53,11 +59,20 @@ type serveConfig struct {
 	LeaseTTL         time.Duration
 	ResyncInterval   time.Duration
 	AdvertiseAddress string
+	// OTLPEndpoint is where traced services' spans go.
+	OTLPEndpoint string
 
 	GitHub    handshake.GitHubConfig
 	Bitbucket handshake.BitbucketConfig
 	// GitHubAppPrivateKeyFile is read into GitHub.AppPrivateKeyPEM.
 	GitHubAppPrivateKeyFile string
+	// VPCNetworks maps subnet and VPC ids to Docker networks (ID=NETWORK).
+	VPCNetworks map[string]string
+	// Custom domains: ACME and the limit per service (domains.go).
+	Domains domainConfig
+	// SecretsSource is where services' secret references are read:
+	// embedded or aws.
+	SecretsSource string
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -129,6 +144,15 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&c.AllowEndOfSupportRuntimes, "allow-end-of-support-runtimes", eos, "let new services use managed runtimes past App Runner's end of support, such as go1 and nodejs18 (env OPENRUNNER_ALLOW_END_OF_SUPPORT_RUNTIMES=true)")
 	fs.StringVar(&c.DockerHost, "docker-host", env("DOCKER_HOST", ""), "Docker engine address (env DOCKER_HOST)")
 	fs.StringVar(&c.RouterListen, "router-listen", env("OPENRUNNER_ROUTER_LISTEN", daemon.DefaultRouterListen), "address services answer on (env OPENRUNNER_ROUTER_LISTEN)")
+	fs.StringVar(&c.RouterTLSListen, "router-tls-listen", env("OPENRUNNER_ROUTER_TLS_LISTEN", daemon.DefaultRouterTLSListen),
+		"address services answer on over HTTPS (HTTP/2 and HTTP/1.1), with certificates from the local CA (openrunner ca) or --tls-cert-file; off for none (env OPENRUNNER_ROUTER_TLS_LISTEN)")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", env("OPENRUNNER_TLS_CERT_FILE", ""),
+		"the operator's certificate (PEM, chain after the leaf), served for the names it covers, e.g. *.us-east-1.<base-domain>; reloaded when it changes (env OPENRUNNER_TLS_CERT_FILE)")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", env("OPENRUNNER_TLS_KEY_FILE", ""), "its private key (PEM) (env OPENRUNNER_TLS_KEY_FILE)")
+	redirect := env("OPENRUNNER_REDIRECT_HTTP", "false") == "true"
+	fs.BoolVar(&c.RedirectHTTP, "redirect-http", redirect, "answer every plain-HTTP request to a service with 308 to https:// (except ACME HTTP-01 challenges), as App Runner does (env OPENRUNNER_REDIRECT_HTTP=true)")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", env("OPENRUNNER_OTLP_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_ENDPOINT")),
+		"OTLP/HTTP collector base URL that traced services' spans go to, e.g. http://127.0.0.1:4318 (env OPENRUNNER_OTLP_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.StringVar(&c.BaseDomain, "base-domain", env("OPENRUNNER_BASE_DOMAIN", daemon.DefaultBaseDomain), "ServiceUrls are <id>.<region>.<base-domain> (env OPENRUNNER_BASE_DOMAIN)")
 	maxSvc, err := strconv.Atoi(env("OPENRUNNER_MAX_SERVICES", "30"))
 	if err != nil {
@@ -143,6 +167,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	fs.Func("registry-mirror", "pull images of registry FROM from TO instead, as FROM=TO, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=localhost:5000; repeatable (env OPENRUNNER_REGISTRY_MIRRORS, comma-separated)",
 		func(v string) error { return addMirror(c.RegistryMirrors, v) })
+	c.VPCNetworks = map[string]string{}
+	for _, m := range strings.FieldsFunc(env("OPENRUNNER_VPC_NETWORK", ""), func(r rune) bool { return r == ',' }) {
+		if err := addVPCNetwork(c.VPCNetworks, m); err != nil {
+			return c, fmt.Errorf("OPENRUNNER_VPC_NETWORK: %w", err)
+		}
+	}
+	fs.Func("vpc-network", "attach the instances of VPC connectors naming subnet (or ingress connections naming VPC) ID to Docker network NETWORK, as ID=NETWORK; an id not mapped names the network of the same name; repeatable (env OPENRUNNER_VPC_NETWORK, comma-separated)",
+		func(v string) error { return addVPCNetwork(c.VPCNetworks, v) })
 	regCreds := env("OPENRUNNER_REGISTRY_CREDENTIALS_FILE", "")
 	fs.StringVar(&regCreds, "registry-credentials-file", regCreds, `registry credentials, one "HOST USERNAME PASSWORD" per line (env OPENRUNNER_REGISTRY_CREDENTIALS_FILE)`)
 	fs.StringVar(&c.GitHub.ClientID, "github-client-id", env("OPENRUNNER_GITHUB_CLIENT_ID", ""), "GitHub OAuth App or GitHub App client id (env OPENRUNNER_GITHUB_CLIENT_ID)")
@@ -159,6 +191,13 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.Bitbucket.ClientSecret, "bitbucket-client-secret", env("OPENRUNNER_BITBUCKET_CLIENT_SECRET", ""), "its secret (env OPENRUNNER_BITBUCKET_CLIENT_SECRET; prefer the environment)")
 	fs.StringVar(&c.Bitbucket.URL, "bitbucket-url", env("OPENRUNNER_BITBUCKET_URL", "https://bitbucket.org"), "Bitbucket web URL (env OPENRUNNER_BITBUCKET_URL)")
 	fs.StringVar(&c.Bitbucket.APIURL, "bitbucket-api-url", env("OPENRUNNER_BITBUCKET_API_URL", "https://api.bitbucket.org/2.0"), "Bitbucket API URL (env OPENRUNNER_BITBUCKET_API_URL)")
+	checkDomains, err := domainFlags(fs, env, &c.Domains)
+	if err != nil {
+		return c, err
+	}
+
+	fs.StringVar(&c.SecretsSource, "secrets-source", env("OPENRUNNER_SECRETS_SOURCE", "embedded"),
+		"where services' RuntimeEnvironmentSecrets are read: embedded (this server's Secrets Manager and Parameter Store) or aws (the AWS SDK's default credentials, Region and AWS_ENDPOINT_URL_* endpoints) (env OPENRUNNER_SECRETS_SOURCE)")
 
 	fs.StringVar(&c.DatabaseURL, "database-url", env("OPENRUNNER_DATABASE_URL", ""),
 		"keep all state in this PostgreSQL database, postgres://user:password@host:port/db, which several servers may share; requires OPENRUNNER_SECRET_KEY (env OPENRUNNER_DATABASE_URL; default: SQLite in --data-dir)")
@@ -184,6 +223,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if c.LeaseTTL < time.Second || c.ResyncInterval < 100*time.Millisecond {
 		return c, fmt.Errorf("--lease-ttl must be at least 1s and --resync-interval at least 100ms")
 	}
+	if err := checkDomains(); err != nil {
+		return c, err
+	}
+	if c.SecretsSource != "embedded" && c.SecretsSource != "aws" {
+		return c, fmt.Errorf("--secrets-source must be embedded or aws")
+	}
 	if c.PollInterval < 0 || (c.PollInterval > 0 && c.PollInterval < time.Second) {
 		return c, fmt.Errorf("--poll-interval must be 0 (off) or at least 1s")
 	}
@@ -192,6 +237,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.ScaleToZeroAfter < 0 || c.QueueTimeout <= 0 || c.QueueSize < 1 {
 		return c, fmt.Errorf("--scale-to-zero-after must not be negative, --queue-timeout must be positive and --queue-size at least 1")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return c, fmt.Errorf("a TLS certificate needs both --tls-cert-file and --tls-key-file")
+	}
+	if c.RedirectHTTP && c.RouterTLSListen == "off" {
+		return c, fmt.Errorf("--redirect-http needs the HTTPS listener, but --router-tls-listen is off")
 	}
 	if c.MaxServices < 1 {
 		return c, fmt.Errorf("--max-services must be at least 1")
@@ -246,6 +297,16 @@ func (c serveConfig) logger(w io.Writer) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format must be text or json")
 	}
+}
+
+// addVPCNetwork parses ID=NETWORK into m.
+func addVPCNetwork(m map[string]string, v string) error {
+	id, network, ok := strings.Cut(strings.TrimSpace(v), "=")
+	if !ok || id == "" || network == "" || strings.ContainsAny(id+network, " ,") {
+		return fmt.Errorf("a VPC network is ID=NETWORK with a subnet or VPC id and a Docker network name, got %q", v)
+	}
+	m[id] = network
+	return nil
 }
 
 // addMirror parses FROM=TO into m.

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/openrunner/openrunner/ingress"
 )
 
 func main() {
@@ -32,6 +34,9 @@ Usage:
                               complete a connection's handshake with a token
   openrunner logs --endpoint-url URL [--follow] [--application] SERVICE_ARN
                               print a service's event or application log
+  openrunner ca [--data-dir DIR]
+                              print the local CA's root certificate (PEM), e.g.
+                              curl --cacert <(openrunner ca) https://<ServiceUrl>/
   openrunner version          print the version
 
 Run "openrunner serve -h" for the server's flags.
@@ -49,6 +54,11 @@ func run(ctx context.Context, args []string) error {
 		return runConnection(ctx, args[1:], os.Stdout, os.Stderr)
 	case "logs":
 		return runLogs(ctx, args[1:], os.Stdout, os.Stderr)
+	case "ca":
+		return runCA(args[1:], os.Getenv, os.Stdout, os.Stderr)
+	case "ingress-proxy":
+		// Hidden: what the proxy containers of VPC ingress connections run.
+		return ingress.Main(args[1:])
 	case "version", "--version", "-version":
 		return runVersion(args[1:])
 	case "help", "-h", "--help":

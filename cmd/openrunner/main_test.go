@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,18 +80,13 @@ func buildBinary(tb testing.TB) string {
 
 func freePort(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(testutil.FreePort(tb))
 }
 
 // startServer runs "openrunner serve" and waits until it is healthy.
 func startServer(tb testing.TB, bin, addr, dir string, args ...string) *exec.Cmd {
 	tb.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--router-listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--router-listen", "127.0.0.1:0", "--router-tls-listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)

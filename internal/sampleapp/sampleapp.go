@@ -28,6 +28,7 @@ const ConfigFile = "apprunner.yaml"
 //
 //	GET /            200, Message followed by one "\n"
 //	GET /env?name=N  200 with the value of environment variable N, or 404 if unset
+//	GET /env-hash?name=N  200 with the SHA-256 of that value in hex, or 404
 //	GET /sleep?ms=N  200 "slept" after N milliseconds (the Go app only; for load tests)
 //
 // and 404 to anything else.
@@ -65,6 +66,7 @@ type options struct {
 	portEnv     string
 	buildEnv    []openrunner.EnvVar
 	runEnv      []openrunner.EnvVar
+	secrets     []openrunner.EnvVar // name → value-from
 }
 
 // WithDir puts the app and its apprunner.yaml in the subdirectory dir of
@@ -81,6 +83,13 @@ func WithDir(dir string) Option {
 		panic(fmt.Sprintf("sampleapp: directory %q leaves the repository", dir))
 	}
 	return func(o *options) { o.dir = d }
+}
+
+// WithRunSecret adds a run.secrets entry (and a Values.Secrets entry):
+// the running app gets the value of the secret or parameter valueFrom
+// names as the variable name.
+func WithRunSecret(name, valueFrom string) Option {
+	return func(o *options) { o.secrets = append(o.secrets, openrunner.EnvVar{Name: name, Value: valueFrom}) }
 }
 
 // WithBrokenBuild adds, after the real build command, one that prints
@@ -200,6 +209,12 @@ func newApp(l lang, msg string, opts []Option) App {
 			a.Values.Env[v.Name] = v.Value
 		}
 	}
+	if len(o.secrets) > 0 {
+		a.Values.Secrets = map[string]string{}
+		for _, v := range o.secrets {
+			a.Values.Secrets[v.Name] = v.Value
+		}
+	}
 	for name, content := range l.files(msg, o.portEnv) {
 		a.Files[a.Path(name)] = content
 	}
@@ -300,6 +315,12 @@ func config(l lang, o options) string {
 		fmt.Fprintf(&b, "    env: %s\n", quote(o.portEnv))
 	}
 	writeEnv(&b, "  ", o.runEnv)
+	if len(o.secrets) > 0 {
+		b.WriteString("  secrets:\n")
+		for _, v := range o.secrets {
+			fmt.Fprintf(&b, "    - name: %s\n      value-from: %s\n", quote(v.Name), quote(v.Value))
+		}
+	}
 	return b.String()
 }
 
@@ -345,6 +366,7 @@ func pythonFiles(msg, portEnv string) map[string]string {
 		"requirements.txt": "",
 		"app.py": `"""A sample App Runner service: GET / answers MESSAGE."""
 
+import hashlib
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -361,6 +383,12 @@ class Handler(BaseHTTPRequestHandler):
             name = parse_qs(url.query).get("name", [""])[0]
             if name in os.environ:
                 self.reply(200, os.environ[name])
+            else:
+                self.reply(404, "not set\n")
+        elif url.path == "/env-hash":
+            name = parse_qs(url.query).get("name", [""])[0]
+            if name in os.environ:
+                self.reply(200, hashlib.sha256(os.environ[name].encode("utf-8")).hexdigest())
             else:
                 self.reply(404, "not set\n")
         else:
@@ -426,6 +454,13 @@ const server = http.createServer((req, res) => {
     } else {
       reply(404, "not set\n");
     }
+  } else if (req.method === "GET" && url.pathname === "/env-hash") {
+    const name = url.searchParams.get("name") || "";
+    if (Object.prototype.hasOwnProperty.call(process.env, name)) {
+      reply(200, require("crypto").createHash("sha256").update(process.env[name]).digest("hex"));
+    } else {
+      reply(404, "not set\n");
+    }
   } else {
     reply(404, "not found\n");
   }
@@ -452,6 +487,7 @@ func goFiles(msg, portEnv string) map[string]string {
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"log"
 	"net/http"
@@ -484,6 +520,13 @@ func main() {
 				return
 			}
 			fmt.Fprint(w, v)
+		case r.URL.Path == "/env-hash":
+			v, ok := os.LookupEnv(r.URL.Query().Get("name"))
+			if !ok {
+				http.Error(w, "not set", http.StatusNotFound)
+				return
+			}
+			fmt.Fprintf(w, "%x", sha256.Sum256([]byte(v)))
 		case r.URL.Path == "/sleep":
 			ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 			if ms > 60000 {

@@ -252,6 +252,10 @@ func TestServe(t *testing.T) {
 				if code, body := get(base + "/env?name=SAMPLE_VAR"); code != 200 || body != "sample value" {
 					t.Errorf("GET /env?name=SAMPLE_VAR = %d %q", code, body)
 				}
+				// sha256("sample value")
+				if code, body := get(base + "/env-hash?name=SAMPLE_VAR"); code != 200 || body != "a109b9672d2b2083b88c0fa33b1948b1f976f1a7e2c4407b784a2bb458f498a7" {
+					t.Errorf("GET /env-hash?name=SAMPLE_VAR = %d %q", code, body)
+				}
 				if code, _ := get(base + "/env?name=SAMPLE_UNSET"); code != 404 {
 					t.Errorf("GET /env?name=SAMPLE_UNSET = %d, want 404", code)
 				}

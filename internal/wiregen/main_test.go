@@ -143,3 +143,60 @@ func TestEnumConst(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerate_OtherModels covers what App Runner's model lacks: another
+// package and interface name, long and blob members, a map of lists and an
+// operation without output, whose helpers only such packages get.
+func TestGenerate_OtherModels(t *testing.T) {
+	model := []byte(`{
+ "version": "2.0",
+ "metadata": {"protocol": "json"},
+ "operations": {
+  "Op": {"name": "Op", "http": {"method": "POST", "requestUri": "/"}, "input": {"shape": "OpRequest"}, "output": {"shape": "OpResponse"}},
+  "Tag": {"name": "Tag", "http": {"method": "POST", "requestUri": "/"}, "input": {"shape": "TagRequest"}}
+ },
+ "shapes": {
+  "OpRequest": {"type": "structure", "members": {"N": {"shape": "Long"}, "B": {"shape": "Blob"}, "T": {"shape": "Str", "idempotencyToken": true}}},
+  "OpResponse": {"type": "structure", "members": {"M": {"shape": "Stages"}}},
+  "TagRequest": {"type": "structure", "members": {}},
+  "Stages": {"type": "map", "key": {"shape": "Str"}, "value": {"shape": "List"}},
+  "List": {"type": "list", "member": {"shape": "Str"}},
+  "Long": {"type": "long", "min": 7, "max": 30},
+  "Blob": {"type": "blob", "min": 1, "sensitive": true},
+  "Str": {"type": "string"}
+ }
+}`)
+	files, err := generateWith(model, options{pkg: "other", iface: "Other", apiName: "Other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// White space folded: gofmt aligns fields.
+	all := strings.Join(strings.Fields(string(files["shapes_gen.go"])+string(files["json_gen.go"])+string(files["validate_gen.go"])+string(files["operations_gen.go"])), " ")
+	for _, want := range []string{
+		"package other",
+		"N *int64 `json:\"N,omitempty\"`",
+		"B []byte `json:\"B,omitempty\"`",
+		"M map[string][]string `json:\"M,omitempty\"`",
+		"type TagOutput struct",
+		"Tag(ctx context.Context, in *TagInput) (*TagOutput, error)",
+		"// Other is the Other API, one method per operation. Methods",
+		"func Dispatch(ctx context.Context, svc Other, op string, body []byte) (any, error)",
+		"func (d *decoder) int64Ptr(",
+		"func appendBlob(",
+		"func appendStringListMap(",
+		`"encoding/base64"`,
+		"func validateLong(vd *validator, p *pathSeg, v int64)",
+		"vd.size(p, len(v), 1, -1,",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("generated code lacks %q", want)
+		}
+	}
+	plain, err := generate(testModel(`"S": {"shape": "Str"}`, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(plain["json_gen.go"], []byte("int64Ptr")) || bytes.Contains(plain["json_gen.go"], []byte("base64")) {
+		t.Error("a model without longs or blobs got their helpers")
+	}
+}

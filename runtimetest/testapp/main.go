@@ -7,11 +7,20 @@
 //
 //	GET /                      the greeting (--greeting, default "hello")
 //	GET /env?name=X            the value of environment variable X (404 if unset)
+//	GET /env-hash?name=X       the SHA-256 of that value, in hex, so that a
+//	                           test can check a secret without reading it
 //	GET /log?stream=S&text=T   writes T as one line to stdout or stderr
 //	GET /sleep?ms=N            answers "slept" after N milliseconds (at most 60 s)
 //	GET /health                200 "ok", or 500 once /sick was asked
 //	GET /sick                  makes /health answer 500 from then on
 //	GET /exit?code=N           answers, then exits with code N (default 1)
+//	GET /header?name=X[&name=Y] the values of request headers X, Y, as
+//	                           received, one a line ("" for an absent one)
+//	GET /stream?n=N&ms=M       N lines "chunk i", each flushed, M ms apart
+//	GET /ws                    a WebSocket-style upgrade (101), then echoes
+//	                           every byte sent on the connection
+//	GET /fetch?url=U           GETs U (5 s timeout) and answers its status and
+//	                           body, or 502 with the error (VPC egress tests)
 //
 // At start it writes "testapp: stdout ready" to stdout and "testapp: stderr
 // ready" to stderr. SIGTERM makes it exit 0 unless TESTAPP_IGNORE_SIGTERM=1.
@@ -25,9 +34,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -84,6 +95,14 @@ func main() {
 		}
 		fmt.Fprint(w, v)
 	})
+	mux.HandleFunc("GET /env-hash", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := os.LookupEnv(r.URL.Query().Get("name"))
+		if !ok {
+			http.Error(w, "unset", http.StatusNotFound)
+			return
+		}
+		fmt.Fprintf(w, "%x", sha256.Sum256([]byte(v)))
+	})
 	mux.HandleFunc("GET /sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		select {
@@ -99,6 +118,7 @@ func main() {
 		}
 		fmt.Fprintln(out, r.URL.Query().Get("text"))
 	})
+	mux.HandleFunc("GET /fetch", fetch)
 	var sick atomic.Bool
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		if sick.Load() {
@@ -131,6 +151,7 @@ func main() {
 			os.Exit(code)
 		}()
 	})
+	proxyRoutes(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	sigs := make(chan os.Signal, 1)
@@ -175,4 +196,66 @@ func shell(args []string) int {
 	err = syscall.Exec(path, words, append(os.Environ(), "TESTAPP_SHELL=1"))
 	fmt.Fprintf(os.Stderr, "testapp sh: %v\n", err)
 	return 126
+}
+
+// proxyRoutes adds what tests of a proxy in front of the app need: the
+// headers it forwards, a streamed response and an upgraded connection.
+func proxyRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /header", func(w http.ResponseWriter, r *http.Request) {
+		var vs []string
+		for _, name := range r.URL.Query()["name"] {
+			vs = append(vs, r.Header.Get(name))
+		}
+		fmt.Fprint(w, strings.Join(vs, "\n"))
+	})
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		f, _ := w.(http.Flusher)
+		for i := range min(max(n, 0), 1000) {
+			if i > 0 {
+				time.Sleep(time.Duration(min(max(ms, 0), 10000)) * time.Millisecond)
+			}
+			fmt.Fprintf(w, "chunk %d\n", i)
+			if f != nil {
+				f.Flush()
+			}
+		}
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprint(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		if brw.Flush() != nil {
+			return
+		}
+		_, _ = io.Copy(conn, brw)
+	})
+}
+
+// fetch answers GET /fetch?url=U: U's status code and body, or 502 and why
+// U could not be fetched.
+func fetch(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.Query().Get("url"), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, "fetch: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(res.Body, 1<<20))
 }

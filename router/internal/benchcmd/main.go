@@ -6,6 +6,10 @@
 //	benchcmd backend   -listen 127.0.0.1:9001
 //	benchcmd router    -listen 127.0.0.1:9002 -backend http://127.0.0.1:9001 -host abc.us-east-1.localhost
 //	benchcmd bareproxy -listen 127.0.0.1:9003 -backend http://127.0.0.1:9001
+//	benchcmd router    -listen 127.0.0.1:9004 -backend ... -tls-ca-dir DIR
+//
+// With -tls-ca-dir the router serves HTTPS as openrunner serve does (package
+// edge: HTTP/2 and HTTP/1.1, certificates from a local CA kept in DIR).
 package main
 
 import (
@@ -21,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openrunner/openrunner/edge"
+	"github.com/openrunner/openrunner/localca"
 	"github.com/openrunner/openrunner/router"
 )
 
@@ -42,11 +48,13 @@ func run(mode string, args []string) error {
 	host := fs.String("host", "abc123defg.us-east-1.localhost", "ServiceUrl host to route (router)")
 	maxConc := fs.Int("max-concurrency", 100, "MaxConcurrency of the route (router)")
 	delay := fs.Duration("delay", 0, "time the backend takes per request (backend)")
+	caDir := fs.String("tls-ca-dir", "", "serve HTTPS with a local CA in this directory (router)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
 	var h http.Handler
+	var tlsEdge *edge.Edge
 	switch mode {
 	case "backend":
 		body := []byte("hello, world\n")
@@ -73,6 +81,13 @@ func run(mode string, args []string) error {
 			return err
 		}
 		h = r
+		if *caDir != "" {
+			ca, err := localca.Open(localca.Options{Dir: *caDir})
+			if err != nil {
+				return err
+			}
+			tlsEdge = &edge.Edge{Handler: r, CA: ca, Routed: r.Serves}
+		}
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}
@@ -81,7 +96,12 @@ func run(mode string, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	if tlsEdge != nil {
+		srv.TLSConfig = tlsEdge.TLSConfig()
+		go func() { errc <- srv.ListenAndServeTLS("", "") }()
+	} else {
+		go func() { errc <- srv.ListenAndServe() }()
+	}
 	select {
 	case err := <-errc:
 		return err
