@@ -157,13 +157,20 @@ func (db *DB) Stores() openrunner.Stores {
 		Leases:      NewLeaseService(db),
 		AutoScaling: NewAutoScalingConfigurationService(db),
 		Meta:        db,
-		Routes:      NewRouteService(db),
-		Notifier:    db,
-		Ephemeral:   db,
-		Kind:        "postgres",
-		Shared:      true,
-		Ping:        db.Ping,
-		Close:       db.Close,
+		// The stores that came with later features.
+		Observability: NewObservabilityConfigurationService(db),
+		VPC:           NewVPCService(db),
+		CustomDomains: NewCustomDomainService(db),
+		Blobs:         NewBlobService(db),
+		Secrets:       NewSecretService(db),
+		Parameters:    NewParameterService(db),
+		Routes:        NewRouteService(db),
+		Notifier:      db,
+		Ephemeral:     db,
+		Kind:          "postgres",
+		Shared:        true,
+		Ping:          db.Ping,
+		Close:         db.Close,
 	}
 }
 

@@ -42,7 +42,24 @@ func TestConformance(t *testing.T) {
 			Tags:        postgres.NewTagService(db),
 			Services:    postgres.NewServiceService(db),
 			AutoScaling: postgres.NewAutoScalingConfigurationService(db),
+			VPC:         postgres.NewVPCService(db),
+			// Observability is set, so its suite runs here too.
+			Observability: postgres.NewObservabilityConfigurationService(db),
 		}
+	})
+}
+
+func TestCustomDomainConformance(t *testing.T) {
+	storetest.CustomDomains(t, func(tb testing.TB) storetest.DomainStores {
+		db := mustOpenDB(tb, openrunner.DefaultQuotas(), nil)
+		return storetest.DomainStores{Domains: postgres.NewCustomDomainService(db), Blobs: postgres.NewBlobService(db)}
+	})
+}
+
+func TestSecretConformance(t *testing.T) {
+	storetest.Secrets(t, func(tb testing.TB) storetest.SecretStores {
+		db := mustOpenDB(tb, openrunner.DefaultQuotas(), nil)
+		return storetest.SecretStores{Secrets: postgres.NewSecretService(db), Parameters: postgres.NewParameterService(db)}
 	})
 }
 

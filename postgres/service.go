@@ -71,6 +71,9 @@ func (s *ServiceService) CreateService(ctx context.Context, svc *openrunner.Serv
 	if err := checkServiceASC(ctx, tx, scope, svc.AutoScalingConfigurationARN); err != nil {
 		return err
 	}
+	if err := checkServiceObservability(ctx, tx, scope, svc.Config.Observability); err != nil {
+		return err
+	}
 	svc.Scope = scope
 	svc.ID = openrunner.NewID()
 	svc.Status = openrunner.ServiceOperationInProgress
@@ -231,6 +234,9 @@ func (s *ServiceService) StartOperation(ctx context.Context, arn string, op *ope
 		if err := checkServiceASC(ctx, tx, scope, svc.AutoScalingConfigurationARN); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkOperationObservability(ctx, tx, svc, op); err != nil {
+		return nil, err
 	}
 	svc.Status = openrunner.ServiceOperationInProgress
 	svc.UpdatedAt = tx.now
