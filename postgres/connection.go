@@ -92,12 +92,32 @@ const qCreateConnection = `
 	)
 	SELECT (SELECT seq FROM c)`
 
-// FindConnections implements openrunner.ConnectionService.
+// FindConnections implements openrunner.ConnectionService. Identical
+// listings at once share their reads (see coalescer).
 func (s *ConnectionService) FindConnections(ctx context.Context, f openrunner.ConnectionFilter) (openrunner.ConnectionPage, error) {
 	scope, err := openrunner.MustScope(ctx)
 	if err != nil {
 		return openrunner.ConnectionPage{}, err
 	}
+	key := connListing{scope: scope, after: f.After, limit: f.Limit}
+	if f.Name != nil {
+		key.name, key.byName = *f.Name, true
+	}
+	return s.db.connListings.do(ctx, key, func(ctx context.Context) (openrunner.ConnectionPage, error) {
+		return s.findConnections(ctx, scope, f)
+	})
+}
+
+// connListing is what one FindConnections lists.
+type connListing struct {
+	scope  openrunner.Scope
+	name   string
+	byName bool
+	after  int64
+	limit  int
+}
+
+func (s *ConnectionService) findConnections(ctx context.Context, scope openrunner.Scope, f openrunner.ConnectionFilter) (openrunner.ConnectionPage, error) {
 	var name any // NULL: every name
 	if f.Name != nil {
 		name = *f.Name

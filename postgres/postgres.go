@@ -68,6 +68,9 @@ type DB struct {
 	// ascScopes holds the Scopes whose AWS-provided default auto scaling
 	// configuration is known to be stored.
 	ascScopes sync.Map // openrunner.Scope -> bool
+
+	// connListings shares the reads of identical connection listings.
+	connListings coalescer[connListing, openrunner.ConnectionPage]
 }
 
 // NewDB returns a DB for the database at url; call Open before use.
