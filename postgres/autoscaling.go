@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // AutoScalingConfigurationService stores auto scaling configurations in
@@ -160,21 +161,10 @@ func (s *AutoScalingConfigurationService) FindAutoScalingConfigurations(ctx cont
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanASC(rows, scope)
-		if err != nil {
-			return page, err
-		}
-		page.Configurations = append(page.Configurations, c)
-	}
-	if err := rows.Err(); err != nil {
+	if page.Configurations, err = sqlrows.All(rows, func(r sqlrows.Scanner) (*openrunner.AutoScalingConfiguration, error) { return scanASC(r, scope) }); err != nil {
 		return page, err
 	}
-	if f.Limit > 0 && len(page.Configurations) > f.Limit {
-		page.Configurations = page.Configurations[:f.Limit]
-		page.Next = page.Configurations[f.Limit-1].Seq
-	}
+	page.Configurations, page.Next = sqlrows.Page(page.Configurations, f.Limit, func(c *openrunner.AutoScalingConfiguration) int64 { return c.Seq })
 	return page, nil
 }
 
@@ -274,21 +264,10 @@ func (s *AutoScalingConfigurationService) FindServicesForAutoScalingConfiguratio
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		svc, err := scanService(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Services = append(page.Services, svc)
-	}
-	if err := rows.Err(); err != nil {
+	if page.Services, err = sqlrows.All(rows, scanService); err != nil {
 		return page, err
 	}
-	if f.Limit > 0 && len(page.Services) > f.Limit {
-		page.Services = page.Services[:f.Limit]
-		page.Next = page.Services[f.Limit-1].Seq
-	}
+	page.Services, page.Next = sqlrows.Page(page.Services, f.Limit, func(c *openrunner.Service) int64 { return c.Seq })
 	return page, nil
 }
 

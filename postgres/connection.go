@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // ConnectionService stores connections in PostgreSQL.
@@ -138,10 +139,7 @@ func (s *ConnectionService) findConnections(ctx context.Context, scope openrunne
 	if err := rows.Err(); err != nil {
 		return openrunner.ConnectionPage{}, err
 	}
-	if f.Limit > 0 && len(page.Connections) > f.Limit {
-		page.Connections = page.Connections[:f.Limit]
-		page.Next = page.Connections[f.Limit-1].Seq
-	}
+	page.Connections, page.Next = sqlrows.Page(page.Connections, f.Limit, func(c *openrunner.Connection) int64 { return c.Seq })
 	return page, nil
 }
 
@@ -262,7 +260,7 @@ func (s *ConnectionService) DeleteConnection(ctx context.Context, arn string) (*
 	return c, nil
 }
 
-type scanner interface{ Scan(dest ...any) error }
+type scanner = sqlrows.Scanner
 
 func scanConnection(row scanner, scope openrunner.Scope) (*openrunner.Connection, error) {
 	c := &openrunner.Connection{Scope: scope}

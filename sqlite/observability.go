@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // ObservabilityConfigurationService stores observability configurations in
@@ -115,21 +116,12 @@ func (s *ObservabilityConfigurationService) FindObservabilityConfigurations(ctx 
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanObservability(rows, scope)
-		if err != nil {
-			return page, err
-		}
-		page.Configurations = append(page.Configurations, c)
-	}
-	if err := rows.Err(); err != nil {
+	if page.Configurations, err = sqlrows.All(rows, func(r sqlrows.Scanner) (*openrunner.ObservabilityConfiguration, error) {
+		return scanObservability(r, scope)
+	}); err != nil {
 		return page, err
 	}
-	if n := f.Limit; n > 0 && len(page.Configurations) > n {
-		page.Configurations = page.Configurations[:n]
-		page.Next = page.Configurations[n-1].Seq
-	}
+	page.Configurations, page.Next = sqlrows.Page(page.Configurations, f.Limit, func(c *openrunner.ObservabilityConfiguration) int64 { return c.Seq })
 	return page, nil
 }
 
