@@ -34,7 +34,7 @@ func (s *AutoScalingConfigurationService) CreateAutoScalingConfiguration(ctx con
 	if err != nil {
 		return err
 	}
-	if err := s.checkSizes(c); err != nil {
+	if err := c.CheckSizes(quota(s.db.Quotas.AutoScalingMaxSize, openrunner.DefaultMaxSize)); err != nil {
 		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -97,31 +97,6 @@ func hasOwnRevision(ctx context.Context, tx *Tx, scope openrunner.Scope, name st
 		WHERE account_id = ? AND region = ? AND name = ? AND status = 'active' AND id != ?`,
 		scope.AccountID, scope.Region, name, openrunner.DefaultAutoScalingID).Scan(&n)
 	return n > 0, err
-}
-
-// checkSizes fills in default sizes and checks the bounds.
-func (s *AutoScalingConfigurationService) checkSizes(c *openrunner.AutoScalingConfiguration) error {
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = openrunner.DefaultMaxConcurrency
-	}
-	if c.MinSize == 0 {
-		c.MinSize = openrunner.DefaultMinSize
-	}
-	if c.MaxSize == 0 {
-		c.MaxSize = openrunner.DefaultMaxSize
-	}
-	maxSize := quota(s.db.Quotas.AutoScalingMaxSize, openrunner.DefaultMaxSize)
-	switch {
-	case c.MaxConcurrency < 1 || c.MaxConcurrency > openrunner.MaxMaxConcurrency:
-		return openrunner.Errorf(openrunner.EINVALID, "MaxConcurrency must be from 1 to %d; it is %d.", openrunner.MaxMaxConcurrency, c.MaxConcurrency)
-	case c.MinSize < 1 || c.MinSize > openrunner.MaxMinSize:
-		return openrunner.Errorf(openrunner.EINVALID, "MinSize must be from 1 to %d; it is %d.", openrunner.MaxMinSize, c.MinSize)
-	case c.MaxSize < 1 || c.MaxSize > maxSize:
-		return openrunner.Errorf(openrunner.EINVALID, "MaxSize must be from 1 to %d (the quota of instances per service); it is %d.", maxSize, c.MaxSize)
-	case c.MaxSize < c.MinSize:
-		return openrunner.Errorf(openrunner.EINVALID, "MaxSize (%d) must be greater than or equal to MinSize (%d).", c.MaxSize, c.MinSize)
-	}
-	return nil
 }
 
 // FindAutoScalingConfiguration implements openrunner.AutoScalingConfigurationService.

@@ -32,13 +32,8 @@ func (s *ObservabilityConfigurationService) CreateObservabilityConfiguration(ctx
 	if err != nil {
 		return err
 	}
-	switch {
-	case c.Name == openrunner.ReservedObservabilityName:
-		return openrunner.Errorf(openrunner.EINVALID,
-			"The observability configuration name %s is reserved by App Runner. Choose another name.", c.Name)
-	case c.TraceVendor != "" && c.TraceVendor != openrunner.TraceVendorXRay:
-		return openrunner.Errorf(openrunner.EINVALID,
-			"TraceConfiguration.Vendor must be %s; it is '%s'.", openrunner.TraceVendorXRay, openrunner.Truncate(c.TraceVendor, 64))
+	if err := c.CheckNew(); err != nil {
+		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

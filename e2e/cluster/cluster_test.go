@@ -121,7 +121,7 @@ func newClusterWith(t testing.TB, n int, flags func([]*server) []string) *cluste
 // start runs the server's process and waits until it is healthy.
 func (s *server) start(t testing.TB) error {
 	cl := s.clusterRef
-	args := append([]string{"serve", "--listen", s.api, "--router-listen", s.router, "--data-dir", s.dir,
+	args := append([]string{"serve", "--listen", s.api, "--router-listen", s.router, "--router-tls-listen", "127.0.0.1:0", "--data-dir", s.dir,
 		"--database-url", cl.dbURL, "--runtime", "process", "--log-level", "warn",
 		"--max-connections", "100000", "--max-services", "1000"}, cl.extra...)
 	cmd := exec.Command(bin, args...)
