@@ -31,4 +31,9 @@ type LeaseService interface {
 
 	// FindLeases returns the unexpired leases holder holds, by key.
 	FindLeases(ctx context.Context, holder string) ([]Lease, error)
+
+	// FindLapsedLeases returns the leases whose keys start with prefix
+	// and whose holders let them expire without releasing them (a server
+	// killed or cut off), by key: work for another server to take over.
+	FindLapsedLeases(ctx context.Context, prefix string) ([]Lease, error)
 }

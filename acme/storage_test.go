@@ -12,34 +12,73 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openrunner/openrunner"
 	"github.com/openrunner/openrunner/acme"
+	"github.com/openrunner/openrunner/internal/pgtest"
+	"github.com/openrunner/openrunner/postgres"
 	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
 )
 
-func newStorage(t *testing.T, db *sqlite.DB, holder string) *acme.Storage {
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func newStorage(t *testing.T, st openrunner.Stores, holder string) *acme.Storage {
 	t.Helper()
 	v, err := vault.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &acme.Storage{Blobs: sqlite.NewBlobService(db), Leases: sqlite.NewLeaseService(db), Vault: v, Holder: holder,
+	return &acme.Storage{Blobs: st.Blobs, Leases: st.Leases, Vault: v, Holder: holder,
 		LockTTL: 3 * time.Second, LockPoll: 10 * time.Millisecond}
 }
 
-func openDB(t *testing.T) *sqlite.DB {
+// openDB opens the stores of one SQLite database.
+func openDB(t *testing.T) openrunner.Stores {
 	t.Helper()
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "openrunner.db"))
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return db.Stores()
 }
 
-func TestStorage(t *testing.T) {
+// openPostgres opens the stores of two servers (two pools) on one fresh
+// PostgreSQL database.
+func openPostgres(t *testing.T) (a, b openrunner.Stores) {
+	t.Helper()
+	url, err := pgtest.Shared(t).CreateSchema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*openrunner.Stores{&a, &b} {
+		db := postgres.NewDB(url)
+		if err := db.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		*st = db.Stores()
+	}
+	return a, b
+}
+
+// eachStore runs test on SQLite (both servers on one database file) and on
+// PostgreSQL (two servers, each with its own connections).
+func eachStore(t *testing.T, test func(t *testing.T, a, b openrunner.Stores)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st := openDB(t)
+		test(t, st, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		a, b := openPostgres(t)
+		test(t, a, b)
+	})
+}
+
+func TestStorage(t *testing.T) { eachStore(t, testStorage) }
+
+func testStorage(t *testing.T, db, db2 openrunner.Stores) {
 	ctx := context.Background()
-	db := openDB(t)
 	s := newStorage(t, db, "server-1")
 	key := []byte("-----BEGIN EC PRIVATE KEY----- secret")
 	if err := s.Store(ctx, "certificates/ca/a.example/a.example.key", key); err != nil {
@@ -53,7 +92,7 @@ func TestStorage(t *testing.T) {
 		t.Fatalf("Load = %q, %v", got, err)
 	}
 	// Sealed in the store: the raw value is not the key.
-	raw, _, err := sqlite.NewBlobService(db).FindBlob(ctx, "certificates/ca/a.example/a.example.key")
+	raw, _, err := db.Blobs.FindBlob(ctx, "certificates/ca/a.example/a.example.key")
 	if err != nil || bytes.Contains(raw, []byte("secret")) {
 		t.Fatalf("stored in the clear: %q, %v", raw, err)
 	}
@@ -88,7 +127,7 @@ func TestStorage(t *testing.T) {
 	if err := s.Store(ctx, "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	other := newStorage(t, db, "server-2")
+	other := newStorage(t, db2, "server-2")
 	other.Vault, _ = vault.New(bytes.Repeat([]byte{8}, 32))
 	if _, err := other.Load(ctx, "k"); err == nil {
 		t.Fatal("another key opened a sealed value")
@@ -97,10 +136,11 @@ func TestStorage(t *testing.T) {
 
 // Locks exclude each other across servers on one store and across
 // goroutines of one server.
-func TestStorageLocks(t *testing.T) {
+func TestStorageLocks(t *testing.T) { eachStore(t, testStorageLocks) }
+
+func testStorageLocks(t *testing.T, db, db2 openrunner.Stores) {
 	ctx := context.Background()
-	db := openDB(t)
-	servers := []*acme.Storage{newStorage(t, db, "server-1"), newStorage(t, db, "server-2")}
+	servers := []*acme.Storage{newStorage(t, db, "server-1"), newStorage(t, db2, "server-2")}
 	var inside, max atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -133,7 +173,7 @@ func TestStorageLocks(t *testing.T) {
 	}
 	// A lock whose holder died (and so stopped renewing it) lapses after
 	// its TTL.
-	if ok, err := sqlite.NewLeaseService(db).AcquireLease(ctx, "acme/lock/lapses", "dead-server", time.Second); err != nil || !ok {
+	if ok, err := db.Leases.AcquireLease(ctx, "acme/lock/lapses", "dead-server", time.Second); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)

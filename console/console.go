@@ -68,6 +68,9 @@ type Config struct {
 	// Logger receives the console's logs; nil discards them. Logs never
 	// contain secrets, session ids, tokens or OAuth codes.
 	Logger *slog.Logger
+	// Sessions, when set, keeps sessions where every server on the
+	// database finds them; nil keeps them in this process.
+	Sessions openrunner.EphemeralService
 }
 
 // DefaultRegions are the AWS Regions the region selector offers when
@@ -187,6 +190,9 @@ func New(cfg Config) *Console {
 		c.regions = slices.Clone(DefaultRegions)
 	}
 	c.sessions = newSessionStore(c.now)
+	if cfg.Sessions != nil {
+		c.sessions.shared = &sharedSessions{store: cfg.Sessions, logger: c.logger}
+	}
 	c.throttle = newThrottle(c.now)
 	c.wait = sleep
 	c.css, _ = fs.ReadFile(assets, "static/style.css")

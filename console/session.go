@@ -91,6 +91,9 @@ func (s sessionView) binding() string {
 // is a single form.
 type sessionStore struct {
 	now func() time.Time
+	// shared, when set, keeps the sessions where every server finds them
+	// instead of in m.
+	shared *sharedSessions
 
 	mu sync.Mutex
 	m  map[string]*session
@@ -130,6 +133,9 @@ func (st *sessionStore) create(accountID, accessKeyID, region string) (id string
 	s := &session{
 		key: storeKey(id), accountID: accountID, accessKeyID: accessKeyID, csrf: csrf,
 		created: now, lastSeen: now, region: region,
+	}
+	if st.shared != nil {
+		return id, st.shared.save(s)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -186,6 +192,17 @@ func (st *sessionStore) get(id string) (sessionView, bool) {
 	}
 	key := storeKey(id)
 	now := st.now()
+	if st.shared != nil {
+		s := st.shared.load(key)
+		if s == nil || s.expired(now) {
+			return sessionView{}, false
+		}
+		s.lastSeen = now
+		if st.shared.save(s) != nil {
+			return sessionView{}, false
+		}
+		return sessionView{key: s.key, accountID: s.accountID, accessKeyID: s.accessKeyID, csrf: s.csrf, region: s.region}, true
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s, ok := st.m[key]
@@ -202,6 +219,13 @@ func (st *sessionStore) get(id string) (sessionView, bool) {
 
 // update applies fn to the session with that key, if it still exists.
 func (st *sessionStore) update(key string, fn func(*session)) {
+	if st.shared != nil {
+		if s := st.shared.load(key); s != nil {
+			fn(s)
+			_ = st.shared.save(s) // logged; the change is lost
+		}
+		return
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if s, ok := st.m[key]; ok {
@@ -277,6 +301,10 @@ func (st *sessionStore) finishHandshake(key, state string) (region string) {
 
 // delete ends a session.
 func (st *sessionStore) delete(key string) {
+	if st.shared != nil {
+		st.shared.delete(key)
+		return
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	delete(st.m, key)

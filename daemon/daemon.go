@@ -25,6 +25,7 @@ import (
 	"github.com/openrunner/openrunner/acme"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/awsjson"
+	"github.com/openrunner/openrunner/cluster"
 	"github.com/openrunner/openrunner/console"
 	"github.com/openrunner/openrunner/customdomain"
 	"github.com/openrunner/openrunner/docker"
@@ -34,7 +35,6 @@ import (
 	"github.com/openrunner/openrunner/metrics"
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/sigv4"
-	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/tracing"
 	"github.com/openrunner/openrunner/vault"
 	"github.com/openrunner/openrunner/webhook"
@@ -131,6 +131,16 @@ type Config struct {
 	// MetricsSampleInterval is how often the console's metrics history
 	// samples every service; 0 means 10 s.
 	MetricsSampleInterval time.Duration
+	// DatabaseURL, if set, keeps every store in that PostgreSQL database,
+	// which several servers may share; SecretKey is then required (every
+	// server must open what the others sealed).
+	DatabaseURL string
+	// LeaseTTL and ResyncInterval time the reconciler's leases and resync
+	// (reconcile.Controller); zero: its defaults.
+	LeaseTTL, ResyncInterval time.Duration
+	// AdvertiseAddress is the host other servers reach this server's
+	// instances at; "" keeps the instances' own addresses.
+	AdvertiseAddress string
 	// OTLPEndpoint is the OTLP/HTTP collector base URL (e.g.
 	// http://127.0.0.1:4318) that traced services' spans go to; empty:
 	// traces have nowhere to go.
@@ -164,9 +174,9 @@ type Daemon struct {
 	cfg    Config
 	logger *slog.Logger
 
-	lock *os.File
-	db   *sqlite.DB
-	ln   net.Listener
+	lock   *os.File
+	stores openrunner.Stores
+	ln     net.Listener
 
 	master       []byte
 	runtime      openrunner.Runtime
@@ -175,9 +185,11 @@ type Daemon struct {
 	owner        string
 	logs         *logs.Store
 	reconciler   *reconcile.Controller
+	cluster      *cluster.Cluster // nil unless the store is shared
+	holding      func() int       // the reconciler's lease count; nil when no services run
+	metrics      metrics.Source   // nil when no services run
 	ingress      *ingress.Controller
 	tracing      *tracing.Tracing
-	metrics      metrics.Source   // nil when no services run
 	history      *metrics.History // the console's charts; nil when no services run
 	routerLn     net.Listener
 	routerServer *http.Server
@@ -285,10 +297,8 @@ func (d *Daemon) openStore(ctx context.Context) (err error) {
 	if d.master, err = vault.LoadOrCreateKey(d.cfg.DataDir, d.cfg.SecretKey); err != nil {
 		return err
 	}
-	d.db = sqlite.NewDB(filepath.Join(d.cfg.DataDir, "openrunner.db"))
-	d.db.Now = d.cfg.Now
-	d.db.Quotas = d.cfg.Quotas
-	return d.db.Open()
+	d.stores, err = d.openDatabase(ctx)
+	return err
 }
 
 // publicURL is how browsers reach this server.
@@ -307,7 +317,7 @@ type parts struct {
 // openParts builds the connection handshakes, the services, the App Runner
 // API, OpenRunner's extension API and the console.
 func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (parts, error) {
-	connections := sqlite.NewConnectionService(d.db)
+	connections := d.stores.Connections
 	v, err := vault.New(d.master)
 	if err != nil {
 		return parts{}, err
@@ -324,6 +334,7 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 		HTTPClient:  d.cfg.HTTPClient,
 		Now:         d.cfg.Now,
 		Logger:      d.logger,
+		Shared:      d.stores.Ephemeral,
 	})
 	if err != nil {
 		return parts{}, err
@@ -331,13 +342,13 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 	svc := &api.Server{
 		ProviderURLs: d.providerURLs(),
 		Connections:  connections,
-		Tags:         sqlite.NewTagService(d.db),
-		AutoScaling:  sqlite.NewAutoScalingConfigurationService(d.db),
+		Tags:         d.stores.Tags,
+		AutoScaling:  d.stores.AutoScaling,
 		Pages:        api.NewPageTokens(vault.DeriveKey(d.master, "pagetoken")),
 		BaseDomain:   d.cfg.BaseDomain,
-		VPC:          sqlite.NewVPCService(d.db),
+		VPC:          d.stores.VPC,
 	}
-	svc.Observability = sqlite.NewObservabilityConfigurationService(d.db)
+	svc.Observability = d.stores.Observability
 	ext := &api.Extensions{Handshakes: handshakes, Pages: svc.Pages}
 	d.handshakes = handshakes
 	d.hooks = &webhook.Hooks{Connections: connections, MasterKey: d.master, PublicURL: d.publicURL(), Logger: d.logger,
@@ -354,8 +365,8 @@ func (d *Daemon) openParts(ctx context.Context, creds sigv4.StaticCredentials) (
 	return parts{
 		api: &awsjson.ByTarget{Servers: secretAPIs, Default: d.awsJSON("AppRunner", "", authenticate, func(ctx context.Context, op string, body []byte) (any, error) {
 			return wire.Dispatch(ctx, svc, op, body)
-		})},
-		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch),
+		}, d.storeErrors)},
+		ext:      d.awsJSON(api.ExtensionTargetPrefix, "/_openrunner/", authenticate, ext.Dispatch, d.storeErrors),
 		console:  d.console(connections, handshakes, creds, svc),
 		webhooks: d.hooks,
 	}, nil
@@ -403,7 +414,11 @@ func (d *Daemon) authenticatorFor(creds sigv4.StaticCredentials, service string)
 }
 
 // awsJSON serves an AWS JSON 1.0 API whose operations carry prefix.
-func (d *Daemon) awsJSON(prefix, path string, authenticate func(*http.Request, []byte) (context.Context, error), dispatch func(context.Context, string, []byte) (any, error)) http.Handler {
+func (d *Daemon) awsJSON(prefix, path string, authenticate func(*http.Request, []byte) (context.Context, error), dispatch func(context.Context, string, []byte) (any, error),
+	wrap ...func(dispatcher) dispatcher) http.Handler {
+	for _, w := range wrap {
+		dispatch = w(dispatch)
+	}
 	return &awsjson.Server{
 		TargetPrefix: prefix,
 		Namespace:    "com.amazonaws.apprunner",
@@ -429,9 +444,10 @@ func (d *Daemon) console(connections openrunner.ConnectionService, handshakes *h
 			}
 			return c.AccountID, subtle.ConstantTimeCompare([]byte(c.SecretAccessKey), []byte(secret)) == 1, nil
 		},
-		Secure: strings.HasPrefix(d.publicURL(), "https://"),
-		Now:    d.cfg.Now,
-		Logger: d.logger,
+		Secure:   strings.HasPrefix(d.publicURL(), "https://"),
+		Now:      d.cfg.Now,
+		Logger:   d.logger,
+		Sessions: d.stores.Ephemeral,
 	}
 	d.consoleServices(&cfg, svc)
 	return console.New(cfg)
@@ -490,6 +506,10 @@ func (d *Daemon) Close() error {
 		errs = append(errs, d.reconciler.Close())
 		d.reconciler = nil
 	}
+	if d.cluster != nil {
+		d.cluster.Close()
+		d.cluster = nil
+	}
 	errs = append(errs, d.closeTracing())
 	if d.runtime != nil {
 		errs = append(errs, d.runtime.Close())
@@ -510,9 +530,9 @@ func (d *Daemon) Close() error {
 		}
 		d.server = nil
 	}
-	if d.db != nil {
-		errs = append(errs, d.db.Close())
-		d.db = nil
+	if d.stores.Close != nil {
+		errs = append(errs, d.stores.Close())
+		d.stores = openrunner.Stores{}
 	}
 	if d.lock != nil {
 		errs = append(errs, d.lock.Close()) // releases the flock
@@ -530,9 +550,14 @@ func (d *Daemon) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if d.keyMismatch.Load() {
 		secrets = "unreadable: the secret key does not match this data directory"
 	}
+	body := map[string]any{"status": status, "version": Version, "store": d.stores.Kind, "secrets": secrets}
+	if status == "ok" {
+		status, code = d.clusterHealth(r.Context(), body)
+		body["status"] = status
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": Version, "store": "sqlite", "secrets": secrets})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // vaultCheckKey names the meta entry that proves which key sealed the
@@ -544,12 +569,9 @@ const vaultCheckKey = "vault-check"
 // OPENRUNNER_SECRET_KEY) still starts, but its stored provider tokens are
 // unreadable: say so loudly instead of failing later and obscurely.
 func (d *Daemon) checkVaultKey(ctx context.Context, v *vault.Vault) error {
-	sealed, err := d.db.Meta(ctx, vaultCheckKey)
+	sealed, err := d.stores.Meta.AddMeta(ctx, vaultCheckKey, v.Seal([]byte("openrunner"), vaultCheckKey))
 	if err != nil {
 		return err
-	}
-	if sealed == nil {
-		return d.db.SetMeta(ctx, vaultCheckKey, v.Seal([]byte("openrunner"), vaultCheckKey))
 	}
 	if _, err := v.Open(sealed, vaultCheckKey); err != nil {
 		d.keyMismatch.Store(true)
@@ -625,12 +647,11 @@ func (d *Daemon) RouterURL() string {
 // other's containers. It is made once and kept in the database.
 func (d *Daemon) ownerID(ctx context.Context) (string, error) {
 	const key = "owner-id"
-	v, err := d.db.Meta(ctx, key)
-	if err != nil || v != nil {
-		return string(v), err
+	if d.stores.Shared {
+		return serverID(d.cfg.DataDir)
 	}
-	id := "openrunner-" + openrunner.NewID()[:12]
-	return id, d.db.SetMeta(ctx, key, []byte(id))
+	v, err := d.stores.Meta.AddMeta(ctx, key, []byte("openrunner-"+openrunner.NewID()[:12]))
+	return string(v), err
 }
 
 // metricsHandler serves /_openrunner/metrics: without authentication on a
@@ -645,5 +666,5 @@ func (d *Daemon) metricsHandler() http.Handler {
 		d.logger.Info("/_openrunner/metrics is not served: this listener is not loopback and no --metrics-token-file is given")
 		return nil
 	}
-	return metrics.NewHandler(source, metrics.Options{Token: d.cfg.MetricsToken, Logger: d.logger})
+	return metrics.NewHandler(source, metrics.Options{Token: d.cfg.MetricsToken, Logger: d.logger, Server: d.serverFigures})
 }

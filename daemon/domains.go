@@ -11,7 +11,6 @@ import (
 	"github.com/openrunner/openrunner/acme"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/customdomain"
-	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
 )
 
@@ -40,7 +39,7 @@ type ACMEConfig struct {
 // can route its hosts from its first pass; openDomains starts it.
 func (d *Daemon) newDomains(services openrunner.ServiceService) *customdomain.Controller {
 	return &customdomain.Controller{
-		Domains:  sqlite.NewCustomDomainService(d.db),
+		Domains:  d.stores.CustomDomains,
 		Services: services,
 		Events:   d.logs,
 		RetryMin: d.cfg.ACME.RetryMin,
@@ -82,7 +81,7 @@ func (d *Daemon) openACME() (*acme.Manager, error) {
 	}
 	o := acme.Options{
 		Email: d.cfg.ACME.Email, CA: d.cfg.ACME.CA, HTTPAddr: d.routerLn.Addr().String(), DNSResolvers: d.cfg.ACME.DNSResolvers,
-		Storage: &acme.Storage{Blobs: sqlite.NewBlobService(d.db), Leases: sqlite.NewLeaseService(d.db), Vault: v, Holder: d.owner},
+		Storage: &acme.Storage{Blobs: d.stores.Blobs, Leases: d.stores.Leases, Vault: v, Holder: d.owner},
 	}
 	if d.tls.ln != nil {
 		o.TLSAddr = d.tls.ln.Addr().String()

@@ -9,7 +9,6 @@ import (
 	"github.com/openrunner/openrunner/secretref"
 	"github.com/openrunner/openrunner/secretsapi"
 	"github.com/openrunner/openrunner/sigv4"
-	"github.com/openrunner/openrunner/sqlite"
 	"github.com/openrunner/openrunner/vault"
 	smwire "github.com/openrunner/openrunner/wire/secretsmanager"
 	ssmwire "github.com/openrunner/openrunner/wire/ssm"
@@ -20,8 +19,8 @@ import (
 // and the resolver of services' secret references: the embedded store, or
 // real AWS with --secrets-source aws.
 func (d *Daemon) openSecrets(ctx context.Context, v *vault.Vault, creds sigv4.StaticCredentials) ([]*awsjson.Server, error) {
-	sm := &secretsapi.SecretsManager{Secrets: sqlite.NewSecretService(d.db), Vault: v, Now: d.cfg.Now}
-	ps := &secretsapi.SSM{Parameters: sqlite.NewParameterService(d.db), Vault: v, Now: d.cfg.Now}
+	sm := &secretsapi.SecretsManager{Secrets: d.stores.Secrets, Vault: v, Now: d.cfg.Now}
+	ps := &secretsapi.SSM{Parameters: d.stores.Parameters, Vault: v, Now: d.cfg.Now}
 	d.vault = v
 	switch d.cfg.SecretsSource {
 	case "", "embedded":

@@ -22,7 +22,6 @@ import (
 	"github.com/openrunner/openrunner/reconcile"
 	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/source"
-	"github.com/openrunner/openrunner/sqlite"
 )
 
 // openServices chooses and opens the runtime, the router and the
@@ -38,13 +37,13 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		svc.RuntimeError = "This OpenRunner runs no services (--runtime none)."
 		return nil
 	}
-	services := sqlite.NewServiceService(d.db)
+	services := d.stores.Services
 	if d.logs, err = logs.Open(filepath.Join(d.cfg.DataDir, "logs"), logs.Options{Now: d.cfg.Now, Logger: d.logger}); err != nil {
 		return err
 	}
 	d.reconciler = &reconcile.Controller{
 		Services:     services,
-		Leases:       sqlite.NewLeaseService(d.db),
+		Leases:       d.stores.Leases,
 		Events:       d.logs,
 		BaseDomain:   d.cfg.BaseDomain,
 		Holder:       owner,
@@ -56,6 +55,8 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		Autoscaler: &autoscale.Autoscaler{Stable: d.cfg.Autoscale.StableWindow, Panic: d.cfg.Autoscale.PanicWindow,
 			Tick: time.Second, Now: d.cfg.Now},
 		ScaleToZeroAfter: d.cfg.Autoscale.ScaleToZeroAfter,
+		LeaseTTL:         d.cfg.LeaseTTL,
+		Resync:           d.cfg.ResyncInterval,
 		Secrets:          d.secrets,
 		Sealer:           d.vault,
 		Logger:           d.logger,
@@ -67,10 +68,11 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if err != nil {
 		return err
 	}
-	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.reconciler.Poke,
+	rtr := router.New(router.Options{Logger: d.logger, Now: d.cfg.Now, OnDemand: d.onDemand,
 		QueueTimeout: d.cfg.Autoscale.QueueTimeout, QueueSize: d.cfg.Autoscale.QueueSize,
 		Tracers: tracers})
 	d.reconciler.Router = rtr
+	d.joinCluster(rtr) // several servers on one database
 	d.reconciler.Demand = func(arn string) (float64, bool) {
 		st, ok := rtr.Stats(arn)
 		return float64(st.InFlight + st.Waiting), ok
@@ -104,6 +106,9 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if err := d.reconciler.Open(ctx); err != nil {
 		return err
 	}
+	if err := d.openCluster(ctx); err != nil {
+		return err
+	}
 	if d.routerLn, err = net.Listen("tcp", d.cfg.RouterListen); err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
@@ -126,6 +131,9 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	d.openIngress(ctx, svc, rtr)
 	d.metrics = d.serviceMetrics(rtr, services)
 	svc.Services, svc.Deployer = services, d.reconciler
+	if d.cluster != nil {
+		svc.Deployer = d.cluster
+	}
 	ext.Logs, ext.Services = d.logs, services
 	return nil
 }
@@ -135,7 +143,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 func (d *Daemon) openRuntime(ctx context.Context, owner string, hooks openrunner.RuntimeHooks) (openrunner.Runtime, error) {
 	switch d.cfg.Runtime {
 	case "", "docker":
-		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now,
+		rt, err := docker.New(docker.Options{Host: d.cfg.DockerHost, Owner: owner, Logger: d.logger, Now: d.cfg.Now, PublishIP: d.publishIP(),
 			Mirrors: d.cfg.RegistryMirrors, Registries: d.cfg.RegistryCredentials, RuntimeImages: d.cfg.RuntimeImages,
 			IngressProxy: d.cfg.IngressProxy})
 		if err == nil {

@@ -1,11 +1,7 @@
 package e2e_test
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
 	"github.com/openrunner/openrunner/api"
@@ -113,33 +108,6 @@ func httpsGet(t testing.TB, tlsAddr, host string, roots *x509.CertPool) (int, st
 	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Proto
 }
 
-// callExtension calls one of OpenRunner's extension operations, signed
-// with the default test key.
-func callExtension(t testing.TB, apiURL, op string, in, out any) {
-	t.Helper()
-	body, _ := json.Marshal(in)
-	req, _ := http.NewRequest(http.MethodPost, apiURL+"/_openrunner/", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", api.ExtensionTargetPrefix+"."+op)
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "apprunner", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d %s", op, resp.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // serviceLog returns the service's event log, or its application log.
 func serviceLog(t testing.TB, apiURL string, arn string, application bool) string {
 	t.Helper()
@@ -147,7 +115,7 @@ func serviceLog(t testing.TB, apiURL string, arn string, application bool) strin
 	in := api.GetServiceLogsInput{ServiceArn: arn, Application: application}
 	for range 50 {
 		var out api.GetServiceLogsOutput
-		callExtension(t, apiURL, "GetServiceLogs", in, &out)
+		testutil.Extension(t, apiURL, "GetServiceLogs", in, &out)
 		for _, ev := range out.Events {
 			sb.WriteString(ev.Message + "\n")
 		}

@@ -147,8 +147,8 @@ func TestProtocol(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var h map[string]string
-		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != 200 || h["status"] != "ok" {
+		var h map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != 200 || h["status"] != "ok" || h["store"] != "sqlite" {
 			t.Fatalf("health: %d %v %v", resp.StatusCode, h, err)
 		}
 	})

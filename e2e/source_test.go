@@ -77,7 +77,7 @@ func newSourceEnv(t testing.TB, runtime string, cfg daemon.Config) *sourceEnv {
 // would sign it.
 func (e *sourceEnv) extension(t testing.TB, op string, in, out any) {
 	t.Helper()
-	callExtension(t, e.d.URL(), op, in, out)
+	testutil.Extension(t, e.d.URL(), op, in, out)
 }
 
 func (e *sourceEnv) handshake(t testing.TB, arn, token string) {

@@ -78,6 +78,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives events; never tokens. Default: discard.
 	Logger *slog.Logger
+	// Shared, when set, keeps started handshakes where every server on
+	// the database finds them, so the provider's redirect may reach any
+	// server. Nil keeps them in this process.
+	Shared openrunner.EphemeralService
 }
 
 // GitHubConfig is OpenRunner's registration with GitHub.
@@ -130,6 +134,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	pending  map[string]*pendingHandshake // by state
+	shared   openrunner.EphemeralService
 	instToks map[string]installationToken // by connection key
 }
 
@@ -167,6 +172,7 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		pending:  map[string]*pendingHandshake{},
+		shared:   cfg.Shared,
 		instToks: map[string]installationToken{},
 	}
 	client := cfg.HTTPClient
@@ -296,10 +302,7 @@ func (s *Service) BeginHandshake(ctx context.Context, arn, binding string) (stri
 	// PKCE (RFC 7636): 32 random bytes give the 43-character verifier.
 	verifier := randomToken(32)
 	now := s.now()
-	s.mu.Lock()
-	s.sweepLocked(now)
-	s.capAccountLocked(scope.AccountID)
-	s.pending[state] = &pendingHandshake{
+	p := &pendingHandshake{
 		scope:    scope,
 		arn:      arn,
 		provider: provider,
@@ -307,7 +310,17 @@ func (s *Service) BeginHandshake(ctx context.Context, arn, binding string) (stri
 		verifier: verifier,
 		expires:  now.Add(StateLifetime),
 	}
-	s.mu.Unlock()
+	if s.shared != nil {
+		if err := s.putShared(ctx, state, p); err != nil {
+			return "", err
+		}
+	} else {
+		s.mu.Lock()
+		s.sweepLocked(now)
+		s.capAccountLocked(scope.AccountID)
+		s.pending[state] = p
+		s.mu.Unlock()
+	}
 
 	var u string
 	switch provider {
@@ -387,10 +400,17 @@ func (s *Service) capAccountLocked(account string) {
 // usable by this scope and binding, or nil. The state is consumed either
 // way: a state is tried once.
 func (s *Service) takePending(scope openrunner.Scope, binding, state string) (*pendingHandshake, string) {
-	s.mu.Lock()
-	p, ok := s.pending[state]
-	delete(s.pending, state)
-	s.mu.Unlock()
+	var p *pendingHandshake
+	var ok bool
+	if s.shared != nil {
+		p = s.takeShared(state)
+		ok = p != nil
+	} else {
+		s.mu.Lock()
+		p, ok = s.pending[state]
+		delete(s.pending, state)
+		s.mu.Unlock()
+	}
 	sum := sha256.Sum256([]byte(binding))
 	switch {
 	case !ok:

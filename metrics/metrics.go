@@ -100,6 +100,9 @@ type Options struct {
 	Token string
 	// Logger receives scrape errors; nil discards them.
 	Logger *slog.Logger
+	// Server, when set, adds this server's own figures (its leases, its
+	// database's state).
+	Server func() Server
 }
 
 // NewHandler serves the metrics of source. With a Token, a request without
@@ -111,6 +114,9 @@ func NewHandler(source Source, opts Options) http.Handler {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&collector{source: source, logger: logger})
+	if opts.Server != nil {
+		reg.MustRegister(serverCollector{server: opts.Server})
+	}
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)})
 	if opts.Token == "" {
 		return h

@@ -20,6 +20,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,6 +130,8 @@ func (c *Controller) Open(ctx context.Context) error {
 	c.wg.Add(2)
 	go c.every(c.Resync, func() { _ = c.resync(c.ctx, false) })
 	go c.every(c.LeaseTTL/3, c.renewLeases)
+	c.wg.Add(1)
+	go c.every(min(time.Second, c.LeaseTTL/3), c.adoptLapsed)
 	if c.Autoscaler != nil && c.Demand != nil {
 		c.autoscaling()
 	}
@@ -237,7 +240,7 @@ func (c *Controller) pass(arn string) (err error) {
 		}
 		if !ok {
 			c.held.Delete(arn)
-			return nil // another server reconciles it
+			return c.release(arn) // another server reconciles it
 		}
 		c.held.Store(arn, expires)
 	}
@@ -250,6 +253,13 @@ func (c *Controller) pass(arn string) (err error) {
 func (c *Controller) leased(arn string) bool {
 	v, ok := c.held.Load(arn)
 	return ok && v.(time.Time).Sub(c.Now()) > c.LeaseTTL/2
+}
+
+// dropLease gives up the lease of a service that needs no more passes (it
+// is deleted and nothing of it runs), so no server renews it for ever.
+func (c *Controller) dropLease(ctx context.Context, arn string) {
+	c.held.Delete(arn)
+	_ = c.Leases.ReleaseLease(ctx, leaseKeyServicePart+arn, c.Holder)
 }
 
 // renewLeases extends every lease this server holds; a lease it could not
@@ -267,6 +277,19 @@ func (c *Controller) renewLeases() {
 		}
 		return true
 	})
+}
+
+// adoptLapsed queues a pass of every service whose lease lapsed (its
+// holder died or was cut off without releasing it), so a survivor takes
+// it over within about a second of the TTL instead of at the next resync.
+func (c *Controller) adoptLapsed() {
+	lapsed, err := c.Leases.FindLapsedLeases(c.ctx, leaseKeyServicePart)
+	if err != nil {
+		return // the resync is the fallback
+	}
+	for _, l := range lapsed {
+		c.Kick(strings.TrimPrefix(l.Key, leaseKeyServicePart))
+	}
 }
 
 // resync queues every service the store or the runtime knows of: live

@@ -110,3 +110,17 @@ func (c *Controller) removeExcept(ctx context.Context, svc string, o observed, k
 	}
 	return errors.Join(errs...)
 }
+
+// release stops this server's instances of a service another server holds
+// the lease on: it took the service over (this server was cut off, or
+// killed and restarted) and runs instances of its own. The route is left
+// alone: it is the holder's.
+func (c *Controller) release(arn string) error {
+	o, err := c.observe(c.ctx, arn)
+	if err != nil || len(o) == 0 {
+		return err
+	}
+	c.Logger.Info("another server reconciles this service; stopping this server's instances of it", "service", arn)
+	c.memo.drop(arn)
+	return c.removeExcept(c.ctx, arn, o)
+}

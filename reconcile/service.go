@@ -102,6 +102,11 @@ func (c *Controller) steady(ctx context.Context, m *memo, svc *openrunner.Servic
 		return c.removeExcept(ctx, arn, o)
 	case svc.Status == openrunner.ServiceDeleted:
 		c.Router.DeleteRoute(arn)
+		if err := c.removeExcept(ctx, arn, o); err != nil {
+			return err
+		}
+		c.dropLease(ctx, arn) // nothing is left to reconcile
+		return nil
 	}
 	return c.removeExcept(ctx, arn, o)
 }

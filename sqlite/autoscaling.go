@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // AutoScalingConfigurationService stores auto scaling configurations in
@@ -33,7 +34,7 @@ func (s *AutoScalingConfigurationService) CreateAutoScalingConfiguration(ctx con
 	if err != nil {
 		return err
 	}
-	if err := s.checkSizes(c); err != nil {
+	if err := c.CheckSizes(quota(s.db.Quotas.AutoScalingMaxSize, openrunner.DefaultMaxSize)); err != nil {
 		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -98,31 +99,6 @@ func hasOwnRevision(ctx context.Context, tx *Tx, scope openrunner.Scope, name st
 	return n > 0, err
 }
 
-// checkSizes fills in default sizes and checks the bounds.
-func (s *AutoScalingConfigurationService) checkSizes(c *openrunner.AutoScalingConfiguration) error {
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = openrunner.DefaultMaxConcurrency
-	}
-	if c.MinSize == 0 {
-		c.MinSize = openrunner.DefaultMinSize
-	}
-	if c.MaxSize == 0 {
-		c.MaxSize = openrunner.DefaultMaxSize
-	}
-	maxSize := quota(s.db.Quotas.AutoScalingMaxSize, openrunner.DefaultMaxSize)
-	switch {
-	case c.MaxConcurrency < 1 || c.MaxConcurrency > openrunner.MaxMaxConcurrency:
-		return openrunner.Errorf(openrunner.EINVALID, "MaxConcurrency must be from 1 to %d; it is %d.", openrunner.MaxMaxConcurrency, c.MaxConcurrency)
-	case c.MinSize < 1 || c.MinSize > openrunner.MaxMinSize:
-		return openrunner.Errorf(openrunner.EINVALID, "MinSize must be from 1 to %d; it is %d.", openrunner.MaxMinSize, c.MinSize)
-	case c.MaxSize < 1 || c.MaxSize > maxSize:
-		return openrunner.Errorf(openrunner.EINVALID, "MaxSize must be from 1 to %d (the quota of instances per service); it is %d.", maxSize, c.MaxSize)
-	case c.MaxSize < c.MinSize:
-		return openrunner.Errorf(openrunner.EINVALID, "MaxSize (%d) must be greater than or equal to MinSize (%d).", c.MaxSize, c.MinSize)
-	}
-	return nil
-}
-
 // FindAutoScalingConfiguration implements openrunner.AutoScalingConfigurationService.
 func (s *AutoScalingConfigurationService) FindAutoScalingConfiguration(ctx context.Context, arn string) (*openrunner.AutoScalingConfiguration, error) {
 	tx, scope, err := s.read(ctx)
@@ -160,21 +136,10 @@ func (s *AutoScalingConfigurationService) FindAutoScalingConfigurations(ctx cont
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanASC(rows, scope)
-		if err != nil {
-			return page, err
-		}
-		page.Configurations = append(page.Configurations, c)
-	}
-	if err := rows.Err(); err != nil {
+	if page.Configurations, err = sqlrows.All(rows, func(r sqlrows.Scanner) (*openrunner.AutoScalingConfiguration, error) { return scanASC(r, scope) }); err != nil {
 		return page, err
 	}
-	if f.Limit > 0 && len(page.Configurations) > f.Limit {
-		page.Configurations = page.Configurations[:f.Limit]
-		page.Next = page.Configurations[f.Limit-1].Seq
-	}
+	page.Configurations, page.Next = sqlrows.Page(page.Configurations, f.Limit, func(c *openrunner.AutoScalingConfiguration) int64 { return c.Seq })
 	return page, nil
 }
 
@@ -274,21 +239,10 @@ func (s *AutoScalingConfigurationService) FindServicesForAutoScalingConfiguratio
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		svc, err := scanService(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Services = append(page.Services, svc)
-	}
-	if err := rows.Err(); err != nil {
+	if page.Services, err = sqlrows.All(rows, scanService); err != nil {
 		return page, err
 	}
-	if f.Limit > 0 && len(page.Services) > f.Limit {
-		page.Services = page.Services[:f.Limit]
-		page.Next = page.Services[f.Limit-1].Seq
-	}
+	page.Services, page.Next = sqlrows.Page(page.Services, f.Limit, func(c *openrunner.Service) int64 { return c.Seq })
 	return page, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // ConnectionService stores connections in SQLite.
@@ -253,7 +254,7 @@ func (s *ConnectionService) DeleteConnection(ctx context.Context, arn string) (*
 	return c, nil
 }
 
-type scanner interface{ Scan(dest ...any) error }
+type scanner = sqlrows.Scanner
 
 func scanConnection(row scanner, scope openrunner.Scope) (*openrunner.Connection, error) {
 	c := &openrunner.Connection{Scope: scope}

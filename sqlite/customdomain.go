@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // CustomDomainService stores custom domains in SQLite.
@@ -99,11 +100,8 @@ func (s *CustomDomainService) FindCustomDomains(ctx context.Context, serviceARN 
 	if err != nil {
 		return openrunner.CustomDomainPage{}, err
 	}
-	page := openrunner.CustomDomainPage{Domains: list}
-	if f.Limit > 0 && len(list) > f.Limit {
-		page.Domains = list[:f.Limit]
-		page.Next = page.Domains[f.Limit-1].Seq
-	}
+	var page openrunner.CustomDomainPage
+	page.Domains, page.Next = sqlrows.Page(list, f.Limit, func(d *openrunner.CustomDomain) int64 { return d.Seq })
 	return page, nil
 }
 
@@ -189,20 +187,19 @@ func (s *CustomDomainService) query(ctx context.Context, q string, args ...any) 
 }
 
 func scanDomains(rows *sql.Rows) ([]*openrunner.CustomDomain, error) {
-	defer rows.Close()
-	var out []*openrunner.CustomDomain
-	for rows.Next() {
-		var d openrunner.CustomDomain
-		var records string
-		var created int64
-		if err := rows.Scan(&d.Seq, &d.ServiceARN, &d.Name, &d.WWW, &d.Status, &records, &d.Reason, &created); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(records), &d.Records); err != nil {
-			return nil, err
-		}
-		d.CreatedAt = fromNanos(created)
-		out = append(out, &d)
+	return sqlrows.All(rows, scanDomain)
+}
+
+func scanDomain(row sqlrows.Scanner) (*openrunner.CustomDomain, error) {
+	var d openrunner.CustomDomain
+	var records string
+	var created int64
+	if err := row.Scan(&d.Seq, &d.ServiceARN, &d.Name, &d.WWW, &d.Status, &records, &d.Reason, &created); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	if err := json.Unmarshal([]byte(records), &d.Records); err != nil {
+		return nil, err
+	}
+	d.CreatedAt = fromNanos(created)
+	return &d, nil
 }

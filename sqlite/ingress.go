@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // CreateVpcIngressConnection implements openrunner.VPCService. The service
@@ -103,10 +104,7 @@ func (s *VPCService) FindVpcIngressConnections(ctx context.Context, f openrunner
 		args = append(args, *f.VpcEndpointID)
 	}
 	page.Connections, err = s.listIngress(ctx, q+` ORDER BY seq LIMIT ?`, append(args, limitPlusOne(f.Limit))...)
-	if f.Limit > 0 && len(page.Connections) > f.Limit {
-		page.Connections = page.Connections[:f.Limit]
-		page.Next = page.Connections[f.Limit-1].Seq
-	}
+	page.Connections, page.Next = sqlrows.Page(page.Connections, f.Limit, func(c *openrunner.VpcIngressConnection) int64 { return c.Seq })
 	return page, err
 }
 
@@ -128,16 +126,7 @@ func (s *VPCService) listIngress(ctx context.Context, q string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*openrunner.VpcIngressConnection
-	for rows.Next() {
-		c, err := scanIngress(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return sqlrows.All(rows, scanIngress)
 }
 
 // UpdateVpcIngressConnection implements openrunner.VPCService.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -79,6 +80,40 @@ func (s *LeaseService) FindLeases(ctx context.Context, holder string) ([]openrun
 	if err != nil {
 		return nil, err
 	}
+	return scanLeases(rows)
+}
+
+// FindLapsedLeases implements openrunner.LeaseService.
+func (s *LeaseService) FindLapsedLeases(ctx context.Context, prefix string) ([]openrunner.Lease, error) {
+	tx, err := s.db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, qFindLapsedLeases, toNanos(tx.now), prefix)
+	if err != nil {
+		return nil, err
+	}
+	return scanLeases(rows)
+}
+
+const (
+	// qFindLapsedLeases's arguments: now, key prefix. substr keeps the
+	// prefix literal (LIKE would read % and _ in it).
+	qFindLapsedLeases = `SELECT key, holder, expires_at FROM leases
+		WHERE expires_at <= ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key`
+	// qAcquireLease's arguments: key, holder, new expiry, now.
+	qAcquireLease = `
+		INSERT INTO leases (key, holder, expires_at) VALUES (?1, ?2, ?3)
+		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4`
+	qReleaseLease = `DELETE FROM leases WHERE key = ? AND holder = ?`
+	qFindLeases   = `SELECT key, holder, expires_at FROM leases
+		WHERE holder = ? AND expires_at > ? ORDER BY key`
+)
+
+// scanLeases reads rows of key, holder, expires_at, and closes them.
+func scanLeases(rows *sql.Rows) ([]openrunner.Lease, error) {
 	defer rows.Close()
 	var out []openrunner.Lease
 	for rows.Next() {
@@ -92,14 +127,3 @@ func (s *LeaseService) FindLeases(ctx context.Context, holder string) ([]openrun
 	}
 	return out, rows.Err()
 }
-
-const (
-	// qAcquireLease's arguments: key, holder, new expiry, now.
-	qAcquireLease = `
-		INSERT INTO leases (key, holder, expires_at) VALUES (?1, ?2, ?3)
-		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4`
-	qReleaseLease = `DELETE FROM leases WHERE key = ? AND holder = ?`
-	qFindLeases   = `SELECT key, holder, expires_at FROM leases
-		WHERE holder = ? AND expires_at > ? ORDER BY key`
-)

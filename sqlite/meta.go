@@ -22,3 +22,12 @@ func (db *DB) SetMeta(ctx context.Context, key string, value []byte) error {
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
+
+// AddMeta stores value under key unless a value is there already, and
+// returns the value stored.
+func (db *DB) AddMeta(ctx context.Context, key string, value []byte) ([]byte, error) {
+	var v []byte
+	err := db.write.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES (?1, ?2)
+		ON CONFLICT (key) DO UPDATE SET value = value RETURNING value`, key, value).Scan(&v)
+	return v, err
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // ObservabilityConfigurationService stores observability configurations in
@@ -31,13 +32,8 @@ func (s *ObservabilityConfigurationService) CreateObservabilityConfiguration(ctx
 	if err != nil {
 		return err
 	}
-	switch {
-	case c.Name == openrunner.ReservedObservabilityName:
-		return openrunner.Errorf(openrunner.EINVALID,
-			"The observability configuration name %s is reserved by App Runner. Choose another name.", c.Name)
-	case c.TraceVendor != "" && c.TraceVendor != openrunner.TraceVendorXRay:
-		return openrunner.Errorf(openrunner.EINVALID,
-			"TraceConfiguration.Vendor must be %s; it is '%s'.", openrunner.TraceVendorXRay, openrunner.Truncate(c.TraceVendor, 64))
+	if err := c.CheckNew(); err != nil {
+		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -115,21 +111,12 @@ func (s *ObservabilityConfigurationService) FindObservabilityConfigurations(ctx 
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanObservability(rows, scope)
-		if err != nil {
-			return page, err
-		}
-		page.Configurations = append(page.Configurations, c)
-	}
-	if err := rows.Err(); err != nil {
+	if page.Configurations, err = sqlrows.All(rows, func(r sqlrows.Scanner) (*openrunner.ObservabilityConfiguration, error) {
+		return scanObservability(r, scope)
+	}); err != nil {
 		return page, err
 	}
-	if n := f.Limit; n > 0 && len(page.Configurations) > n {
-		page.Configurations = page.Configurations[:n]
-		page.Next = page.Configurations[n-1].Seq
-	}
+	page.Configurations, page.Next = sqlrows.Page(page.Configurations, f.Limit, func(c *openrunner.ObservabilityConfiguration) int64 { return c.Seq })
 	return page, nil
 }
 

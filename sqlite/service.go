@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // ServiceService stores services and their operations in SQLite.
@@ -192,10 +193,7 @@ func (s *ServiceService) FindServices(ctx context.Context, f openrunner.ServiceF
 	}
 	// queryLimit asked for one row more than a page: its presence is what
 	// announces a next page, so an exact last page announces none.
-	if f.Limit > 0 && len(page.Services) > f.Limit {
-		page.Services = page.Services[:f.Limit]
-		page.Next = page.Services[f.Limit-1].Seq
-	}
+	page.Services, page.Next = sqlrows.Page(page.Services, f.Limit, func(c *openrunner.Service) int64 { return c.Seq })
 	return page, nil
 }
 
@@ -388,10 +386,7 @@ func (s *ServiceService) FindOperations(ctx context.Context, serviceARN string, 
 	if err := rows.Err(); err != nil {
 		return openrunner.OperationPage{}, err
 	}
-	if f.Limit > 0 && len(page.Operations) > f.Limit {
-		page.Operations = page.Operations[:f.Limit]
-		page.Next = page.Operations[f.Limit-1].Seq
-	}
+	page.Operations, page.Next = sqlrows.Page(page.Operations, f.Limit, func(c *openrunner.Operation) int64 { return c.Seq })
 	return page, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openrunner/openrunner"
+	"github.com/openrunner/openrunner/internal/sqlrows"
 )
 
 // VPCService stores VPC connectors and VPC ingress connections in SQLite.
@@ -84,19 +85,11 @@ func (s *VPCService) FindVpcConnectors(ctx context.Context, f openrunner.VpcConn
 	if err != nil {
 		return page, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanVpcConnector(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Connectors = append(page.Connectors, c)
+	if page.Connectors, err = sqlrows.All(rows, scanVpcConnector); err != nil {
+		return page, err
 	}
-	if f.Limit > 0 && len(page.Connectors) > f.Limit {
-		page.Connectors = page.Connectors[:f.Limit]
-		page.Next = page.Connectors[f.Limit-1].Seq
-	}
-	return page, rows.Err()
+	page.Connectors, page.Next = sqlrows.Page(page.Connectors, f.Limit, func(c *openrunner.VpcConnector) int64 { return c.Seq })
+	return page, nil
 }
 
 // DeleteVpcConnector implements openrunner.VPCService. The in-use check and

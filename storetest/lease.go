@@ -56,6 +56,27 @@ func Leases(t *testing.T, open LeaseOpener) {
 		wantLeases(t, s, "h1", openrunner.Lease{Key: key, Holder: "h1", Expires: start.Add(20*time.Second + ttl)})
 	})
 
+	t.Run("Lapsed", func(t *testing.T) {
+		s, c := setup(t)
+		other := "service/arn:aws:apprunner:us-east-1:111111111111:service/api/0000"
+		mustAcquire(t, s, key, "h1", ttl, true)
+		mustAcquire(t, s, other, "h2", 2*ttl, true)
+		mustAcquire(t, s, "build/%_x", "h1", ttl, true)
+		wantLapsed(t, s, "service/")
+		c.Advance(ttl)
+		// Expired exactly now: lapsed; the other holds on; the other
+		// prefix is not listed, and % or _ in a prefix match themselves.
+		wantLapsed(t, s, "service/", openrunner.Lease{Key: key, Holder: "h1", Expires: c.Now()})
+		wantLapsed(t, s, "build/%_", openrunner.Lease{Key: "build/%_x", Holder: "h1", Expires: c.Now()})
+		wantLapsed(t, s, "build/__")
+		// Taken over, or released, a lease is no longer lapsed.
+		mustAcquire(t, s, key, "h3", ttl, true)
+		if err := s.ReleaseLease(ctx, "build/%_x", "h1"); err != nil {
+			t.Fatal(err)
+		}
+		wantLapsed(t, s, "")
+	})
+
 	t.Run("TakenOverAfterExpiry", func(t *testing.T) {
 		s, c := setup(t)
 		mustAcquire(t, s, key, "h1", ttl, true)
@@ -210,11 +231,28 @@ func wantLeases(tb testing.TB, s openrunner.LeaseService, holder string, want ..
 	if err != nil {
 		tb.Fatalf("FindLeases(%s): %v", holder, err)
 	}
+	if !sameLeases(got, want) {
+		tb.Fatalf("FindLeases(%s) = %v, want %v", holder, got, want)
+	}
+}
+
+// wantLapsed fails unless FindLapsedLeases(prefix) returns want, in order.
+func wantLapsed(tb testing.TB, s openrunner.LeaseService, prefix string, want ...openrunner.Lease) {
+	tb.Helper()
+	got, err := s.FindLapsedLeases(context.Background(), prefix)
+	if err != nil {
+		tb.Fatalf("FindLapsedLeases(%s): %v", prefix, err)
+	}
+	if !sameLeases(got, want) {
+		tb.Fatalf("FindLapsedLeases(%s) = %v, want %v", prefix, got, want)
+	}
+}
+
+// sameLeases reports whether got and want hold the same leases in order.
+func sameLeases(got, want []openrunner.Lease) bool {
 	ok := len(got) == len(want)
 	for i := 0; ok && i < len(got); i++ {
 		ok = got[i].Key == want[i].Key && got[i].Holder == want[i].Holder && got[i].Expires.Equal(want[i].Expires)
 	}
-	if !ok {
-		tb.Fatalf("FindLeases(%s) = %v, want %v", holder, got, want)
-	}
+	return ok
 }

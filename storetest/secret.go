@@ -22,6 +22,7 @@ type SecretStores struct {
 func Secrets(t *testing.T, open func(tb testing.TB) SecretStores) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open(t).Secrets) })
 	t.Run("Parameters", func(t *testing.T) { testParameters(t, open(t).Parameters) })
+	t.Run("SecretRaces", func(t *testing.T) { testSecretRaces(t, open(t).Secrets) })
 }
 
 func testSecret(scope openrunner.Scope, name string) *openrunner.Secret {

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AutoScaling", func(t *testing.T) { testAutoScaling(t, open) })
 	t.Run("VPC", func(t *testing.T) { VPC(t, open) })
 	t.Run("Observability", func(t *testing.T) { testObservability(t, open) })
+	t.Run("Races", func(t *testing.T) { testRaces(t, open) })
 }
 
 func mustCreate(tb testing.TB, s Stores, scope openrunner.Scope, name string, tags ...openrunner.Tag) *openrunner.Connection {

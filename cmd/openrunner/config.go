@@ -54,6 +54,12 @@ type serveConfig struct {
 	QueueTimeout          time.Duration
 	QueueSize             int
 	MetricsTokenFile      string
+	// Several servers on one PostgreSQL database (see README, "Running
+	// several servers").
+	DatabaseURL      string
+	LeaseTTL         time.Duration
+	ResyncInterval   time.Duration
+	AdvertiseAddress string
 	// OTLPEndpoint is where traced services' spans go.
 	OTLPEndpoint string
 
@@ -200,8 +206,29 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.SecretsSource, "secrets-source", env("OPENRUNNER_SECRETS_SOURCE", "embedded"),
 		"where services' RuntimeEnvironmentSecrets are read: embedded (this server's Secrets Manager and Parameter Store) or aws (the AWS SDK's default credentials, Region and AWS_ENDPOINT_URL_* endpoints) (env OPENRUNNER_SECRETS_SOURCE)")
 
+	fs.StringVar(&c.DatabaseURL, "database-url", env("OPENRUNNER_DATABASE_URL", ""),
+		"keep all state in this PostgreSQL database, postgres://user:password@host:port/db, which several servers may share; requires OPENRUNNER_SECRET_KEY (env OPENRUNNER_DATABASE_URL; default: SQLite in --data-dir)")
+	fs.StringVar(&c.AdvertiseAddress, "advertise-address", env("OPENRUNNER_ADVERTISE_ADDRESS", ""),
+		"the host or IP address other servers reach this one's instances at, e.g. 10.0.0.5 (env OPENRUNNER_ADVERTISE_ADDRESS; default: the instances' own addresses)")
+	for _, d := range []struct {
+		p                       *time.Duration
+		name, def, use, envName string
+	}{
+		{&c.LeaseTTL, "lease-ttl", "15s", "a server that stops renewing its leases (killed, cut off) loses its services to the others after this long", "OPENRUNNER_LEASE_TTL"},
+		{&c.ResyncInterval, "resync-interval", "10s", "every service is reconciled at least this often, and a lapsed lease taken over", "OPENRUNNER_RESYNC_INTERVAL"},
+	} {
+		v, err := time.ParseDuration(env(d.envName, d.def))
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", d.envName, err)
+		}
+		fs.DurationVar(d.p, d.name, v, d.use+" (env "+d.envName+")")
+	}
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.LeaseTTL < time.Second || c.ResyncInterval < 100*time.Millisecond {
+		return c, fmt.Errorf("--lease-ttl must be at least 1s and --resync-interval at least 100ms")
 	}
 	if err := checkDomains(); err != nil {
 		return c, err

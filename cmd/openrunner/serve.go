@@ -56,6 +56,8 @@ func runServe(ctx context.Context, args []string) error {
 		Bitbucket:           c.Bitbucket,
 		Autoscale: daemon.AutoscaleConfig{StableWindow: c.AutoscaleStableWindow, PanicWindow: c.AutoscalePanicWindow,
 			ScaleToZeroAfter: c.ScaleToZeroAfter, QueueTimeout: c.QueueTimeout, QueueSize: c.QueueSize},
+		DatabaseURL: c.DatabaseURL, LeaseTTL: c.LeaseTTL, ResyncInterval: c.ResyncInterval,
+		AdvertiseAddress: c.AdvertiseAddress,
 		MetricsToken:     token,
 		ACME:             c.Domains.ACME,
 		MaxCustomDomains: c.Domains.MaxCustomDomains,

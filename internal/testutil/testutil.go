@@ -2,11 +2,16 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +22,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/daemon"
 	"github.com/openrunner/openrunner/docker"
 	"github.com/openrunner/openrunner/process"
@@ -129,5 +136,34 @@ func stopProcesses(dir, owner string) {
 	all, _ := rt.ListInstances(ctx)
 	for _, in := range all {
 		_ = rt.StopInstance(ctx, in.ID, 5*time.Second)
+	}
+}
+
+// Extension calls an OpenRunner extension operation (POST /_openrunner/)
+// on the server at baseURL, signed with SigV4 as the SDK would sign it
+// with the default test credentials, and decodes the answer into out. A
+// status other than 200 fails the test.
+func Extension(tb testing.TB, baseURL, op string, in, out any) {
+	tb.Helper()
+	body, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/_openrunner/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", api.ExtensionTargetPrefix+"."+op)
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: daemon.DefaultAccessKeyID, SecretAccessKey: daemon.DefaultSecretAccessKey}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "apprunner", "us-east-1", time.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("%s: %d %s", op, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		tb.Fatal(err)
 	}
 }
