@@ -59,6 +59,7 @@ func runServe(ctx context.Context, args []string) error {
 		ACME:             c.Domains.ACME,
 		MaxCustomDomains: c.Domains.MaxCustomDomains,
 		OTLPEndpoint:     c.OTLPEndpoint,
+		HTTPTimeouts:     c.HTTPTimeouts,
 		Logger:           logger,
 	})
 	if err := d.Open(ctx); err != nil {
