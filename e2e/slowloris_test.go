@@ -22,9 +22,11 @@ var slowTimeouts = daemon.HTTPTimeouts{ReadHeader: 300 * time.Millisecond, Body:
 func slowListeners(t *testing.T, d *daemon.Daemon) map[string]func() (net.Conn, error) {
 	tlsAddr := strings.TrimPrefix(d.RouterTLSURL(), "https://")
 	return map[string]func() (net.Conn, error){
-		"api":        func() (net.Conn, error) { return net.Dial("tcp", strings.TrimPrefix(d.URL(), "http://")) },
-		"router":     func() (net.Conn, error) { return net.Dial("tcp", strings.TrimPrefix(d.RouterURL(), "http://")) },
-		"router-tls": func() (net.Conn, error) { return tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}) },
+		"api":    func() (net.Conn, error) { return net.Dial("tcp", strings.TrimPrefix(d.URL(), "http://")) },
+		"router": func() (net.Conn, error) { return net.Dial("tcp", strings.TrimPrefix(d.RouterURL(), "http://")) },
+		"router-tls": func() (net.Conn, error) {
+			return tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		},
 	}
 }
 

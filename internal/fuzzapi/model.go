@@ -30,8 +30,8 @@ type Model struct {
 
 // Shape is one model shape.
 type Shape struct {
-	Type     string `json:"type"`
-	Members  map[string]struct {
+	Type    string `json:"type"`
+	Members map[string]struct {
 		Shape string `json:"shape"`
 	} `json:"members"`
 	Required []string `json:"required"`
