@@ -123,26 +123,10 @@ func TestKill9Chaos(t *testing.T) {
 	}
 	t.Logf("seed %d (OPENRUNNER_CHAOS_SEED), %d operations", seed, ops)
 	r := rand.New(rand.NewPCG(seed, 1))
+	d := newChildDriver(t, sampleapp.Python("chaos"))
+	d.r = r
+	s := d.s
 	ctx := context.Background()
-	sim := providersim.New(providersim.Options{})
-	t.Cleanup(sim.Close)
-	sim.AddUser("octo")
-	app := sampleapp.Python("chaos")
-	repo := sim.AddRepo("github", "octo", "chaos", "main")
-	if _, err := repo.Commit("main", app.Files, "chaos"); err != nil {
-		t.Fatal(err)
-	}
-	s := &chaosServer{bin: buildBinary(t), dir: t.TempDir(), addr: freePort(t), router: freePort(t),
-		args: []string{"--github-url", sim.GitHubURL(), "--github-api-url", sim.GitHubAPIURL()}, killAt: make(chan time.Duration)}
-	if err := s.start(); err != nil {
-		t.Fatal(err)
-	}
-	c := apprunner.New(apprunner.Options{BaseEndpoint: aws.String("http://" + s.addr), Region: "us-east-1",
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		}), Retryer: aws.NopRetryer{}})
-	d := &chaosDriver{t: t, c: c, r: r, s: s, app: app, repoURL: repo.CloneURL(), conn: chaosConnection(t, c, s, sim)}
-	t.Cleanup(d.cleanup)
 
 	stop, errs := make(chan struct{}), make(chan error, 1)
 	go s.chaos(rand.New(rand.NewPCG(seed, 2)), stop, errs)
@@ -162,6 +146,32 @@ func TestKill9Chaos(t *testing.T) {
 	t.Logf("%d operations (%d acknowledged, %d refused, %d lost to a kill) on %d services in %v, %d kills",
 		d.calls, d.acked, d.refused, d.lost, len(d.services), time.Since(start).Round(time.Millisecond), s.kills)
 	d.check(ctx, start)
+}
+
+// newChildDriver starts the provider simulator with app in a repository,
+// and openrunner serve (process runtime, with args) on it; it returns a
+// driver of its API (no retries), the GitHub connection made, that deletes
+// the services and stops the server when the test ends.
+func newChildDriver(t *testing.T, app sampleapp.App, args ...string) *chaosDriver {
+	sim := providersim.New(providersim.Options{})
+	t.Cleanup(sim.Close)
+	sim.AddUser("octo")
+	repo := sim.AddRepo("github", "octo", "app", "main")
+	if _, err := repo.Commit("main", app.Files, "app"); err != nil {
+		t.Fatal(err)
+	}
+	s := &chaosServer{bin: buildBinary(t), dir: t.TempDir(), addr: freePort(t), router: freePort(t),
+		args: append([]string{"--github-url", sim.GitHubURL(), "--github-api-url", sim.GitHubAPIURL()}, args...), killAt: make(chan time.Duration)}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	c := apprunner.New(apprunner.Options{BaseEndpoint: aws.String("http://" + s.addr), Region: "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		}), Retryer: aws.NopRetryer{}})
+	d := &chaosDriver{t: t, c: c, s: s, app: app, repoURL: repo.CloneURL(), conn: chaosConnection(t, c, s, sim)}
+	t.Cleanup(d.cleanup)
+	return d
 }
 
 // chaosConnection makes the GitHub connection the services use.

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner"
 	"github.com/aws/aws-sdk-go-v2/service/apprunner/types"
-	"github.com/openrunner/openrunner/internal/providersim"
 	"github.com/openrunner/openrunner/internal/sampleapp"
 )
 
@@ -77,25 +76,8 @@ func TestSoakRouter(t *testing.T) {
 		duration, _ = time.ParseDuration(v)
 	}
 	ctx := context.Background()
-	sim := providersim.New(providersim.Options{})
-	t.Cleanup(sim.Close)
-	sim.AddUser("octo")
-	app := sampleapp.Go("soak")
-	repo := sim.AddRepo("github", "octo", "soak", "main")
-	if _, err := repo.Commit("main", app.Files, "soak"); err != nil {
-		t.Fatal(err)
-	}
-	s := &chaosServer{bin: buildBinary(t), dir: t.TempDir(), addr: freePort(t), router: freePort(t),
-		args: []string{"--github-url", sim.GitHubURL(), "--github-api-url", sim.GitHubAPIURL(), "--queue-size", "100000", "--queue-timeout", "60s", "--allow-end-of-support-runtimes"}}
-	if err := s.start(); err != nil {
-		t.Fatal(err)
-	}
-	c := apprunner.New(apprunner.Options{BaseEndpoint: aws.String("http://" + s.addr), Region: "us-east-1",
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})})
-	d := &chaosDriver{t: t, c: c, s: s, app: app, repoURL: repo.CloneURL(), conn: chaosConnection(t, c, s, sim)}
-	t.Cleanup(d.cleanup)
+	d := newChildDriver(t, sampleapp.Go("soak"), "--queue-size", "100000", "--queue-timeout", "60s", "--allow-end-of-support-runtimes")
+	c, s := d.c, d.s
 	asc, err := c.CreateAutoScalingConfiguration(ctx, &apprunner.CreateAutoScalingConfigurationInput{AutoScalingConfigurationName: aws.String("soak"),
 		MaxConcurrency: aws.Int32(200), MinSize: aws.Int32(5), MaxSize: aws.Int32(5)})
 	if err != nil {
