@@ -46,7 +46,7 @@ func (s *chaosServer) start() error {
 	s.mu.Lock()
 	s.cmd = cmd
 	s.mu.Unlock()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get("http://" + s.addr + "/_openrunner/health"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -132,6 +132,11 @@ func TestKill9Chaos(t *testing.T) {
 	go s.chaos(rand.New(rand.NewPCG(seed, 2)), stop, errs)
 	start := time.Now()
 	for d.calls < ops {
+		select {
+		case err := <-errs: // chaos could not restart the server
+			t.Fatal(err)
+		default:
+		}
 		d.step(ctx)
 	}
 	close(stop)
