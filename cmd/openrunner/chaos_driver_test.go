@@ -200,6 +200,10 @@ func (d *chaosDriver) settle(ctx context.Context, w *want, timeout time.Duration
 // two states its lost call could have left it in.
 func (d *chaosDriver) resolve(ctx context.Context, w *want) {
 	got := d.settle(ctx, w, 120*time.Second)
+	if got.status == types.ServiceStatusOperationInProgress {
+		d.t.Errorf("after a lost call %s is still in OPERATION_IN_PROGRESS after 120 s", w.name)
+		return
+	}
 	if !got.matches(w) && !got.matches(w.alt) {
 		d.t.Errorf("after a lost call %s is %s, want %s or %s", w.name, &got, w, w.alt)
 	}

@@ -77,7 +77,7 @@ func (s *chaosServer) chaos(r *rand.Rand, stop <-chan struct{}, errs chan<- erro
 		case <-stop:
 			errs <- nil
 			return
-		case <-time.After(time.Duration(1000+r.IntN(4000)) * time.Millisecond):
+		case <-time.After(time.Duration(3000+r.IntN(7000)) * time.Millisecond):
 		case delay := <-s.killAt:
 			time.Sleep(delay)
 		}
