@@ -149,6 +149,8 @@ type Config struct {
 	// "embedded" or "" (this server's Secrets Manager and Parameter Store)
 	// or "aws" (the AWS SDK's default configuration).
 	SecretsSource string
+	// HTTPTimeouts bound slow clients on the API and router listeners.
+	HTTPTimeouts HTTPTimeouts
 	// Logger receives logs; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
@@ -267,12 +269,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.server = &http.Server{
-		Handler:           d.mux(parts),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
-	}
+	d.server = d.httpServer(d.mux(parts), slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn))
 	d.served = make(chan error, 1)
 	go func() { d.served <- d.server.Serve(d.ln) }()
 	d.ready.Store(true)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -124,8 +123,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 	if err := d.serveRouterTLS(); err != nil {
 		return err
 	}
-	d.routerServer = &http.Server{Handler: d.tls.edge.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
+	d.routerServer = d.httpServer(d.tls.edge.HTTPHandler(), slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn))
 	d.routerServed = make(chan error, 1)
 	go func() { d.routerServed <- d.routerServer.Serve(d.routerLn) }()
 	d.openIngress(ctx, svc, rtr)

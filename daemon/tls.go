@@ -88,14 +88,10 @@ func (d *Daemon) serveRouterTLS() error {
 	if d.tls.ln == nil {
 		return nil
 	}
-	d.tls.server = &http.Server{
-		Handler:           d.tls.edge.HTTPSHandler(),
-		TLSConfig:         d.tls.edge.TLSConfig(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// Failed handshakes (a client that does not trust the local CA,
-		// a port scanner) are the client's business: Debug, not Warn.
-		ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelDebug),
-	}
+	// Failed handshakes (a client that does not trust the local CA, a
+	// port scanner) are the client's business: Debug, not Warn.
+	d.tls.server = d.httpServer(d.tls.edge.HTTPSHandler(), slog.NewLogLogger(d.logger.Handler(), slog.LevelDebug))
+	d.tls.server.TLSConfig = d.tls.edge.TLSConfig()
 	d.tls.served = make(chan error, 1)
 	go func() { d.tls.served <- d.tls.server.ServeTLS(d.tls.ln, "", "") }()
 	return nil

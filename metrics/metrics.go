@@ -3,7 +3,8 @@
 // (ActiveInstances, Concurrency, Requests by status class, throttled
 // requests, RequestLatency), per service, labelled service_name and
 // service_arn. It reads them at each scrape from a Source; nothing is
-// kept here.
+// kept here. The server's Go runtime and process figures (go_*, process_*)
+// come with them.
 package metrics
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -113,7 +115,9 @@ func NewHandler(source Source, opts Options) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(&collector{source: source, logger: logger})
+	// And the server's own figures (go_*, process_*): heap, goroutines,
+	// resident memory, open file descriptors.
+	reg.MustRegister(&collector{source: source, logger: logger}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if opts.Server != nil {
 		reg.MustRegister(serverCollector{server: opts.Server})
 	}

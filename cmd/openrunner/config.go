@@ -74,6 +74,8 @@ type serveConfig struct {
 	// SecretsSource is where services' secret references are read:
 	// embedded or aws.
 	SecretsSource string
+	// HTTPTimeouts bound slow clients on the API and router listeners.
+	HTTPTimeouts daemon.HTTPTimeouts
 }
 
 // parseServeFlags parses args, using getenv for OPENRUNNER_* defaults.
@@ -126,6 +128,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		{&c.AutoscalePanicWindow, "autoscale-panic-window", "6s", "the autoscaler's short window: demand over it at twice the capacity scales out at once", "OPENRUNNER_AUTOSCALE_PANIC_WINDOW"},
 		{&c.ScaleToZeroAfter, "scale-to-zero-after", "5m", "how long a scale-to-zero service (tag openrunner:min-size=0 on its auto scaling configuration) stays idle before its last instance stops, unless the tag openrunner:scale-to-zero-after says", "OPENRUNNER_SCALE_TO_ZERO_AFTER"},
 		{&c.QueueTimeout, "queue-timeout", "10s", "how long a request waits for an instance when every instance is at its maximum concurrency, before it gets 429", "OPENRUNNER_QUEUE_TIMEOUT"},
+		{&c.HTTPTimeouts.ReadHeader, "read-header-timeout", "10s", "the time a request's headers (and a TLS handshake) have to arrive on the API and router listeners", "OPENRUNNER_READ_HEADER_TIMEOUT"},
+		{&c.HTTPTimeouts.Body, "body-timeout", "30s", "the time a request's body has to arrive on the API and router listeners, extended by 1s for every --body-min-rate bytes received", "OPENRUNNER_BODY_TIMEOUT"},
+		{&c.HTTPTimeouts.Idle, "idle-timeout", "120s", "how long a kept-alive connection to the API or router may wait for its next request", "OPENRUNNER_IDLE_TIMEOUT"},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(env(d.env, d.def))
@@ -138,6 +143,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if err != nil {
 		return c, fmt.Errorf("OPENRUNNER_QUEUE_SIZE: %w", err)
 	}
+	minRate, err := strconv.ParseInt(env("OPENRUNNER_BODY_MIN_RATE", "500"), 10, 64)
+	if err != nil {
+		return c, fmt.Errorf("OPENRUNNER_BODY_MIN_RATE: %w", err)
+	}
+	fs.Int64Var(&c.HTTPTimeouts.BodyMinRate, "body-min-rate", minRate, "bytes per second of request body that extend --body-timeout by 1s each (env OPENRUNNER_BODY_MIN_RATE)")
 	fs.IntVar(&c.QueueSize, "queue-size", queueSize, "requests that may wait for an instance per service; more get 429 at once (env OPENRUNNER_QUEUE_SIZE)")
 	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", env("OPENRUNNER_METRICS_TOKEN_FILE", ""),
 		"a file holding the bearer token /_openrunner/metrics requires; required to serve the metrics on a non-loopback --listen (env OPENRUNNER_METRICS_TOKEN_FILE)")
@@ -244,6 +254,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.ScaleToZeroAfter < 0 || c.QueueTimeout <= 0 || c.QueueSize < 1 {
 		return c, fmt.Errorf("--scale-to-zero-after must not be negative, --queue-timeout must be positive and --queue-size at least 1")
+	}
+	if t := c.HTTPTimeouts; t.ReadHeader <= 0 || t.Body <= 0 || t.Idle <= 0 || t.BodyMinRate < 1 {
+		return c, fmt.Errorf("--read-header-timeout, --body-timeout and --idle-timeout must be positive and --body-min-rate at least 1")
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return c, fmt.Errorf("a TLS certificate needs both --tls-cert-file and --tls-key-file")
