@@ -158,6 +158,11 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("process: create instance directory: %w", err)
 	}
+	defer r.doneStarting(dir)
+	if err := r.markStarting(dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("process: record instance start: %w", err)
+	}
 	port, err := takePort()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -227,6 +232,7 @@ func (r *Runtime) StartInstance(ctx context.Context, spec openrunner.InstanceSpe
 		forget(dir)
 		return fail(fmt.Errorf("process: record instance: %w", err))
 	}
+	_ = os.Remove(filepath.Join(dir, startingFile)) // recorded: the state file says it all
 	r.logger.Info("started instance", "id", id, "pid", pid, "service", spec.ServiceARN, "revision", spec.RevisionID, "addr", st.instance().Addr)
 	return st.instance(), nil
 }
@@ -598,7 +604,10 @@ func (r *Runtime) ListInstances(ctx context.Context) ([]*openrunner.Instance, er
 		}
 		st, dir, err := r.load(e.Name())
 		if openrunner.ErrorCode(err) == openrunner.ENOTFOUND {
-			continue // not ours, not yet started, or removed since
+			// Not ours, being started, removed since, or a start an
+			// earlier process of ours did not finish (reaped here).
+			r.reapAbandoned(filepath.Join(r.dir, e.Name()))
+			continue
 		} else if err != nil {
 			return nil, err
 		}

@@ -104,6 +104,7 @@ type Runtime struct {
 	mu       sync.Mutex
 	images   map[string]imageCache // by ref
 	building map[string]bool       // revision IDs being built
+	starting map[string]bool       // instance directories being started
 }
 
 // New returns a Runtime keeping its state under opts.Dir and its builds
@@ -128,6 +129,7 @@ func New(opts Options) (*Runtime, error) {
 		now:       opts.Now,
 		images:    map[string]imageCache{},
 		building:  map[string]bool{},
+		starting:  map[string]bool{},
 	}
 	if opts.BuildDir != "" {
 		if r.buildDir, err = filepath.Abs(opts.BuildDir); err != nil {
