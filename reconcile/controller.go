@@ -102,7 +102,8 @@ type Controller struct {
 	queue *queue
 	memo  memos
 	// spawnMu orders goroutines started from outside the controller's own
-	// goroutines (Poke, from the router) with Close's wait for them.
+	// goroutines (Poke, from the router) with Close's wait for them, and
+	// Kick's read of queue with Open's write.
 	spawnMu sync.Mutex
 	closing bool
 	held    sync.Map // service ARN → when this server's lease on it expires
@@ -116,7 +117,10 @@ type Controller struct {
 func (c *Controller) Open(ctx context.Context) error {
 	c.defaults()
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	c.queue = newQueue(c.RetryMin, c.RetryMax)
+	q := newQueue(c.RetryMin, c.RetryMax)
+	c.spawnMu.Lock() // Kick may come from a runtime's goroutine already
+	c.queue = q
+	c.spawnMu.Unlock()
 	c.memo = memos{m: map[string]*memo{}}
 	c.pruneBuilds(ctx)
 	if err := c.resync(ctx, true); err != nil {
@@ -202,8 +206,11 @@ func (c *Controller) Close() error {
 // Kick queues a pass of the service. It returns at once; kicks of a
 // service that is already queued coalesce into one pass.
 func (c *Controller) Kick(serviceARN string) {
-	if c.queue != nil {
-		c.queue.add(serviceARN)
+	c.spawnMu.Lock()
+	q := c.queue
+	c.spawnMu.Unlock()
+	if q != nil {
+		q.add(serviceARN)
 	}
 }
 
