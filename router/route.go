@@ -253,6 +253,7 @@ func (r *Router) DeleteRoute(serviceARN string) {
 	if q := r.deleteRoute(serviceARN); q != nil {
 		r.kick(q)
 	}
+	r.forgetTracer(serviceARN)
 }
 
 // deleteRoute is DeleteRoute under Router.mu; it returns the deleted

@@ -30,6 +30,20 @@ type Tracers interface {
 	Propagator() propagation.TextMapPropagator
 }
 
+// TracerForgetter is implemented by Tracers that keep state per service
+// (package tracing's do): DeleteRoute calls Forget so that a deleted
+// service's tracer state is freed.
+type TracerForgetter interface {
+	Forget(serviceARN string)
+}
+
+// forgetTracer frees the tracer state of a service whose route is gone.
+func (r *Router) forgetTracer(serviceARN string) {
+	if f, ok := r.tracers.(TracerForgetter); ok {
+		f.Forget(serviceARN)
+	}
+}
+
 // Span attribute keys of OpenRunner's own; the others are OpenTelemetry's
 // HTTP semantic conventions.
 const (
