@@ -242,6 +242,9 @@ func (r *Router) setRoute(rt Route, hosts []string) (*waitQueue, error) {
 			r.unref(b)
 		}
 	}
+	if prev != nil && prev.trace != nil && next.trace == nil {
+		r.forgetTracer(svc) // no longer traced
+	}
 	return next.queue, nil
 }
 

@@ -229,3 +229,29 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// StartServer, the router's path, makes the span Start would.
+func TestStartServer(t *testing.T) {
+	c := newCollector(t)
+	tr := mustNew(t, Options{Endpoint: c.URL, BatchTimeout: time.Hour})
+	h := propagation.HeaderCarrier{"X-Amzn-Trace-Id": {"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}
+	ctx := tr.Propagator().Extract(context.Background(), h)
+	began := time.Now().Add(-time.Millisecond)
+	attrs := append(make([]attribute.KeyValue, 0, 4), attribute.String("url.path", "/"))
+	ctx, s := tr.Tracer("a", "a").(interface {
+		StartServer(context.Context, string, time.Time, []attribute.KeyValue) (context.Context, trace.Span)
+	}).StartServer(ctx, "GET", began, attrs)
+	if trace.SpanFromContext(ctx) != s || !s.IsRecording() {
+		t.Fatal("the context does not hold the recording span")
+	}
+	s.SetAttributes(attribute.Int("http.response.status_code", 200))
+	s.End()
+	if err := tr.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sp := c.spans()["a"][0]
+	if trace.SpanID(sp.ParentSpanId).String() != "53995c3f42cd8ad8" || sp.Kind != tracepb.Span_SPAN_KIND_SERVER ||
+		sp.StartTimeUnixNano != uint64(began.UnixNano()) || len(sp.Attributes) != 2 || sp.Flags != 0x301 {
+		t.Fatalf("span %v", sp)
+	}
+}

@@ -35,6 +35,24 @@ func (tr tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	if cfg.NewRoot() {
 		parent = trace.SpanContext{}
 	}
+	start := cfg.Timestamp()
+	if start.IsZero() {
+		start = time.Now()
+	}
+	// NewSpanStartConfig copied the attributes: the span may keep them.
+	return tr.start(ctx, parent, name, cfg.SpanKind(), start, cfg.Attributes())
+}
+
+// StartServer starts a server span at start with attrs, which the span
+// keeps (the caller must not reuse them; spare capacity holds the
+// attributes set later): Start without the cost of options, for the
+// router.
+func (tr tracer) StartServer(ctx context.Context, name string, start time.Time, attrs []attribute.KeyValue) (context.Context, trace.Span) {
+	return tr.start(ctx, trace.SpanContextFromContext(ctx), name, trace.SpanKindServer, start, attrs)
+}
+
+func (tr tracer) start(ctx context.Context, parent trace.SpanContext, name string, kind trace.SpanKind, start time.Time,
+	attrs []attribute.KeyValue) (context.Context, trace.Span) {
 	scc := trace.SpanContextConfig{TraceFlags: trace.FlagsSampled}
 	if parent.IsValid() {
 		scc.TraceID, scc.TraceState = parent.TraceID(), parent.TraceState()
@@ -42,11 +60,7 @@ func (tr tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	} else {
 		scc.TraceID, scc.SpanID = idGenerator{}.NewIDs(ctx)
 	}
-	s := &span{svc: tr.svc, sc: trace.NewSpanContext(scc), parent: parent, name: name, kind: cfg.SpanKind()}
-	if s.start = cfg.Timestamp(); s.start.IsZero() {
-		s.start = time.Now()
-	}
-	s.attrs = append(s.buf[:0], cfg.Attributes()...)
+	s := &span{svc: tr.svc, sc: trace.NewSpanContext(scc), parent: parent, name: name, kind: kind, start: start, attrs: attrs}
 	return trace.ContextWithSpan(ctx, s), s
 }
 
@@ -62,7 +76,6 @@ type span struct {
 	name       string
 	start, end time.Time
 	attrs      []attribute.KeyValue
-	buf        [12]attribute.KeyValue // attrs' first backing array
 	code       codes.Code
 	message    string
 	ended      bool
