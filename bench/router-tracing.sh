@@ -6,18 +6,29 @@
 # collector that discards them). Rounds alternate off and on so background
 # load hits both alike; prints each round and the medians, then on/off.
 #
-# Usage: bench/router-tracing.sh [rounds] [benchtime]
+# With a third argument, a router test binary built from another commit
+# (git worktree add /tmp/base <commit> && cd /tmp/base && go test -c -o
+# /tmp/base.test ./router), each round runs it too ("base"), side by side
+# with this checkout's ("new").
+#
+# Usage: bench/router-tracing.sh [rounds] [benchtime] [base-router.test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 benchtime=${2:-3s}
+base=${3:-}
 bin=$(mktemp -d)/router.test
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go test -c -o "$bin" ./router
 out=$(mktemp)
 for ((i = 1; i <= rounds; i++)); do
-	for mode in off on; do
-		"$bin" -test.run XXX -test.bench "^BenchmarkRouterTracing\$/^$mode\$" -test.benchtime "$benchtime" | grep '^BenchmarkRouterTracing' | tee -a "$out"
+	for label in ${base:+base} new; do
+		test=$bin
+		[[ $label == base ]] && test=$base
+		for mode in off on; do
+			(cd router && "$test" -test.run XXX -test.bench "^BenchmarkRouterTracing\$/^$mode\$" -test.benchtime "$benchtime") |
+				grep '^BenchmarkRouterTracing' | sed "s/^/$label /" | tee -a "$out"
+		done
 	done
 done
 awk '
@@ -26,19 +37,24 @@ function median(a, n,   i, j, t) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 {
-	mode = ($1 ~ /\/on/) ? "on" : "off"
-	for (f = 2; f < NF; f++) {
-		if ($(f + 1) == "req/s") rps[mode, ++nr[mode]] = $f
-		if ($(f + 1) == "p50-µs") p50[mode, ++np[mode]] = $f
-		if ($(f + 1) == "cpu-µs/op") cpu[mode, ++nc[mode]] = $f
+	k = $1 ($2 ~ /\/on/ ? " on" : " off")
+	for (f = 3; f < NF; f++) {
+		if ($(f + 1) == "req/s") rps[k, ++nr[k]] = $f
+		if ($(f + 1) == "p50-µs") p50[k, ++np[k]] = $f
+		if ($(f + 1) == "cpu-µs/op") cpu[k, ++nc[k]] = $f
 	}
 }
 END {
-	for (m in nr) {
-		for (i = 1; i <= nr[m]; i++) { r[i] = rps[m, i]; p[i] = p50[m, i]; c[i] = cpu[m, i] }
-		R[m] = median(r, nr[m]); P[m] = median(p, np[m]); C[m] = median(c, nc[m])
-		printf "tracing %-3s median: %8.0f req/s  p50 %6.0f µs  %6.1f CPU µs/request\n", m, R[m], P[m], C[m]
+	for (k in nr) {
+		for (i = 1; i <= nr[k]; i++) { r[i] = rps[k, i]; p[i] = p50[k, i]; c[i] = cpu[k, i] }
+		R[k] = median(r, nr[k]); P[k] = median(p, np[k]); C[k] = median(c, nc[k])
+		printf "%s tracing %-3s median: %8.0f req/s  p50 %6.0f µs  %6.1f CPU µs/request\n", substr(k, 1, index(k, " ") - 1), substr(k, index(k, " ") + 1), R[k], P[k], C[k]
 	}
-	printf "on/off: throughput %.1f%%, p50 %+.0f µs, CPU per request %+.1f%%\n", 100 * R["on"] / R["off"], P["on"] - P["off"], 100 * (C["on"] / C["off"] - 1)
+	split("base new", labels, " ")
+	for (i = 1; i <= 2; i++) {
+		l = labels[i]
+		if (!((l " on") in R)) continue
+		printf "%s on/off: throughput %.1f%%, p50 %+.0f µs, CPU per request %+.1f%%\n", l, 100 * R[l " on"] / R[l " off"], P[l " on"] - P[l " off"], 100 * (C[l " on"] / C[l " off"] - 1)
+	}
 }' "$out"
 rm -f "$out"

@@ -242,6 +242,9 @@ func (r *Router) setRoute(rt Route, hosts []string) (*waitQueue, error) {
 			r.unref(b)
 		}
 	}
+	if prev != nil && prev.trace != nil && next.trace == nil {
+		r.forgetTracer(svc) // no longer traced
+	}
 	return next.queue, nil
 }
 
@@ -253,6 +256,7 @@ func (r *Router) DeleteRoute(serviceARN string) {
 	if q := r.deleteRoute(serviceARN); q != nil {
 		r.kick(q)
 	}
+	r.forgetTracer(serviceARN)
 }
 
 // deleteRoute is DeleteRoute under Router.mu; it returns the deleted

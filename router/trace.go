@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -30,6 +31,21 @@ type Tracers interface {
 	Propagator() propagation.TextMapPropagator
 }
 
+// TracerForgetter is implemented by Tracers that keep state per service
+// (package tracing's do): DeleteRoute, and SetRoute of an untraced route
+// over a traced one, call Forget so that the service's tracer state is
+// freed.
+type TracerForgetter interface {
+	Forget(serviceARN string)
+}
+
+// forgetTracer frees the tracer state of a service whose route is gone.
+func (r *Router) forgetTracer(serviceARN string) {
+	if f, ok := r.tracers.(TracerForgetter); ok {
+		f.Forget(serviceARN)
+	}
+}
+
 // Span attribute keys of OpenRunner's own; the others are OpenTelemetry's
 // HTTP semantic conventions.
 const (
@@ -39,10 +55,18 @@ const (
 	attrRetried    = attribute.Key("openrunner.retried")
 )
 
+// serverSpanStarter is implemented by tracers (package tracing's) that
+// start a server span without the cost of SpanStartOptions; the span
+// keeps attrs.
+type serverSpanStarter interface {
+	StartServer(ctx context.Context, name string, start time.Time, attrs []attribute.KeyValue) (context.Context, trace.Span)
+}
+
 // traceRoute is a route's resolved Trace. Routes without one pay a nil
 // check per request and nothing else.
 type traceRoute struct {
 	tracer     trace.Tracer
+	starter    serverSpanStarter // tracer, when it is one
 	propagator propagation.TextMapPropagator
 	attrs      []attribute.KeyValue // the route's, on every span
 }
@@ -57,11 +81,13 @@ func (r *Router) newTraceRoute(rt Route) *traceRoute {
 	if name == "" {
 		name = serviceName(rt)
 	}
-	return &traceRoute{
+	tr := &traceRoute{
 		tracer:     r.tracers.Tracer(rt.ServiceARN, name),
 		propagator: r.tracers.Propagator(),
 		attrs:      []attribute.KeyValue{attrServiceARN.String(rt.ServiceARN), attrRevisionID.String(rt.Trace.RevisionID)},
 	}
+	tr.starter, _ = tr.tracer.(serverSpanStarter)
+	return tr
 }
 
 // startSpan starts the request's server span, at its arrival (time in the
@@ -72,16 +98,20 @@ func (st *reqState) startSpan(tr *traceRoute, req *http.Request, began time.Time
 	if req.TLS != nil {
 		scheme = "https"
 	}
-	var buf [8]attribute.KeyValue
-	attrs := append(append(buf[:0], tr.attrs...),
+	// Room for endSpan's three attributes too.
+	attrs := append(append(make([]attribute.KeyValue, 0, len(tr.attrs)+8), tr.attrs...),
 		semconv.HTTPRequestMethodKey.String(req.Method),
 		semconv.URLPath(req.URL.Path),
 		semconv.URLScheme(scheme),
 		semconv.ServerAddress(normalizeHost(req.Host)),
 		attrInstanceID.String(st.backend.id), // a retry sets it again
 	)
-	st.spanCtx, st.span = tr.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithTimestamp(began), trace.WithAttributes(attrs...))
+	if tr.starter != nil {
+		st.spanCtx, st.span = tr.starter.StartServer(ctx, req.Method, began, attrs)
+	} else {
+		st.spanCtx, st.span = tr.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithTimestamp(began), trace.WithAttributes(attrs...))
+	}
 	st.trace = tr
 }
 
