@@ -67,6 +67,10 @@ type Controller struct {
 	// Routes is told the services whose hosts changed (the reconciler's
 	// Kick); may be nil.
 	Routes func(serviceARN string)
+	// Routed, when set, reports whether the router routes a host; a
+	// domain turns ACTIVE only once it does, so that an ACTIVE domain
+	// answers (the router's Serves).
+	Routed func(host string) bool
 
 	Interval           time.Duration // default DefaultInterval
 	RetryMin, RetryMax time.Duration // backoff of a certificate not issued
@@ -244,19 +248,20 @@ func (c *Controller) event(d *openrunner.CustomDomain, format string, args ...an
 	}
 }
 
-// publish records the active domains' hosts and tells the reconciler of
+// publish records the hosts to route, those of active domains and of
+// domains binding a certificate they hold, and tells the reconciler of
 // the services whose hosts changed.
 func (c *Controller) publish(all []*openrunner.CustomDomain) {
 	hosts, active := map[string][]string{}, map[string]bool{}
+	c.mu.Lock()
 	for _, d := range all {
-		if d.Status == openrunner.DomainActive {
+		if d.Status == openrunner.DomainActive || d.Status == openrunner.DomainBindingCertificate && c.hasCertLocked(d) {
 			hosts[d.ServiceARN] = append(hosts[d.ServiceARN], d.Hosts()...)
 			for _, h := range d.Hosts() {
 				active[h] = true
 			}
 		}
 	}
-	c.mu.Lock()
 	old := c.hosts
 	c.hosts, c.active = hosts, active
 	c.mu.Unlock()
@@ -292,6 +297,10 @@ func (c *Controller) Hosts(serviceARN string) []string {
 func (c *Controller) hasCert(d *openrunner.CustomDomain) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.hasCertLocked(d)
+}
+
+func (c *Controller) hasCertLocked(d *openrunner.CustomDomain) bool {
 	for _, h := range d.Hosts() {
 		if !c.served[h] {
 			return false

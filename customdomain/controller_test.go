@@ -37,7 +37,7 @@ func newEnv(t *testing.T) *env {
 	return &env{domains: sqlite.NewCustomDomainService(db), services: sqlite.NewServiceService(db)}
 }
 
-func (e *env) start(t *testing.T) {
+func (e *env) start(t *testing.T, configure ...func(*customdomain.Controller)) {
 	t.Helper()
 	ca, err := localca.Open(localca.Options{Dir: filepath.Join(t.TempDir(), "ca")})
 	if err != nil {
@@ -50,6 +50,9 @@ func (e *env) start(t *testing.T) {
 			defer e.mu.Unlock()
 			e.routed = append(e.routed, arn)
 		}}
+	for _, f := range configure {
+		f(e.c)
+	}
 	if err := e.c.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -170,5 +173,35 @@ func TestWildcardCertificate(t *testing.T) {
 	})
 	if cert, _ := e.c.GetCertificate(&tls.ClientHelloInfo{ServerName: "a.b.apps.example"}); cert != nil {
 		t.Fatal("a wildcard covers one label only")
+	}
+}
+
+// A domain turns ACTIVE only once the router serves its hosts: until the
+// reconciler has routed them it stays BINDING_CERTIFICATE, its hosts
+// already handed to the route.
+func TestActiveOnceRouted(t *testing.T) {
+	e := newEnv(t)
+	arn := e.service(t, "web").ARN()
+	e.put(t, arn, "late.example", false, openrunner.DomainCreating)
+	var mu sync.Mutex
+	serving := map[string]bool{}
+	e.start(t, func(c *customdomain.Controller) {
+		c.Routed = func(h string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return serving[h]
+		}
+	})
+	e.wait(t, "the host is handed to the route", func() bool { return slices.Contains(e.c.Hosts(arn), "late.example") })
+	time.Sleep(100 * time.Millisecond)
+	if st := e.status(arn, "late.example"); st != openrunner.DomainBindingCertificate {
+		t.Fatalf("status %s before the router serves the host, want %s", st, openrunner.DomainBindingCertificate)
+	}
+	mu.Lock()
+	serving["late.example"] = true
+	mu.Unlock()
+	e.wait(t, "the domain is active", func() bool { return e.status(arn, "late.example") == openrunner.DomainActive })
+	if !slices.Contains(e.c.Hosts(arn), "late.example") {
+		t.Fatal("an active domain's host left the route")
 	}
 }

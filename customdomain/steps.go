@@ -61,6 +61,9 @@ func (c *Controller) issue(ctx context.Context, d *openrunner.CustomDomain) erro
 			return err
 		}
 	}
+	if ok, err := c.bind(ctx, d); err != nil || !ok {
+		return err
+	}
 	if _, err := c.update(ctx, d, func(d *openrunner.CustomDomain) {
 		d.Status, d.Reason = openrunner.DomainActive, ""
 		setRecords(d, openrunner.RecordSuccess)
@@ -71,6 +74,50 @@ func (c *Controller) issue(ctx context.Context, d *openrunner.CustomDomain) erro
 	c.event(d, "Custom domain %s is active.", d.Name)
 	c.Kick(d.ServiceARN)
 	return nil
+}
+
+// routeWait bounds how long bind waits for the router to route a domain's
+// hosts before trying again on a later pass.
+const routeWait = 10 * time.Second
+
+// bind routes the hosts of d, which binds its certificates, and reports
+// whether the router serves them all, so that ACTIVE means the domain
+// answers. Not yet (the service has no route yet): d stays binding and is
+// tried again with backoff.
+func (c *Controller) bind(ctx context.Context, d *openrunner.CustomDomain) (bool, error) {
+	all, err := c.Domains.AllCustomDomains(ctx)
+	if err != nil {
+		return false, err
+	}
+	c.publish(all)
+	if c.Routed == nil {
+		return true, nil
+	}
+	giveUp := time.NewTimer(routeWait)
+	defer giveUp.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for !c.routed(d) {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case <-giveUp.C:
+			delay := c.backoff(d)
+			c.Logger.Info("custom domain: its hosts are not routed yet", "domain", d.Name, "service", d.ServiceARN, "retry", delay)
+			return false, nil
+		case <-poll.C:
+		}
+	}
+	return true, nil
+}
+
+func (c *Controller) routed(d *openrunner.CustomDomain) bool {
+	for _, h := range d.Hosts() {
+		if !c.Routed(h) {
+			return false
+		}
+	}
+	return true
 }
 
 // load takes an active domain's certificates from the store (after a

@@ -11,6 +11,7 @@ import (
 	"github.com/openrunner/openrunner/acme"
 	"github.com/openrunner/openrunner/api"
 	"github.com/openrunner/openrunner/customdomain"
+	"github.com/openrunner/openrunner/router"
 	"github.com/openrunner/openrunner/vault"
 )
 
@@ -37,8 +38,9 @@ type ACMEConfig struct {
 
 // newDomains builds the custom-domain controller, so that the reconciler
 // can route its hosts from its first pass; openDomains starts it.
-func (d *Daemon) newDomains(services openrunner.ServiceService) *customdomain.Controller {
+func (d *Daemon) newDomains(services openrunner.ServiceService, rtr *router.Router) *customdomain.Controller {
 	return &customdomain.Controller{
+		Routed:   rtr.Serves,
 		Domains:  d.stores.CustomDomains,
 		Services: services,
 		Events:   d.logs,

@@ -100,7 +100,7 @@ func (d *Daemon) openServices(ctx context.Context, svc *api.Server, ext *api.Ext
 		d.reconciler.Source.Builder = b
 	}
 	d.hooks.Services, d.hooks.AutoDeploy = services, d.reconciler.AutoDeploy
-	d.domains = d.newDomains(services)
+	d.domains = d.newDomains(services, rtr)
 	d.reconciler.CustomHosts = d.domains.Hosts
 	if err := d.reconciler.Open(ctx); err != nil {
 		return err

@@ -148,16 +148,39 @@ func (c *Controller) Open(ctx context.Context, hooks openrunner.RuntimeHooks) er
 			}
 		}
 	}
-	services := c.adopt(adopt)
+	services := c.adopt(adopt, c.listening(ctx, adopt))
 	for _, s := range services {
 		c.changed(s)
 	}
 	return nil
 }
 
-// adopt records instances as ready instances of their revisions and starts
-// monitoring them. It returns the services they belong to.
-func (c *Controller) adopt(list []*openrunner.Instance) []string {
+// listening probes the instances found at Open over TCP, side by side,
+// and returns those that accept connections: they are ready at once. An
+// instance started just before a crash may not listen yet; it is not
+// routed until its health check passes.
+func (c *Controller) listening(ctx context.Context, list []*openrunner.Instance) map[string]bool {
+	ok := make([]bool, len(list))
+	var wg sync.WaitGroup
+	for i, inst := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok[i] = c.opts.Prober.Probe(ctx, openrunner.HealthCheckConfig{Protocol: "TCP", Timeout: 2}, inst.Addr) == nil
+		}()
+	}
+	wg.Wait()
+	out := map[string]bool{}
+	for i, inst := range list {
+		out[inst.ID] = ok[i]
+	}
+	return out
+}
+
+// adopt records instances as instances of their revisions, ready if they
+// listen, and starts monitoring them (or waiting for the others to pass
+// their health check). It returns the services they belong to.
+func (c *Controller) adopt(list []*openrunner.Instance, listening map[string]bool) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var services []string
@@ -174,7 +197,10 @@ func (c *Controller) adopt(list []*openrunner.Instance) []string {
 		if rev.find(inst.ID) != nil {
 			continue
 		}
-		in := &instance{id: inst.ID, inst: inst, ready: true, readySince: now, adopted: true}
+		in := &instance{id: inst.ID, inst: inst, adopted: true}
+		if listening[inst.ID] {
+			in.ready, in.readySince = true, now
+		}
 		rev.instances = append(rev.instances, in)
 		c.runInstance(rev, in)
 		if !slices.Contains(services, inst.ServiceARN) {

@@ -56,6 +56,9 @@ func (c *Controller) runInstance(r *revision, in *instance) {
 		if !in.adopted && !c.start(ctx, r, in, spec) {
 			return
 		}
+		if in.adopted && !c.await(ctx, r, in) {
+			return
+		}
 		c.monitor(ctx, r, in)
 	}()
 }
@@ -104,6 +107,33 @@ func (c *Controller) start(ctx context.Context, r *revision, in *instance, spec 
 	in.ready, in.readySince = true, c.opts.Now()
 	c.mu.Unlock()
 	c.log.Info("instance ready", "service", r.key.service, "revision", r.key.revision, "id", inst.ID, "addr", inst.Addr)
+	c.changed(r.key.service)
+	return true
+}
+
+// await waits for an adopted instance that did not listen at Open to pass
+// its revision's health check, as a started one does. It reports whether
+// it is ready; when not, it has dealt with the instance.
+func (c *Controller) await(ctx context.Context, r *revision, in *instance) bool {
+	c.mu.Lock()
+	ready, id, addr, hc := in.ready, in.id, in.inst.Addr, r.healthCheck()
+	c.mu.Unlock()
+	if ready {
+		return true
+	}
+	err := c.opts.Prober.Wait(ctx, hc, addr, c.exited(ctx, id))
+	if ctx.Err() != nil {
+		c.stopped(r, in)
+		return false
+	}
+	if err != nil {
+		c.failAndStop(r, in, c.failure(id, err))
+		return false
+	}
+	c.mu.Lock()
+	in.ready, in.readySince = true, c.opts.Now()
+	c.mu.Unlock()
+	c.log.Info("adopted instance ready", "service", r.key.service, "revision", r.key.revision, "id", id, "addr", addr)
 	c.changed(r.key.service)
 	return true
 }

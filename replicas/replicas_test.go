@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -411,6 +412,69 @@ func TestAdopt(t *testing.T) {
 		t.Errorf("after SetRevision: %+v (%d starts); want the adopted instances, nothing started", st, d.startCount()-starts)
 	}
 	remove(t, c2, s)
+}
+
+// silentDriver lists its instances at an address where nothing listens
+// until the test listens there: an instance started just before a crash,
+// its app not up yet.
+type silentDriver struct {
+	*driver
+	addr string
+}
+
+func (d silentDriver) ListInstances(ctx context.Context) ([]*openrunner.Instance, error) {
+	list, err := d.driver.ListInstances(ctx)
+	for _, in := range list {
+		in.Addr = d.addr
+	}
+	return list, err
+}
+
+// TestAdoptNotListening checks that an instance found at Open that does
+// not accept connections is not ready until it passes its health check.
+func TestAdoptNotListening(t *testing.T) {
+	d := newDriver()
+	c1 := open(t, d, fast, openrunner.RuntimeHooks{})
+	s := spec("adopt-silent", 1)
+	set(t, c1, s)
+	before := waitReady(t, c1, s, 1)
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	c2 := replicas.New(silentDriver{d, addr}, fast)
+	if err := c2.Open(context.Background(), openrunner.RuntimeHooks{}); err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if st := status(t, c2, s); len(st.Ready) != 0 || st.Starting != 1 {
+		t.Fatalf("at Open: %+v, want one instance, not ready", st)
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("port %s taken meanwhile: %v", addr, err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+			conn.Close()
+		}
+	}()
+	st := waitFor(t, c2, s, "the adopted instance ready", func(st openrunner.RevisionStatus) bool { return len(st.Ready) == 1 })
+	if !slices.Equal(ids(st), ids(before)) {
+		t.Errorf("ready %v, want the adopted %v", ids(st), ids(before))
+	}
 }
 
 func TestErrors(t *testing.T) {
